@@ -1,0 +1,44 @@
+// Validates and dispatches the renderer's calls; shared by the Electron IPC glue and the browser host.
+
+import { invokeParamSchemas, isInvokeMethod, type InvokeMethod, type InvokeResults, type ValidParams } from '../shared/contract.js';
+import { assertNever, fail, ok, serializeError, StudioError, type Result } from '../shared/result.js';
+import type { Studio } from './studio.js';
+
+export type Dispatch = (method: unknown, params: unknown) => Promise<Result<unknown>>;
+
+function call<K extends InvokeMethod>(studio: Studio, host: 'electron' | 'browser', method: K, params: ValidParams<K>): InvokeResults[K];
+function call(studio: Studio, host: 'electron' | 'browser', method: InvokeMethod, params: unknown): unknown {
+  switch (method) {
+    case 'app.info':
+      return studio.info(host);
+    case 'generate.start': {
+      const { jobId, request } = studio.submit(params);
+      return { jobId, request };
+    }
+    case 'generate.cancel':
+      return { cancelled: studio.cancel((params as ValidParams<'generate.cancel'>).jobId) };
+    case 'history.list':
+      return studio.listHistory(params as ValidParams<'history.list'>);
+    case 'history.get':
+      return studio.getHistoryItem((params as ValidParams<'history.get'>).id);
+    default:
+      return assertNever(method, 'method');
+  }
+}
+
+export function createDispatch(studio: Studio, host: 'electron' | 'browser'): Dispatch {
+  return async (method, params) => {
+    if (!isInvokeMethod(method)) return fail('invalid-request', `Unknown method ${String(method)}.`);
+    const parsed = invokeParamSchemas[method].safeParse(params ?? {});
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      return fail('invalid-request', issue?.message ?? 'Invalid request.', parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+    }
+    try {
+      return ok(call(studio, host, method, parsed.data as never));
+    } catch (e) {
+      if (!(e instanceof StudioError)) console.error(`studio: ${method} failed:`, e);
+      return { ok: false, error: serializeError(e) };
+    }
+  };
+}

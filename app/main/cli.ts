@@ -1,0 +1,206 @@
+// The `studio` command: generate, serve, history. Plain Node: no Electron needed.
+
+import { copyFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { basename, extname, join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { parseSize, type GenerationRequestInput, type OutputFormat } from '../shared/generation.js';
+import { StudioError } from '../shared/result.js';
+import { startBrowserHost } from './host/browser-host.js';
+import { appRoot, appVersion, builtInDemoModelDir, defaultDataDir, workerEntry } from './paths.js';
+import { Studio } from './studio.js';
+import { nodeWorkerSpawner } from './worker/worker-handle.js';
+
+const USAGE = `studio: a desktop studio for few-step text-to-image models
+
+Usage:
+  studio generate --prompt TEXT [--negative TEXT] [--seed N] [--steps N] [--size WxH]
+                  [--guidance X] [--format png|jpeg95|jpeg80] [--out FILE] [--model DIR]
+  studio serve [--port N] [--open]
+  studio history [--search TEXT] [--model ID] [--limit N] [--json]
+
+Common options:
+  --data-dir DIR   where the history and images live (default: ${defaultDataDir()})
+  --help           this text
+`;
+
+function openStudio(dataDir: string | undefined): Studio {
+  const root = appRoot();
+  return new Studio({
+    dataDir: dataDir ? resolve(dataDir) : defaultDataDir(),
+    appVersion: appVersion(root),
+    demoModelDir: builtInDemoModelDir(root),
+    spawnWorker: nodeWorkerSpawner(workerEntry(root)),
+  });
+}
+
+function formatFor(out: string | undefined, explicit: string | undefined): OutputFormat | undefined {
+  if (explicit) return explicit as OutputFormat;
+  const ext = out ? extname(out).toLowerCase() : '';
+  if (ext === '.png') return 'png';
+  if (ext === '.jpg' || ext === '.jpeg') return 'jpeg95';
+  return undefined;
+}
+
+async function generate(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      prompt: { type: 'string' },
+      negative: { type: 'string' },
+      seed: { type: 'string' },
+      steps: { type: 'string' },
+      size: { type: 'string' },
+      guidance: { type: 'string' },
+      format: { type: 'string' },
+      out: { type: 'string' },
+      model: { type: 'string' },
+      'data-dir': { type: 'string' },
+    },
+    strict: true,
+  });
+  const size = values.size === undefined ? { width: 1024, height: 1024 } : parseSize(values.size);
+  if (!size) throw new StudioError('invalid-request', `--size must look like 1024x1024, got "${values.size}"`);
+  const num = (name: string, v: string | undefined): number | undefined => {
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (v.trim() === '' || !Number.isFinite(n)) throw new StudioError('invalid-request', `--${name} must be a number, got "${v}"`);
+    return n;
+  };
+  const studio = openStudio(values['data-dir']);
+  try {
+    let modelId = 'demo';
+    if (values.model !== undefined) {
+      const dir = resolve(values.model);
+      modelId = `folder:${basename(dir)}`;
+      studio.registerModelFolder(modelId, dir, basename(dir));
+    }
+    const format = formatFor(values.out, values.format);
+    const request: GenerationRequestInput = {
+      prompt: values.prompt ?? '',
+      negativePrompt: values.negative ?? '',
+      steps: num('steps', values.steps) ?? 4,
+      width: size.width,
+      height: size.height,
+      modelId,
+      ...(values.seed !== undefined ? { seed: num('seed', values.seed) } : {}),
+      ...(values.guidance !== undefined ? { guidance: num('guidance', values.guidance) } : {}),
+      ...(format ? { format } : {}),
+    };
+    const job = studio.submit(request);
+    const unsubscribe = studio.onJobEvent((e) => {
+      if (e.type === 'progress' && e.jobId === job.jobId) {
+        const p = e.progress;
+        process.stderr.write(p.phase === 'denoising' ? `  step ${p.step}/${p.totalSteps}\n` : `  ${p.phase}\n`);
+      }
+    });
+    const record = await job.completion;
+    unsubscribe();
+    const stored = join(studio.layout.images, record.imageFile);
+    if (values.out) await copyFile(stored, resolve(values.out));
+    process.stdout.write(
+      `${JSON.stringify({ id: record.id, seed: record.recipe.seed, file: values.out ? resolve(values.out) : stored, stored, durations: record.durations })}\n`,
+    );
+    return 0;
+  } finally {
+    await studio.close();
+  }
+}
+
+async function serve(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: { port: { type: 'string' }, open: { type: 'boolean' }, 'data-dir': { type: 'string' } },
+    strict: true,
+  });
+  const studio = openStudio(values['data-dir']);
+  const host = await startBrowserHost({
+    studio,
+    rendererDir: join(appRoot(), 'dist', 'renderer'),
+    port: values.port ? Number(values.port) : 0,
+  });
+  // Start the worker now so the first image does not wait for it.
+  studio.supervisor.start().catch((e: Error) => console.error(`studio: ${e.message}`));
+  process.stdout.write(`Studio ${appVersion()} is running. Open:\n  ${host.launchUrl}\n(data: ${studio.layout.root}; Ctrl+C stops)\n`);
+  if (values.open) openInBrowser(host.launchUrl);
+  await new Promise<void>((done) => {
+    process.once('SIGINT', done);
+    process.once('SIGTERM', done);
+  });
+  await host.close();
+  await studio.close();
+  return 0;
+}
+
+function openInBrowser(url: string): void {
+  const command = process.platform === 'win32' ? 'explorer' : process.platform === 'darwin' ? 'open' : 'xdg-open';
+  const child = spawn(command, [url], { stdio: 'ignore', detached: true });
+  child.on('error', () => undefined); // No desktop opener (a server, CI): the printed link is enough.
+  child.unref();
+}
+
+async function history(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      search: { type: 'string' },
+      model: { type: 'string' },
+      limit: { type: 'string' },
+      json: { type: 'boolean' },
+      'data-dir': { type: 'string' },
+    },
+    strict: true,
+  });
+  const studio = openStudio(values['data-dir']);
+  try {
+    const page = studio.listHistory({
+      limit: Math.min(500, Math.max(1, Number(values.limit ?? 20) || 20)),
+      ...(values.search ? { search: values.search } : {}),
+      ...(values.model ? { modelId: values.model } : {}),
+    });
+    if (values.json) {
+      process.stdout.write(`${JSON.stringify(page.items.map((i) => studio.getHistoryItem(i.id)), null, 2)}\n`);
+    } else if (page.items.length === 0) {
+      process.stdout.write('No images found.\n');
+    } else {
+      for (const i of page.items) {
+        process.stdout.write(`${new Date(i.createdAt).toISOString()}  seed ${String(i.seed).padEnd(10)} ${i.width}x${i.height}  ${i.prompt.replace(/\s+/g, ' ').slice(0, 80)}\n`);
+      }
+    }
+    return 0;
+  } finally {
+    await studio.close();
+  }
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'generate':
+        return await generate(rest);
+      case 'serve':
+        return await serve(rest);
+      case 'history':
+        return await history(rest);
+      case undefined:
+      case '--help':
+      case 'help':
+        process.stdout.write(USAGE);
+        return command === undefined ? 1 : 0;
+      default:
+        process.stderr.write(`studio: unknown command "${command}"\n\n${USAGE}`);
+        return 2;
+    }
+  } catch (e) {
+    if (e instanceof StudioError) {
+      process.stderr.write(`studio: ${e.message}\n${e.detail && !e.message.includes(e.detail) ? `  (${e.detail})\n` : ''}`);
+      return 1;
+    }
+    if ((e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`studio: ${(e as Error).message}\n\n${USAGE}`);
+      return 2;
+    }
+    throw e;
+  }
+}

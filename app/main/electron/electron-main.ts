@@ -1,0 +1,93 @@
+// Electron main: window, menu, protocols and IPC glue only; everything else is the plain-Node Studio.
+
+import { app, BrowserWindow, ipcMain, Menu, net, protocol, shell, type WebContents } from 'electron';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { IPC_EVENT_CHANNEL, IPC_INVOKE_CHANNEL } from '../../shared/contract.js';
+import { createDispatch } from '../api-dispatch.js';
+import { appRoot, appVersion, builtInDemoModelDir, confinedPath, defaultDataDir, workerEntry } from '../paths.js';
+import { Studio } from '../studio.js';
+import { utilityWorkerSpawner } from './utility-worker.js';
+
+const APP_SCHEME = 'studio-app';
+const FILE_SCHEME = 'studio-file';
+
+protocol.registerSchemesAsPrivileged([
+  { scheme: APP_SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true } },
+  { scheme: FILE_SCHEME, privileges: { standard: true, secure: true } },
+]);
+
+function isTrustedSender(sender: WebContents, frameUrl: string | undefined): boolean {
+  return frameUrl !== undefined && new URL(frameUrl).protocol === `${APP_SCHEME}:` && BrowserWindow.fromWebContents(sender) !== null;
+}
+
+async function start(): Promise<void> {
+  const root = appRoot();
+  // Packaged builds carry the demo model as an extra resource next to app.asar.
+  const demoDir = app.isPackaged ? join(process.resourcesPath, 'models', 'demo') : builtInDemoModelDir(root);
+  const studio = new Studio({
+    dataDir: defaultDataDir(),
+    appVersion: appVersion(root),
+    demoModelDir: demoDir,
+    spawnWorker: utilityWorkerSpawner(workerEntry(root)),
+  });
+  studio.setFileUrls({ image: (p) => `${FILE_SCHEME}://images/${p}`, thumb: (p) => `${FILE_SCHEME}://thumbs/${p}` });
+
+  const rendererDir = join(root, 'dist', 'renderer');
+  protocol.handle(APP_SCHEME, (req) => {
+    const path = new URL(req.url).pathname;
+    const file = confinedPath(rendererDir, path === '/' ? 'index.html' : decodeURIComponent(path.slice(1)));
+    return file ? net.fetch(pathToFileURL(file).href) : new Response('Not found', { status: 404 });
+  });
+  protocol.handle(FILE_SCHEME, (req) => {
+    const url = new URL(req.url);
+    const base = url.host === 'images' ? studio.layout.images : url.host === 'thumbs' ? studio.layout.thumbs : undefined;
+    const file = base && confinedPath(base, decodeURIComponent(url.pathname.slice(1)));
+    return file ? net.fetch(pathToFileURL(file).href) : new Response('Not found', { status: 404 });
+  });
+
+  const dispatch = createDispatch(studio, 'electron');
+  ipcMain.handle(IPC_INVOKE_CHANNEL, (event, method: unknown, params: unknown) => {
+    if (!isTrustedSender(event.sender, event.senderFrame?.url)) {
+      return { ok: false, error: { code: 'invalid-request', message: 'Untrusted sender.' } };
+    }
+    return dispatch(method, params);
+  });
+
+  const win = new BrowserWindow({
+    width: 1400,
+    height: 900,
+    title: 'Studio',
+    webPreferences: {
+      preload: join(root, 'dist', 'app', 'main', 'electron', 'preload.cjs'),
+      contextIsolation: true,
+      sandbox: true,
+      nodeIntegration: false,
+      webSecurity: true,
+    },
+  });
+  const unsubscribe = studio.onJobEvent((payload) => {
+    if (!win.isDestroyed()) win.webContents.send(IPC_EVENT_CHANNEL, 'job', payload);
+  });
+  // Links open in the user's browser, never inside the app window.
+  win.webContents.setWindowOpenHandler(({ url }) => {
+    if (url.startsWith('https://')) void shell.openExternal(url);
+    return { action: 'deny' };
+  });
+  win.webContents.on('will-navigate', (e, url) => {
+    if (!url.startsWith(`${APP_SCHEME}://`)) e.preventDefault();
+  });
+  Menu.setApplicationMenu(Menu.buildFromTemplate([{ role: 'fileMenu' }, { role: 'editMenu' }, { role: 'viewMenu' }, { role: 'windowMenu' }]));
+  await win.loadURL(`${APP_SCHEME}://app/index.html`);
+  studio.supervisor.start().catch((e: Error) => console.error(`studio: ${e.message}`));
+
+  app.on('window-all-closed', () => {
+    unsubscribe();
+    void studio.close().finally(() => app.quit());
+  });
+}
+
+app.whenReady().then(start, (e: unknown) => {
+  console.error(e);
+  app.exit(1);
+});

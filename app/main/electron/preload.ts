@@ -1,0 +1,28 @@
+// The sandboxed preload: exposes exactly one typed API, two channels, nothing of Node or Electron.
+
+import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron';
+import {
+  EVENT_NAMES,
+  IPC_EVENT_CHANNEL,
+  IPC_INVOKE_CHANNEL,
+  isInvokeMethod,
+  type EventName,
+  type StudioApi,
+} from '../../shared/contract.js';
+
+const api: StudioApi = {
+  invoke(method, params) {
+    if (!isInvokeMethod(method)) return Promise.reject(new Error(`unknown method ${String(method)}`));
+    return ipcRenderer.invoke(IPC_INVOKE_CHANNEL, method, params);
+  },
+  on(event, listener) {
+    if (!EVENT_NAMES.includes(event)) throw new Error(`unknown event ${String(event)}`);
+    const handler = (_e: IpcRendererEvent, name: EventName, payload: unknown): void => {
+      if (name === event) listener(payload as never);
+    };
+    ipcRenderer.on(IPC_EVENT_CHANNEL, handler);
+    return () => void ipcRenderer.off(IPC_EVENT_CHANNEL, handler);
+  },
+};
+
+contextBridge.exposeInMainWorld('studio', api);

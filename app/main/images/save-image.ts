@@ -1,0 +1,97 @@
+// Encodes a generated image with its recipe embedded, writes it atomically, and makes its thumbnail.
+
+import sharp from 'sharp';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import type { OutputFormat } from '../../shared/generation.js';
+import { assertNever, StudioError } from '../../shared/result.js';
+import { addPngText } from './png-text.js';
+import { addJpegUserComment } from './jpeg-exif.js';
+
+export const THUMB_SIDE = 384;
+
+export interface RawImage {
+  readonly width: number;
+  readonly height: number;
+  readonly rgb: Uint8Array;
+}
+
+export function extensionFor(format: OutputFormat): 'png' | 'jpg' {
+  return format === 'png' ? 'png' : 'jpg';
+}
+
+export async function encodeImage(image: RawImage, format: OutputFormat, parameters: string): Promise<Buffer> {
+  const input = sharp(image.rgb, { raw: { width: image.width, height: image.height, channels: 3 } });
+  switch (format) {
+    case 'png':
+      return addPngText(await input.png({ compressionLevel: 6 }).toBuffer(), 'parameters', parameters);
+    case 'jpeg95':
+    case 'jpeg80':
+      return addJpegUserComment(
+        await input.jpeg({ quality: format === 'jpeg95' ? 95 : 80, chromaSubsampling: format === 'jpeg95' ? '4:4:4' : '4:2:0' }).toBuffer(),
+        parameters,
+      );
+    default:
+      return assertNever(format, 'output format');
+  }
+}
+
+export async function encodeThumbnail(image: RawImage): Promise<Buffer> {
+  return sharp(image.rgb, { raw: { width: image.width, height: image.height, channels: 3 } })
+    .resize(THUMB_SIDE, THUMB_SIDE, { fit: 'inside' })
+    .webp({ quality: 80 })
+    .toBuffer();
+}
+
+/** Writes via a temporary file and a rename, so a crash or a full disk never leaves half an image. */
+export async function writeFileAtomic(file: string, data: Uint8Array): Promise<void> {
+  await mkdir(dirname(file), { recursive: true });
+  const tmp = `${file}.partial`;
+  try {
+    await writeFile(tmp, data);
+    await rename(tmp, file);
+  } catch (e) {
+    await rm(tmp, { force: true });
+    throw storageError(e, file);
+  }
+}
+
+export function storageError(e: unknown, file: string): StudioError {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code === 'ENOSPC') {
+    return new StudioError('storage-failed', `The disk holding ${dirname(file)} is full; the image was not saved. Free some space and generate again.`, file);
+  }
+  if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
+    return new StudioError('storage-failed', `The studio may not write to ${dirname(file)} (${code}); the image was not saved.`, file);
+  }
+  return new StudioError('storage-failed', `Could not write ${file}: ${(e as Error).message}`, file);
+}
+
+export interface SavedFiles {
+  readonly imageFile: string;
+  readonly thumbFile: string;
+}
+
+/** Saves image and thumbnail under the data folders; paths returned are relative to those folders. */
+export async function saveGeneratedImage(
+  imagesDir: string,
+  thumbsDir: string,
+  id: string,
+  createdAt: Date,
+  image: RawImage,
+  format: OutputFormat,
+  parameters: string,
+): Promise<SavedFiles> {
+  const day = createdAt.toISOString().slice(0, 10);
+  const imageFile = `${day}/${id}.${extensionFor(format)}`;
+  const thumbFile = `${day}/${id}.webp`;
+  const [encoded, thumb] = await Promise.all([encodeImage(image, format, parameters), encodeThumbnail(image)]);
+  await writeFileAtomic(join(imagesDir, imageFile), encoded);
+  try {
+    await writeFileAtomic(join(thumbsDir, thumbFile), thumb);
+  } catch (e) {
+    await rm(join(imagesDir, imageFile), { force: true });
+    throw e;
+  }
+  return { imageFile, thumbFile };
+}

@@ -1,0 +1,12 @@
+// The ordered registry of schema migrations; version n is entry n-1 and is checked at start.
+
+import type { Db } from '../database.js';
+import { migration0001 } from './0001-generations.js';
+
+export interface Migration {
+  readonly version: number;
+  readonly name: string;
+  up(db: Db): void;
+}
+
+export const MIGRATIONS: readonly Migration[] = [migration0001];

@@ -1,0 +1,247 @@
+// The studio's core in the main process: job queue, worker, history and image files, independent of any host.
+
+import { randomInt, randomUUID } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { AppInfo, GenerationDetail, GenerationSummary, HistoryPage, HistoryQuery, JobEvent, ModelInfo } from '../shared/contract.js';
+import { formatA1111Parameters } from '../shared/a1111-parameters.js';
+import {
+  MAX_SEED,
+  validateGenerationRequest,
+  type GenerationRecord,
+  type ModelFileHash,
+  type Recipe,
+  type ResolvedRequest,
+} from '../shared/generation.js';
+import { StudioError } from '../shared/result.js';
+import { saveGeneratedImage } from './images/save-image.js';
+import { dataLayout, type DataLayout } from './paths.js';
+import { openDatabase, type Db } from './store/database.js';
+import { cachedSha256 } from './store/file-hashes.js';
+import { getGeneration, insertGeneration, listGenerations, type HistoryRow } from './store/generations.js';
+import type { SpawnWorker } from './worker/worker-handle.js';
+import { WorkerSupervisor, type SupervisorOptions } from './worker/worker-supervisor.js';
+
+export interface RegisteredModel extends ModelInfo {
+  readonly dir: string;
+}
+
+export interface StudioOptions {
+  readonly dataDir: string;
+  readonly appVersion: string;
+  readonly demoModelDir: string;
+  readonly spawnWorker: SpawnWorker;
+  readonly supervisor?: SupervisorOptions;
+}
+
+/** How a host turns stored files into URLs its renderer can load. */
+export interface FileUrls {
+  image(relativePath: string): string;
+  thumb(relativePath: string): string;
+}
+
+interface QueuedJob {
+  readonly jobId: string;
+  readonly request: ResolvedRequest;
+  readonly model: RegisteredModel;
+  readonly done: (result: GenerationRecord | StudioError) => void;
+}
+
+export class Studio {
+  readonly layout: DataLayout;
+  readonly db: Db;
+  readonly supervisor: WorkerSupervisor;
+  private readonly models = new Map<string, RegisteredModel>();
+  private readonly listeners = new Set<(e: JobEvent) => void>();
+  private readonly queue: QueuedJob[] = [];
+  private active: QueuedJob | undefined;
+
+  constructor(private readonly options: StudioOptions) {
+    this.layout = dataLayout(options.dataDir);
+    mkdirSync(this.layout.images, { recursive: true });
+    mkdirSync(this.layout.thumbs, { recursive: true });
+    this.db = openDatabase(this.layout.database);
+    this.supervisor = new WorkerSupervisor(options.spawnWorker, options.supervisor);
+    this.models.set('demo', {
+      id: 'demo',
+      name: 'Studio demo (abstract patterns)',
+      family: 'studio-demo',
+      isDemo: true,
+      dir: options.demoModelDir,
+    });
+  }
+
+  /** Makes a model folder available under an id (the CLI's --model; the library later). */
+  registerModelFolder(id: string, dir: string, name = id): RegisteredModel {
+    const model: RegisteredModel = { id, name, family: 'qwen-image', isDemo: false, dir };
+    this.models.set(id, model);
+    return model;
+  }
+
+  info(host: AppInfo['host']): AppInfo {
+    return {
+      version: this.options.appVersion,
+      host,
+      dataDir: this.layout.root,
+      models: [...this.models.values()].map(({ id, name, family, isDemo }) => ({ id, name, family, isDemo })),
+      defaultModelId: 'demo',
+    };
+  }
+
+  /** Subscribes to job events; returns the unsubscribe function. */
+  onJobEvent(listener: (e: JobEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private emit(e: JobEvent): void {
+    for (const l of this.listeners) l(e);
+  }
+
+  /** Validates, fills in the seed, queues. The record (or error) arrives through `completion` and events. */
+  submit(input: unknown): { jobId: string; request: ResolvedRequest; completion: Promise<GenerationRecord> } {
+    const v = validateGenerationRequest(input);
+    if (!v.ok) {
+      const first = v.problems[0]!;
+      throw new StudioError('invalid-request', first.message, v.problems.map((p) => `${p.field}: ${p.message}`).join('; '));
+    }
+    const model = this.models.get(v.value.modelId);
+    if (!model) throw new StudioError('model-not-found', `Unknown model "${v.value.modelId}".`, v.value.modelId);
+    const request: ResolvedRequest = { ...v.value, seed: v.value.seed ?? randomInt(0, MAX_SEED + 1) };
+    const jobId = randomUUID();
+    const completion = new Promise<GenerationRecord>((resolve, reject) => {
+      this.queue.push({ jobId, request, model, done: (r) => (r instanceof StudioError ? reject(r) : resolve(r)) });
+    });
+    // Callers that only follow events must not trip Node's unhandled-rejection handler.
+    completion.catch(() => undefined);
+    this.emit({ type: 'queued', jobId, request });
+    void this.pump();
+    return { jobId, request, completion };
+  }
+
+  cancel(jobId: string): boolean {
+    const i = this.queue.findIndex((j) => j.jobId === jobId);
+    if (i >= 0) {
+      const [job] = this.queue.splice(i, 1);
+      job!.done(new StudioError('cancelled', 'The generation was cancelled.'));
+      this.emit({ type: 'cancelled', jobId });
+      return true;
+    }
+    if (this.active?.jobId === jobId) {
+      this.supervisor.cancel(jobId);
+      return true;
+    }
+    return false;
+  }
+
+  private async pump(): Promise<void> {
+    if (this.active) return;
+    const job = this.queue.shift();
+    if (!job) return;
+    this.active = job;
+    try {
+      const record = await this.runJob(job);
+      job.done(record);
+      this.emit({ type: 'succeeded', jobId: job.jobId, generation: this.summaryOf(record) });
+    } catch (e) {
+      const err = e instanceof StudioError ? e : new StudioError('internal', (e as Error).message);
+      job.done(err);
+      if (err.code === 'cancelled') this.emit({ type: 'cancelled', jobId: job.jobId });
+      else this.emit({ type: 'failed', jobId: job.jobId, error: err.toJSON() });
+    } finally {
+      this.active = undefined;
+      void this.pump();
+    }
+  }
+
+  private async runJob(job: QueuedJob): Promise<GenerationRecord> {
+    const started = performance.now();
+    const out = await this.supervisor.run({ jobId: job.jobId, modelDir: job.model.dir, request: job.request }, (progress) =>
+      this.emit({ type: 'progress', jobId: job.jobId, progress }),
+    );
+    this.emit({ type: 'progress', jobId: job.jobId, progress: { phase: 'saving', step: job.request.steps, totalSteps: job.request.steps } });
+    const saveStart = performance.now();
+    const modelHashes: ModelFileHash[] = [];
+    for (const f of out.model.files) {
+      const { sha256, bytes } = await cachedSha256(this.db, join(job.model.dir, f.path));
+      modelHashes.push({ file: f.path, bytes, sha256 });
+    }
+    const r = job.request;
+    const recipe: Recipe = {
+      prompt: r.prompt,
+      negativePrompt: r.negativePrompt,
+      seed: r.seed,
+      steps: r.steps,
+      guidance: r.guidance,
+      width: r.width,
+      height: r.height,
+      modelId: job.model.id,
+      modelName: out.model.name,
+      modelHashes,
+      loras: [],
+      sampler: out.sampler,
+      appVersion: this.options.appVersion,
+      device: out.device,
+    };
+    const createdAt = new Date();
+    const files = await saveGeneratedImage(
+      this.layout.images,
+      this.layout.thumbs,
+      job.jobId,
+      createdAt,
+      out.image,
+      r.format,
+      formatA1111Parameters(recipe),
+    );
+    const saveMs = performance.now() - saveStart;
+    const record: GenerationRecord = {
+      id: job.jobId,
+      createdAt: createdAt.getTime(),
+      recipe,
+      durations: { ...out.durations, saveMs, totalMs: performance.now() - started },
+      format: r.format,
+      ...files,
+    };
+    try {
+      insertGeneration(this.db, record);
+    } catch (e) {
+      // No record without its files, no files without their record.
+      await Promise.all([rm(join(this.layout.images, files.imageFile), { force: true }), rm(join(this.layout.thumbs, files.thumbFile), { force: true })]);
+      throw new StudioError('storage-failed', `The image could not be recorded in the history: ${(e as Error).message}`);
+    }
+    return record;
+  }
+
+  private urls: FileUrls = { image: (p) => p, thumb: (p) => p };
+
+  /** The host sets how file paths become URLs for its renderer. */
+  setFileUrls(urls: FileUrls): void {
+    this.urls = urls;
+  }
+
+  summaryOf(g: GenerationRecord | HistoryRow): GenerationSummary {
+    const base =
+      'recipe' in g
+        ? { prompt: g.recipe.prompt, seed: g.recipe.seed, steps: g.recipe.steps, width: g.recipe.width, height: g.recipe.height, modelId: g.recipe.modelId }
+        : { prompt: g.prompt, seed: g.seed, steps: g.steps, width: g.width, height: g.height, modelId: g.modelId };
+    return { id: g.id, createdAt: g.createdAt, ...base, imageUrl: this.urls.image(g.imageFile), thumbUrl: this.urls.thumb(g.thumbFile) };
+  }
+
+  listHistory(q: HistoryQuery): HistoryPage {
+    const { rows, nextCursor } = listGenerations(this.db, q);
+    return { items: rows.map((r) => this.summaryOf(r)), nextCursor };
+  }
+
+  getHistoryItem(id: string): GenerationDetail {
+    const g = getGeneration(this.db, id);
+    if (!g) throw new StudioError('not-found', 'That image is not in the history any more.', id);
+    return { ...g, imageUrl: this.urls.image(g.imageFile), thumbUrl: this.urls.thumb(g.thumbFile), parameters: formatA1111Parameters(g.recipe) };
+  }
+
+  async close(): Promise<void> {
+    for (const job of this.queue.splice(0)) job.done(new StudioError('cancelled', 'The studio is shutting down.'));
+    await this.supervisor.stop();
+    this.db.close();
+  }
+}

@@ -1,0 +1,177 @@
+// Supervises the inference worker: runs one job at a time, turns a crash into a clear job failure, restarts.
+
+import type { ResolvedRequest, SamplerSettings } from '../../shared/generation.js';
+import type { JobProgress } from '../../shared/progress.js';
+import { StudioError } from '../../shared/result.js';
+import { fromWorkerSchema, type FromWorker, type ModelFile } from '../../shared/worker-protocol.js';
+import type { SpawnWorker, WorkerExit, WorkerHandle } from './worker-handle.js';
+
+export interface WorkerJob {
+  readonly jobId: string;
+  readonly modelDir: string;
+  readonly request: ResolvedRequest;
+}
+
+export interface WorkerOutput {
+  readonly image: { readonly width: number; readonly height: number; readonly rgb: Uint8Array };
+  readonly model: { readonly id: string; readonly name: string; readonly files: readonly ModelFile[] };
+  readonly sampler: SamplerSettings;
+  readonly device: string;
+  readonly durations: { readonly loadMs: number; readonly encodeMs: number; readonly denoiseMs: number; readonly decodeMs: number };
+}
+
+interface Pending {
+  readonly job: WorkerJob;
+  readonly onProgress: (p: JobProgress) => void;
+  readonly resolve: (out: WorkerOutput) => void;
+  readonly reject: (e: StudioError) => void;
+}
+
+export interface SupervisorOptions {
+  /** How long a fresh worker may take to say it is ready. */
+  readonly readyTimeoutMs?: number;
+  /** More crashes than this within crashWindowMs and the worker is not restarted until the next job. */
+  readonly maxCrashes?: number;
+  readonly crashWindowMs?: number;
+}
+
+export function describeExit(exit: WorkerExit): string {
+  if (exit.signal) return `it was killed by ${exit.signal}${exit.signal === 'SIGKILL' ? ' (out of memory, or ended by another program)' : ''}`;
+  return `it exited with code ${exit.code ?? 'unknown'}`;
+}
+
+export class WorkerSupervisor {
+  private worker: WorkerHandle | undefined;
+  private ready: Promise<WorkerHandle> | undefined;
+  private current: Pending | undefined;
+  private crashes: number[] = [];
+  private stopped = false;
+  private readonly readyTimeoutMs: number;
+  private readonly maxCrashes: number;
+  private readonly crashWindowMs: number;
+
+  constructor(
+    private readonly spawn: SpawnWorker,
+    options: SupervisorOptions = {},
+  ) {
+    this.readyTimeoutMs = options.readyTimeoutMs ?? 30_000;
+    this.maxCrashes = options.maxCrashes ?? 3;
+    this.crashWindowMs = options.crashWindowMs ?? 60_000;
+  }
+
+  get pid(): number | undefined {
+    return this.worker?.pid;
+  }
+
+  /** Starts the worker if it is not running and resolves when it has said it is ready. */
+  start(): Promise<WorkerHandle> {
+    if (this.stopped) return Promise.reject(new StudioError('worker-unavailable', 'The studio is shutting down.'));
+    this.ready ??= new Promise<WorkerHandle>((resolve, reject) => {
+      const w = this.spawn();
+      this.worker = w;
+      let isReady = false;
+      const timer = setTimeout(() => {
+        reject(new StudioError('worker-unavailable', `The image worker did not start within ${this.readyTimeoutMs / 1000} s.`));
+        w.kill();
+      }, this.readyTimeoutMs);
+      w.onMessage((raw) => {
+        const parsed = fromWorkerSchema.safeParse(raw);
+        if (!parsed.success) {
+          console.error(`studio: ignoring malformed worker message: ${parsed.error.message}`);
+          return;
+        }
+        if (parsed.data.type === 'ready') {
+          isReady = true;
+          clearTimeout(timer);
+          resolve(w);
+          return;
+        }
+        this.handle(parsed.data);
+      });
+      w.onExit((exit) => {
+        clearTimeout(timer);
+        if (this.worker === w) {
+          this.worker = undefined;
+          this.ready = undefined;
+        }
+        if (!isReady) reject(new StudioError('worker-unavailable', `The image worker failed to start: ${describeExit(exit)}.`));
+        this.onCrash(exit);
+      });
+    });
+    return this.ready;
+  }
+
+  private handle(msg: FromWorker): void {
+    const p = this.current;
+    if (!p || !('jobId' in msg) || msg.jobId !== p.job.jobId) return;
+    switch (msg.type) {
+      case 'progress':
+        p.onProgress({ phase: msg.phase, step: msg.step, totalSteps: msg.totalSteps });
+        return;
+      case 'done':
+        this.current = undefined;
+        p.resolve({ image: msg.image, model: msg.model, sampler: msg.sampler, device: msg.device, durations: msg.durations });
+        return;
+      case 'failed':
+        this.current = undefined;
+        p.reject(new StudioError(msg.error.code, msg.error.message, msg.error.detail));
+        return;
+      case 'cancelled':
+        this.current = undefined;
+        p.reject(new StudioError('cancelled', 'The generation was cancelled.'));
+        return;
+    }
+  }
+
+  private onCrash(exit: WorkerExit): void {
+    const p = this.current;
+    this.current = undefined;
+    if (this.stopped) {
+      p?.reject(new StudioError('worker-unavailable', 'The studio is shutting down.'));
+      return;
+    }
+    const now = Date.now();
+    this.crashes = [...this.crashes.filter((t) => now - t < this.crashWindowMs), now];
+    const restarting = this.crashes.length <= this.maxCrashes;
+    p?.reject(
+      new StudioError(
+        'worker-crashed',
+        `The image worker stopped while generating: ${describeExit(exit)}. ${
+          restarting ? 'It has been restarted; generate again to retry.' : 'It crashed repeatedly and will be restarted with the next job.'
+        }`,
+      ),
+    );
+    // Restart at once so the next job does not wait, unless it keeps crashing.
+    if (restarting) this.start().catch(() => undefined);
+  }
+
+  /** Runs one job; rejects with a StudioError (code 'cancelled' when cancelled). One job at a time. */
+  async run(job: WorkerJob, onProgress: (p: JobProgress) => void): Promise<WorkerOutput> {
+    if (this.current) throw new Error('WorkerSupervisor.run: a job is already running');
+    const w = await this.start();
+    return new Promise<WorkerOutput>((resolve, reject) => {
+      this.current = { job, onProgress, resolve, reject };
+      w.send({ type: 'generate', seq: Date.now(), jobId: job.jobId, modelDir: job.modelDir, request: job.request });
+    });
+  }
+
+  cancel(jobId: string): void {
+    if (this.current?.job.jobId === jobId) this.worker?.send({ type: 'cancel', seq: Date.now(), jobId });
+  }
+
+  /** Kills the worker; a job in flight fails as a crash would. For tests and diagnostics. */
+  kill(): void {
+    this.worker?.kill();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    const w = this.worker;
+    if (!w) return;
+    await new Promise<void>((resolve) => {
+      w.onExit(() => resolve());
+      w.send({ type: 'shutdown', seq: Date.now() });
+      setTimeout(() => w.kill(), 3000).unref();
+    });
+  }
+}

@@ -1,0 +1,90 @@
+// The studio window: create on the left, the result in the middle, the gallery below; the recipe in a dialog.
+
+import { useCallback, useEffect, useState } from 'react';
+import type { AppInfo, GenerationDetail, StudioApi } from '../shared/contract.js';
+import type { GenerationRequestInput } from '../shared/generation.js';
+import { CreatePanel } from './components/CreatePanel.js';
+import { DetailDialog } from './components/DetailDialog.js';
+import { Gallery } from './components/Gallery.js';
+import { ResultView } from './components/ResultView.js';
+import { useI18n } from './i18n/i18n.js';
+import { LOCALES, type Locale } from './i18n/messages.js';
+import { idleJob, reduceJob, type JobView } from './state/job-state.js';
+
+export function App({ api }: { api: StudioApi }) {
+  const { t, locale, setLocale } = useI18n();
+  const [info, setInfo] = useState<AppInfo>();
+  const [job, setJob] = useState<JobView>(idleJob);
+  const [galleryKey, setGalleryKey] = useState(0);
+  const [detail, setDetail] = useState<GenerationDetail>();
+  const [recipe, setRecipe] = useState<GenerationRequestInput>();
+  const [error, setError] = useState<string>();
+
+  useEffect(() => {
+    void api.invoke('app.info', {}).then((r) => (r.ok ? setInfo(r.value) : setError(r.error.message)));
+    return api.on('job', (e) => {
+      setJob((s) => reduceJob(s, e));
+      if (e.type === 'succeeded') setGalleryKey((k) => k + 1);
+    });
+  }, [api]);
+
+  const generate = useCallback(
+    async (request: GenerationRequestInput) => {
+      setError(undefined);
+      const r = await api.invoke('generate.start', request);
+      if (!r.ok) return setJob({ status: 'failed', jobId: undefined, error: r.error });
+      // Events for this job may already have arrived; they are applied from 'queued' on.
+      setJob({ status: 'running', jobId: r.value.jobId, progress: { phase: 'queued', step: 0, totalSteps: r.value.request.steps } });
+    },
+    [api],
+  );
+  const cancel = useCallback(() => {
+    if (job.status === 'running') void api.invoke('generate.cancel', { jobId: job.jobId });
+  }, [api, job]);
+  const open = useCallback(
+    async (id: string) => {
+      const r = await api.invoke('history.get', { id });
+      if (r.ok) setDetail(r.value);
+      else setError(r.error.message);
+    },
+    [api],
+  );
+
+  return (
+    <div className="app">
+      <header>
+        <h1>{t('app.title')}</h1>
+        <label className="language">
+          {t('app.language')}
+          <select value={locale} onChange={(e) => setLocale(e.target.value as Locale)}>
+            {Object.keys(LOCALES).map((l) => (
+              <option key={l} value={l}>
+                {l === 'en' ? 'English' : '简体中文'}
+              </option>
+            ))}
+          </select>
+        </label>
+      </header>
+      {error && (
+        <p role="alert" className="error">
+          {t('error.generic', { message: error })}
+        </p>
+      )}
+      <main>
+        <CreatePanel info={info} busy={job.status === 'running'} recipe={recipe} onGenerate={(r) => void generate(r)} onCancel={cancel} />
+        <ResultView job={job} />
+        <Gallery api={api} refreshKey={galleryKey} onOpen={(id) => void open(id)} onError={setError} />
+      </main>
+      {detail && (
+        <DetailDialog
+          detail={detail}
+          onClose={() => setDetail(undefined)}
+          onUseRecipe={(d) => {
+            setRecipe({ prompt: d.recipe.prompt, steps: d.recipe.steps, width: d.recipe.width, height: d.recipe.height, seed: d.recipe.seed });
+            setDetail(undefined);
+          }}
+        />
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,116 @@
+// The prompt and settings form; Ctrl/Cmd+Enter generates.
+
+import { useState, type FormEvent, type KeyboardEvent } from 'react';
+import type { AppInfo } from '../../shared/contract.js';
+import { MAX_SEED, MAX_STEPS, MIN_STEPS, OUTPUT_FORMATS, SIZE_PRESETS, type GenerationRequestInput, type OutputFormat } from '../../shared/generation.js';
+import { useI18n } from '../i18n/i18n.js';
+
+export interface CreatePanelProps {
+  readonly info: AppInfo | undefined;
+  readonly busy: boolean;
+  readonly recipe: GenerationRequestInput | undefined;
+  onGenerate(request: GenerationRequestInput): void;
+  onCancel(): void;
+}
+
+export function CreatePanel({ info, busy, recipe, onGenerate, onCancel }: CreatePanelProps) {
+  const { t } = useI18n();
+  const [prompt, setPrompt] = useState(recipe?.prompt ?? '');
+  const [size, setSize] = useState('1024x1024');
+  const [steps, setSteps] = useState(4);
+  const [seed, setSeed] = useState('');
+  const [format, setFormat] = useState<OutputFormat>('jpeg95');
+  const [modelId, setModelId] = useState(info?.defaultModelId ?? 'demo');
+  const [appliedRecipe, setAppliedRecipe] = useState(recipe);
+
+  // "Use this recipe" from the gallery refills the form.
+  if (recipe !== appliedRecipe) {
+    setAppliedRecipe(recipe);
+    if (recipe) {
+      setPrompt(recipe.prompt);
+      setSize(`${recipe.width}x${recipe.height}`);
+      setSteps(recipe.steps);
+      setSeed(recipe.seed === undefined ? '' : String(recipe.seed));
+    }
+  }
+
+  const model = info?.models.find((m) => m.id === modelId);
+  const submit = (e?: FormEvent) => {
+    e?.preventDefault();
+    const [w, h] = size.split('x').map(Number);
+    const seedNumber = seed.trim() === '' ? undefined : Number(seed);
+    onGenerate({ prompt, steps, width: w ?? 1024, height: h ?? 1024, format, modelId, ...(seedNumber === undefined ? {} : { seed: seedNumber }) });
+  };
+  const onKeyDown = (e: KeyboardEvent) => {
+    if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) submit();
+    if (e.key === 'Escape' && busy) onCancel();
+  };
+
+  return (
+    <form className="panel create" onSubmit={submit} onKeyDown={onKeyDown} aria-labelledby="create-heading">
+      <h2 id="create-heading">{t('create.heading')}</h2>
+      <label htmlFor="prompt">{t('create.prompt')}</label>
+      <textarea id="prompt" value={prompt} rows={5} placeholder={t('create.promptPlaceholder')} onChange={(e) => setPrompt(e.target.value)} />
+      <p className="tip">{t('create.promptTip')}</p>
+      <div className="row">
+        <label>
+          {t('create.model')}
+          <select value={modelId} onChange={(e) => setModelId(e.target.value)}>
+            {(info?.models ?? []).map((m) => (
+              <option key={m.id} value={m.id}>
+                {m.name}
+              </option>
+            ))}
+          </select>
+        </label>
+      </div>
+      {model?.isDemo && <p className="notice">{t('create.demoNotice')}</p>}
+      <div className="row">
+        <label>
+          {t('create.size')}
+          <select value={size} onChange={(e) => setSize(e.target.value)}>
+            {SIZE_PRESETS.map((p) => (
+              <option key={`${p.width}x${p.height}`} value={`${p.width}x${p.height}`}>
+                {p.width} × {p.height}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          {t('create.steps')}
+          <input type="number" min={MIN_STEPS} max={MAX_STEPS} value={steps} onChange={(e) => setSteps(Number(e.target.value))} />
+        </label>
+      </div>
+      <div className="row">
+        <label>
+          {t('create.seed')}
+          <input type="number" min={0} max={MAX_SEED} value={seed} placeholder={t('create.seedPlaceholder')} onChange={(e) => setSeed(e.target.value)} />
+        </label>
+        <button type="button" className="secondary" onClick={() => setSeed('')} aria-label={t('create.seedRandom')} title={t('create.seedRandom')}>
+          🎲
+        </button>
+        <label>
+          {t('create.format')}
+          <select value={format} onChange={(e) => setFormat(e.target.value as OutputFormat)}>
+            {OUTPUT_FORMATS.map((f) => (
+              <option key={f} value={f}>
+                {t(`create.format.${f}`)}
+              </option>
+            ))}
+          </select>
+        </label>
+      </div>
+      <div className="actions">
+        <button type="submit" className="primary" disabled={busy}>
+          {t('create.generate')}
+        </button>
+        {busy && (
+          <button type="button" className="secondary" onClick={onCancel}>
+            {t('create.cancel')}
+          </button>
+        )}
+        <span className="hint">{t('create.shortcut')}</span>
+      </div>
+    </form>
+  );
+}

@@ -1,0 +1,65 @@
+// One image with its full recipe, as recorded in the history.
+
+import { useEffect, useRef } from 'react';
+import type { GenerationDetail } from '../../shared/contract.js';
+import { useI18n } from '../i18n/i18n.js';
+
+export interface DetailDialogProps {
+  readonly detail: GenerationDetail;
+  onClose(): void;
+  onUseRecipe(detail: GenerationDetail): void;
+}
+
+export function DetailDialog({ detail, onClose, onUseRecipe }: DetailDialogProps) {
+  const { t, locale } = useI18n();
+  const ref = useRef<HTMLDialogElement>(null);
+  useEffect(() => {
+    const dialog = ref.current;
+    if (dialog && !dialog.open) dialog.showModal();
+  }, []);
+  const r = detail.recipe;
+  const rows: [string, string][] = [
+    [t('detail.prompt'), r.prompt],
+    ...(r.negativePrompt ? ([[t('detail.negative'), r.negativePrompt]] as [string, string][]) : []),
+    [t('detail.seed'), String(r.seed)],
+    [t('detail.steps'), String(r.steps)],
+    [t('detail.guidance'), String(r.guidance)],
+    [t('detail.size'), `${r.width} × ${r.height}`],
+    [t('detail.model'), `${r.modelName} (${r.modelId})`],
+    [t('detail.sampler'), `${r.sampler.name}, shift ${r.sampler.timeShiftType} μ∈[${r.sampler.baseShift.toFixed(3)}, ${r.sampler.maxShift.toFixed(3)}]`],
+    [t('detail.device'), r.device],
+    [t('detail.created'), new Date(detail.createdAt).toLocaleString(locale)],
+    [t('detail.duration'), `${(detail.durations.totalMs / 1000).toFixed(2)} s`],
+    [t('detail.hashes'), r.modelHashes.map((h) => `${h.file} ${h.sha256.slice(0, 16)}…`).join('\n')],
+  ];
+  return (
+    <dialog ref={ref} className="detail" aria-labelledby="detail-heading" onClose={onClose}>
+      <div className="detail-body">
+        <img src={detail.imageUrl} alt={r.prompt} />
+        <div>
+          <h2 id="detail-heading">{t('detail.heading')}</h2>
+          <dl>
+            {rows.map(([k, v]) => (
+              <div key={k}>
+                <dt>{k}</dt>
+                <dd>{v}</dd>
+              </div>
+            ))}
+          </dl>
+          <details>
+            <summary>{t('detail.parameters')}</summary>
+            <pre>{detail.parameters}</pre>
+          </details>
+          <div className="actions">
+            <button type="button" className="primary" onClick={() => onUseRecipe(detail)}>
+              {t('detail.useRecipe')}
+            </button>
+            <button type="button" className="secondary" onClick={() => ref.current?.close()}>
+              {t('detail.close')}
+            </button>
+          </div>
+        </div>
+      </div>
+    </dialog>
+  );
+}

@@ -1,0 +1,42 @@
+// Language context: follows the system language, switchable, remembered.
+
+import { createContext, useContext, useMemo, useState, type ReactNode } from 'react';
+import { LOCALES, format, pickLocale, type Locale, type MessageKey } from './messages.js';
+
+interface I18n {
+  readonly locale: Locale;
+  setLocale(l: Locale): void;
+  t(key: MessageKey, vars?: Record<string, string | number>): string;
+}
+
+const I18nContext = createContext<I18n | undefined>(undefined);
+const STORAGE_KEY = 'studio.locale';
+
+function initialLocale(): Locale {
+  const saved = localStorage.getItem(STORAGE_KEY);
+  if (saved && saved in LOCALES) return saved as Locale;
+  return pickLocale(navigator.languages);
+}
+
+export function I18nProvider({ children }: { children: ReactNode }) {
+  const [locale, setLocaleState] = useState<Locale>(initialLocale);
+  const value = useMemo<I18n>(
+    () => ({
+      locale,
+      setLocale: (l) => {
+        localStorage.setItem(STORAGE_KEY, l);
+        document.documentElement.lang = l;
+        setLocaleState(l);
+      },
+      t: (key, vars) => format(LOCALES[locale][key], vars),
+    }),
+    [locale],
+  );
+  return <I18nContext.Provider value={value}>{children}</I18nContext.Provider>;
+}
+
+export function useI18n(): I18n {
+  const ctx = useContext(I18nContext);
+  if (!ctx) throw new Error('useI18n outside I18nProvider');
+  return ctx;
+}

@@ -1,0 +1,133 @@
+// Every user-facing string of the renderer, in English and Simplified Chinese.
+
+export const en = {
+  'app.title': 'Studio',
+  'app.language': 'Language',
+  'create.heading': 'Create',
+  'create.prompt': 'Prompt',
+  'create.promptPlaceholder': 'Subject first, then comma-separated details: a red fox, snowy forest, morning light',
+  'create.promptTip': 'Tip: put the subject first, then concrete visual words separated by commas. Chinese prompts work too.',
+  'create.model': 'Model',
+  'create.size': 'Size',
+  'create.steps': 'Steps',
+  'create.seed': 'Seed',
+  'create.seedRandom': 'Random seed',
+  'create.seedPlaceholder': 'random',
+  'create.format': 'Output',
+  'create.format.jpeg95': 'JPEG 95',
+  'create.format.jpeg80': 'JPEG 80 (fast preview)',
+  'create.format.png': 'PNG',
+  'create.generate': 'Generate',
+  'create.cancel': 'Cancel',
+  'create.shortcut': 'Ctrl+Enter generates',
+  'create.demoNotice': 'Demo model: it paints abstract colour fields from your prompt and seed, not real pictures. Real models arrive with the engine.',
+  'progress.queued': 'Waiting…',
+  'progress.loading': 'Loading the model…',
+  'progress.encoding': 'Reading the prompt…',
+  'progress.denoising': 'Step {step} of {total}',
+  'progress.decoding': 'Decoding the image…',
+  'progress.saving': 'Saving…',
+  'result.heading': 'Result',
+  'result.empty': 'Your image appears here.',
+  'result.failed': 'Generation failed',
+  'result.cancelled': 'Cancelled.',
+  'result.alt': 'Generated image: {prompt}',
+  'gallery.heading': 'Gallery',
+  'gallery.search': 'Search prompts',
+  'gallery.empty': 'No images yet. Type a prompt and press Generate.',
+  'gallery.noMatch': 'No image matches this search.',
+  'gallery.more': 'Load more',
+  'gallery.open': 'Open image: {prompt}',
+  'detail.heading': 'Recipe',
+  'detail.close': 'Close',
+  'detail.prompt': 'Prompt',
+  'detail.negative': 'Negative prompt',
+  'detail.seed': 'Seed',
+  'detail.steps': 'Steps',
+  'detail.guidance': 'Guidance',
+  'detail.size': 'Size',
+  'detail.model': 'Model',
+  'detail.sampler': 'Sampler',
+  'detail.device': 'Device',
+  'detail.created': 'Created',
+  'detail.duration': 'Time',
+  'detail.hashes': 'Model files',
+  'detail.parameters': 'Parameters embedded in the file',
+  'detail.useRecipe': 'Use this recipe',
+  'error.generic': 'Something went wrong: {message}',
+} as const;
+
+export type MessageKey = keyof typeof en;
+export type Messages = Record<MessageKey, string>;
+
+export const zhCN: Messages = {
+  'app.title': '工作室',
+  'app.language': '语言',
+  'create.heading': '创作',
+  'create.prompt': '提示词',
+  'create.promptPlaceholder': '主体在前，细节用逗号分隔：一只红狐狸，雪林，晨光',
+  'create.promptTip': '提示：先写主体，再用逗号分隔具体的视觉词。中英文提示词都可以。',
+  'create.model': '模型',
+  'create.size': '尺寸',
+  'create.steps': '步数',
+  'create.seed': '种子',
+  'create.seedRandom': '随机种子',
+  'create.seedPlaceholder': '随机',
+  'create.format': '输出',
+  'create.format.jpeg95': 'JPEG 95',
+  'create.format.jpeg80': 'JPEG 80（快速预览）',
+  'create.format.png': 'PNG',
+  'create.generate': '生成',
+  'create.cancel': '取消',
+  'create.shortcut': 'Ctrl+Enter 生成',
+  'create.demoNotice': '演示模型：根据提示词和种子绘制抽象色块，而不是真实图像。真正的模型将随推理引擎一起到来。',
+  'progress.queued': '等待中…',
+  'progress.loading': '正在加载模型…',
+  'progress.encoding': '正在理解提示词…',
+  'progress.denoising': '第 {step} / {total} 步',
+  'progress.decoding': '正在解码图像…',
+  'progress.saving': '正在保存…',
+  'result.heading': '结果',
+  'result.empty': '生成的图像会显示在这里。',
+  'result.failed': '生成失败',
+  'result.cancelled': '已取消。',
+  'result.alt': '生成的图像：{prompt}',
+  'gallery.heading': '图库',
+  'gallery.search': '搜索提示词',
+  'gallery.empty': '还没有图像。输入提示词并点击“生成”。',
+  'gallery.noMatch': '没有符合搜索的图像。',
+  'gallery.more': '加载更多',
+  'gallery.open': '打开图像：{prompt}',
+  'detail.heading': '配方',
+  'detail.close': '关闭',
+  'detail.prompt': '提示词',
+  'detail.negative': '反向提示词',
+  'detail.seed': '种子',
+  'detail.steps': '步数',
+  'detail.guidance': '引导系数',
+  'detail.size': '尺寸',
+  'detail.model': '模型',
+  'detail.sampler': '采样器',
+  'detail.device': '设备',
+  'detail.created': '创建时间',
+  'detail.duration': '耗时',
+  'detail.hashes': '模型文件',
+  'detail.parameters': '写入文件的参数',
+  'detail.useRecipe': '使用此配方',
+  'error.generic': '出错了：{message}',
+};
+
+export const LOCALES = { en, 'zh-CN': zhCN } as const;
+export type Locale = keyof typeof LOCALES;
+
+export function pickLocale(preferred: readonly string[]): Locale {
+  for (const lang of preferred) {
+    if (lang.toLowerCase().startsWith('zh')) return 'zh-CN';
+    if (lang.toLowerCase().startsWith('en')) return 'en';
+  }
+  return 'en';
+}
+
+export function format(template: string, vars: Record<string, string | number> = {}): string {
+  return template.replace(/\{(\w+)\}/g, (m, k: string) => (k in vars ? String(vars[k]) : m));
+}

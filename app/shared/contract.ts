@@ -1,0 +1,117 @@
+// The one typed contract between the renderer and its host (Electron main or the browser host).
+
+import { z } from 'zod';
+import { generationRequestSchema, type GenerationRecord, type ResolvedRequest } from './generation.js';
+import type { JobProgress } from './progress.js';
+import type { Result, SerializedError } from './result.js';
+
+export interface ModelInfo {
+  readonly id: string;
+  readonly name: string;
+  readonly family: 'studio-demo' | 'qwen-image';
+  /** True for the small built-in model whose images are abstract patterns, not real pictures. */
+  readonly isDemo: boolean;
+}
+
+export interface AppInfo {
+  readonly version: string;
+  readonly host: 'electron' | 'browser';
+  readonly dataDir: string;
+  readonly models: readonly ModelInfo[];
+  readonly defaultModelId: string;
+}
+
+export interface GenerationSummary {
+  readonly id: string;
+  readonly createdAt: number;
+  readonly prompt: string;
+  readonly seed: number;
+  readonly steps: number;
+  readonly width: number;
+  readonly height: number;
+  readonly modelId: string;
+  readonly thumbUrl: string;
+  readonly imageUrl: string;
+}
+
+export interface GenerationDetail extends GenerationRecord {
+  readonly thumbUrl: string;
+  readonly imageUrl: string;
+  /** The A1111-style parameters text embedded in the image. */
+  readonly parameters: string;
+}
+
+export interface HistoryPage {
+  readonly items: readonly GenerationSummary[];
+  /** Pass back as `cursor` for the next (older) page; null at the end. */
+  readonly nextCursor: string | null;
+}
+
+const historyQuerySchema = z
+  .object({
+    search: z.string().max(500).optional(),
+    modelId: z.string().max(200).optional(),
+    from: z.number().int().nonnegative().optional(),
+    to: z.number().int().nonnegative().optional(),
+    limit: z.number().int().min(1).max(500).default(60),
+    cursor: z.string().max(200).optional(),
+  })
+  .strict();
+
+const idSchema = z.string().regex(/^[0-9a-f-]{36}$/, 'not a generation id');
+
+/** Parameter validators, one per method; the host runs them on everything the renderer sends. */
+export const invokeParamSchemas = {
+  'app.info': z.object({}).strict(),
+  'generate.start': generationRequestSchema,
+  'generate.cancel': z.object({ jobId: idSchema }).strict(),
+  'history.list': historyQuerySchema,
+  'history.get': z.object({ id: idSchema }).strict(),
+} as const;
+
+export type InvokeMethod = keyof typeof invokeParamSchemas;
+export type InvokeParams<K extends InvokeMethod> = z.input<(typeof invokeParamSchemas)[K]>;
+export type ValidParams<K extends InvokeMethod> = z.output<(typeof invokeParamSchemas)[K]>;
+export type HistoryQuery = ValidParams<'history.list'>;
+
+export interface InvokeResults {
+  'app.info': AppInfo;
+  'generate.start': { readonly jobId: string; readonly request: ResolvedRequest };
+  'generate.cancel': { readonly cancelled: boolean };
+  'history.list': HistoryPage;
+  'history.get': GenerationDetail;
+}
+
+export type JobEvent =
+  | { readonly type: 'queued'; readonly jobId: string; readonly request: ResolvedRequest }
+  | { readonly type: 'progress'; readonly jobId: string; readonly progress: JobProgress }
+  | { readonly type: 'succeeded'; readonly jobId: string; readonly generation: GenerationSummary }
+  | { readonly type: 'failed'; readonly jobId: string; readonly error: SerializedError }
+  | { readonly type: 'cancelled'; readonly jobId: string };
+
+export interface EventPayloads {
+  job: JobEvent;
+}
+export type EventName = keyof EventPayloads;
+export const EVENT_NAMES: readonly EventName[] = ['job'];
+
+export function isInvokeMethod(name: unknown): name is InvokeMethod {
+  return typeof name === 'string' && Object.hasOwn(invokeParamSchemas, name);
+}
+
+/** What the renderer sees: identical over Electron IPC and over the browser host's WebSocket. */
+export interface StudioApi {
+  invoke<K extends InvokeMethod>(method: K, params: InvokeParams<K>): Promise<Result<InvokeResults[K]>>;
+  /** Returns the unsubscribe function. */
+  on<E extends EventName>(event: E, listener: (payload: EventPayloads[E]) => void): () => void;
+}
+
+/** Messages on the browser host's WebSocket. */
+export type WireToHost = { readonly kind: 'invoke'; readonly id: number; readonly method: string; readonly params: unknown };
+export type WireToRenderer =
+  | { readonly kind: 'result'; readonly id: number; readonly result: Result<unknown> }
+  | { readonly kind: 'event'; readonly name: EventName; readonly payload: unknown };
+
+/** Electron IPC channel names: the only two the preload exposes. */
+export const IPC_INVOKE_CHANNEL = 'studio:invoke';
+export const IPC_EVENT_CHANNEL = 'studio:event';

@@ -1,0 +1,164 @@
+// What a generation request is, its limits, and the recipe recorded for every image.
+
+import { z } from 'zod';
+
+export const SIZE_STEP = 16;
+export const MIN_SIDE = 256;
+export const MAX_SIDE = 2048;
+/** About 4.2 megapixels: 2048x2048. Larger images exceed what the model family was trained on. */
+export const MAX_PIXELS = 2048 * 2048;
+export const MIN_STEPS = 1;
+export const MAX_STEPS = 50;
+export const MAX_PROMPT_CHARS = 4000;
+export const MAX_SEED = 0xffff_ffff;
+
+export interface SizePreset {
+  readonly width: number;
+  readonly height: number;
+}
+
+/** The size presets users expect from the Qwen-Image family and SDXL-Turbo. */
+export const SIZE_PRESETS: readonly SizePreset[] = [
+  { width: 1024, height: 1024 },
+  { width: 1328, height: 1328 },
+  { width: 1664, height: 928 },
+  { width: 928, height: 1664 },
+  { width: 768, height: 768 },
+  { width: 512, height: 512 },
+];
+
+export const OUTPUT_FORMATS = ['jpeg95', 'jpeg80', 'png'] as const;
+export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
+
+function sideSchema(name: string) {
+  return z
+    .number({ error: `${name} must be a number of pixels` })
+    .int(`${name} must be a whole number of pixels`)
+    .min(MIN_SIDE, `${name} must be at least ${MIN_SIDE} pixels`)
+    .max(MAX_SIDE, `${name} must be at most ${MAX_SIDE} pixels`)
+    .refine((v) => v % SIZE_STEP === 0, { message: `${name} must be a multiple of ${SIZE_STEP} pixels` });
+}
+
+/** A request as the user (UI or CLI) sends it; the seed is filled in by the main process when absent. */
+export const generationRequestSchema = z
+  .object({
+    prompt: z
+      .string()
+      .max(MAX_PROMPT_CHARS, `The prompt is longer than ${MAX_PROMPT_CHARS} characters`)
+      .refine((p) => p.trim().length > 0, { message: 'The prompt is empty: describe the image you want' }),
+    negativePrompt: z.string().max(MAX_PROMPT_CHARS).default(''),
+    seed: z
+      .number()
+      .int('The seed must be a whole number')
+      .min(0, 'The seed cannot be negative')
+      .max(MAX_SEED, `The seed must be at most ${MAX_SEED}`)
+      .optional(),
+    steps: z
+      .number()
+      .int('Steps must be a whole number')
+      .min(MIN_STEPS, `Steps must be between ${MIN_STEPS} and ${MAX_STEPS}`)
+      .max(MAX_STEPS, `Steps must be between ${MIN_STEPS} and ${MAX_STEPS}`),
+    guidance: z.number().min(1, 'Guidance must be at least 1.0').max(20, 'Guidance must be at most 20').default(1),
+    width: sideSchema('Width'),
+    height: sideSchema('Height'),
+    modelId: z.string().min(1).max(200).default('demo'),
+    format: z.enum(OUTPUT_FORMATS).default('jpeg95'),
+  })
+  .strict()
+  .refine((r) => r.width * r.height <= MAX_PIXELS, {
+    message: `The image is larger than ${MAX_PIXELS / 1_000_000} megapixels`,
+    path: ['width'],
+  });
+
+export type GenerationRequestInput = z.input<typeof generationRequestSchema>;
+export type GenerationRequest = z.output<typeof generationRequestSchema>;
+/** A request whose seed has been decided: what the worker runs. */
+export type ResolvedRequest = GenerationRequest & { readonly seed: number };
+
+export interface ValidationProblem {
+  readonly field: string;
+  readonly message: string;
+}
+
+export function validateGenerationRequest(
+  input: unknown,
+): { ok: true; value: GenerationRequest } | { ok: false; problems: ValidationProblem[] } {
+  const parsed = generationRequestSchema.safeParse(input);
+  if (parsed.success) return { ok: true, value: parsed.data };
+  return {
+    ok: false,
+    problems: parsed.error.issues.map((i) => ({ field: i.path.join('.') || 'request', message: i.message })),
+  };
+}
+
+/** Parses "1024x768" (also "1024×768"); undefined when it is not of that form. */
+export function parseSize(text: string): SizePreset | undefined {
+  const m = /^\s*(\d{1,5})\s*[x×X*]\s*(\d{1,5})\s*$/.exec(text);
+  if (!m) return undefined;
+  return { width: Number(m[1]), height: Number(m[2]) };
+}
+
+/** Sampler settings recorded with each image, enough to rerun the same schedule. */
+export interface SamplerSettings {
+  readonly name: 'flow-match-euler';
+  readonly shift: number;
+  readonly useDynamicShifting: boolean;
+  readonly timeShiftType: 'exponential' | 'linear';
+  readonly baseShift: number;
+  readonly maxShift: number;
+  readonly baseImageSeqLen: number;
+  readonly maxImageSeqLen: number;
+  readonly shiftTerminal: number | null;
+  readonly numTrainTimesteps: number;
+}
+
+export interface LoraUse {
+  readonly name: string;
+  readonly sha256: string;
+  readonly strength: number;
+}
+
+export interface ModelFileHash {
+  readonly file: string;
+  readonly bytes: number;
+  readonly sha256: string;
+}
+
+export interface GenerationDurations {
+  /** Model loading and session creation, 0 when the model was already loaded. */
+  readonly loadMs: number;
+  readonly encodeMs: number;
+  readonly denoiseMs: number;
+  readonly decodeMs: number;
+  readonly saveMs: number;
+  readonly totalMs: number;
+}
+
+/** Everything needed to reproduce an image exactly, stored with it. */
+export interface Recipe {
+  readonly prompt: string;
+  readonly negativePrompt: string;
+  readonly seed: number;
+  readonly steps: number;
+  readonly guidance: number;
+  readonly width: number;
+  readonly height: number;
+  readonly modelId: string;
+  readonly modelName: string;
+  readonly modelHashes: readonly ModelFileHash[];
+  readonly loras: readonly LoraUse[];
+  readonly sampler: SamplerSettings;
+  readonly appVersion: string;
+  readonly device: string;
+}
+
+export interface GenerationRecord {
+  readonly id: string;
+  readonly createdAt: number;
+  readonly recipe: Recipe;
+  readonly durations: GenerationDurations;
+  readonly format: OutputFormat;
+  /** Path relative to the studio's images folder. */
+  readonly imageFile: string;
+  readonly thumbFile: string;
+}

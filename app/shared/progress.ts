@@ -1,0 +1,11 @@
+// Progress of a generation job, one union for every phase so one reducer in the UI handles it.
+
+export const JOB_PHASES = ['queued', 'loading', 'encoding', 'denoising', 'decoding', 'saving'] as const;
+export type JobPhase = (typeof JOB_PHASES)[number];
+
+export interface JobProgress {
+  readonly phase: JobPhase;
+  /** Completed denoising steps; 0 outside the denoising phase. */
+  readonly step: number;
+  readonly totalSteps: number;
+}

@@ -1,0 +1,70 @@
+// The typed protocol between the main process and the inference worker, validated on both sides.
+
+import { z } from 'zod';
+import { generationRequestSchema } from './generation.js';
+import { JOB_PHASES } from './progress.js';
+import { ERROR_CODES } from './result.js';
+
+const jobId = z.string().min(1).max(64);
+const serializedError = z.object({
+  code: z.enum(ERROR_CODES),
+  message: z.string(),
+  detail: z.string().optional(),
+});
+
+export const toWorkerSchema = z.discriminatedUnion('type', [
+  z.object({
+    type: z.literal('generate'),
+    seq: z.number().int(),
+    jobId,
+    modelDir: z.string().min(1),
+    request: generationRequestSchema.and(z.object({ seed: z.number().int().min(0) })),
+  }),
+  z.object({ type: z.literal('cancel'), seq: z.number().int(), jobId }),
+  z.object({ type: z.literal('shutdown'), seq: z.number().int() }),
+]);
+export type ToWorker = z.infer<typeof toWorkerSchema>;
+
+const bytes = z.custom<Uint8Array>((v) => v instanceof Uint8Array, 'expected bytes');
+
+export const modelFileSchema = z.object({ path: z.string(), bytes: z.number().int().nonnegative() });
+export type ModelFile = z.infer<typeof modelFileSchema>;
+
+export const fromWorkerSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('ready'), pid: z.number().int(), device: z.string() }),
+  z.object({
+    type: z.literal('progress'),
+    jobId,
+    phase: z.enum(JOB_PHASES),
+    step: z.number().int().nonnegative(),
+    totalSteps: z.number().int().nonnegative(),
+  }),
+  z.object({
+    type: z.literal('done'),
+    jobId,
+    image: z.object({ width: z.number().int().positive(), height: z.number().int().positive(), rgb: bytes }),
+    model: z.object({ id: z.string(), name: z.string(), files: z.array(modelFileSchema) }),
+    sampler: z.object({
+      name: z.literal('flow-match-euler'),
+      shift: z.number(),
+      useDynamicShifting: z.boolean(),
+      timeShiftType: z.enum(['exponential', 'linear']),
+      baseShift: z.number(),
+      maxShift: z.number(),
+      baseImageSeqLen: z.number(),
+      maxImageSeqLen: z.number(),
+      shiftTerminal: z.number().nullable(),
+      numTrainTimesteps: z.number(),
+    }),
+    device: z.string(),
+    durations: z.object({
+      loadMs: z.number(),
+      encodeMs: z.number(),
+      denoiseMs: z.number(),
+      decodeMs: z.number(),
+    }),
+  }),
+  z.object({ type: z.literal('failed'), jobId, error: serializedError }),
+  z.object({ type: z.literal('cancelled'), jobId }),
+]);
+export type FromWorker = z.infer<typeof fromWorkerSchema>;

@@ -1,0 +1,79 @@
+// The one module that touches onnxruntime-node: provider table, session options, input checks, release.
+
+import type * as Ort from 'onnxruntime-node';
+
+/** onnxruntime-node is CommonJS: imported from ESM, its exports arrive as the default export. */
+export type OrtModule = (typeof Ort)['default'];
+export type Session = Ort.InferenceSession;
+export type OrtTensor = Ort.Tensor;
+
+let loaded: Promise<OrtModule> | undefined;
+
+/** Imported on first use, never at module load, so processes that only plan or validate stay light. */
+export function loadOrt(): Promise<OrtModule> {
+  loaded ??= import('onnxruntime-node').then((m) => m.default);
+  return loaded;
+}
+
+export interface SessionConfig {
+  /** The folder that external-data locations are resolved against. */
+  readonly externalDataFolder: string;
+  /** Fixed so that results are reproducible run to run; 0 lets ONNX Runtime choose. */
+  readonly intraOpThreads: number;
+}
+
+export async function createSession(model: Uint8Array, config: SessionConfig): Promise<Session> {
+  const ort = await loadOrt();
+  return ort.InferenceSession.create(model, {
+    executionProviders: ['cpu'],
+    graphOptimizationLevel: 'all',
+    intraOpNumThreads: config.intraOpThreads,
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+    extra: {
+      session: {
+        model_external_initializers_file_folder_path: config.externalDataFolder,
+        // Prepacking copies MatMul weights into anonymous memory; without it they stay memory-mapped.
+        disable_prepacking: '1',
+      },
+    },
+  });
+}
+
+export async function floatTensor(data: Float32Array, dims: readonly number[]): Promise<OrtTensor> {
+  const ort = await loadOrt();
+  return new ort.Tensor('float32', data, dims);
+}
+
+export async function int64Tensor(data: BigInt64Array, dims: readonly number[]): Promise<OrtTensor> {
+  const ort = await loadOrt();
+  return new ort.Tensor('int64', data, dims);
+}
+
+/** Runs a session after checking that the feeds are exactly its inputs, naming shapes in every error. */
+export async function run(session: Session, label: string, feeds: Record<string, OrtTensor>): Promise<Record<string, OrtTensor>> {
+  const expected = [...session.inputNames].sort();
+  const given = Object.keys(feeds).sort();
+  if (expected.join() !== given.join()) {
+    throw new Error(`${label}: inputs [${given.join(', ')}] do not match the graph's [${expected.join(', ')}]`);
+  }
+  try {
+    return await session.run(feeds);
+  } catch (e) {
+    const shapes = Object.entries(feeds)
+      .map(([k, t]) => `${k}: ${t.type}[${t.dims.join(', ')}]`)
+      .join('; ');
+    throw new Error(`${label} failed with inputs {${shapes}}: ${(e as Error).message}`);
+  }
+}
+
+export function outputFloats(outputs: Record<string, OrtTensor>, name: string): Float32Array {
+  const t = outputs[name];
+  if (!t) throw new Error(`missing output ${name}`);
+  if (t.type !== 'float32') throw new Error(`output ${name} is ${t.type}, expected float32`);
+  return t.data as Float32Array;
+}
+
+export async function release(session: Session | undefined): Promise<void> {
+  await session?.release();
+}
