@@ -1,7 +1,7 @@
 // Builds everything a run needs: Node code (tsc), the sandboxed preload (esbuild), the renderer (Vite),
 // and the demo model's weights (generated from a fixed seed, so they are never committed).
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -18,6 +18,7 @@ function step(label, command, args) {
   console.log(`build: ${label} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
 }
 
+rmSync(join(root, 'dist'), { recursive: true, force: true });
 step('typescript', bin('tsc'), ['-b', 'tsconfig.json']);
 step('preload', bin('esbuild'), [
   'app/main/electron/preload.ts',

@@ -9,7 +9,7 @@ import { StudioError } from '../shared/result.js';
 import { startBrowserHost } from './host/browser-host.js';
 import { appRoot, appVersion, builtInDemoModelDir, defaultDataDir, workerEntry } from './paths.js';
 import { Studio } from './studio.js';
-import { nodeWorkerSpawner } from './worker/worker-handle.js';
+import { nodeWorkerSpawner } from './worker-host/worker-handle.js';
 
 const USAGE = `studio: a desktop studio for few-step text-to-image models
 

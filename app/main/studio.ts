@@ -15,13 +15,13 @@ import {
   type ResolvedRequest,
 } from '../shared/generation.js';
 import { StudioError } from '../shared/result.js';
-import { saveGeneratedImage } from './images/save-image.js';
+import { saveGeneratedImage, storageError } from './images/save-image.js';
 import { dataLayout, type DataLayout } from './paths.js';
 import { openDatabase, type Db } from './store/database.js';
 import { cachedSha256 } from './store/file-hashes.js';
 import { getGeneration, insertGeneration, listGenerations, type HistoryRow } from './store/generations.js';
-import type { SpawnWorker } from './worker/worker-handle.js';
-import { WorkerSupervisor, type SupervisorOptions } from './worker/worker-supervisor.js';
+import type { SpawnWorker } from './worker-host/worker-handle.js';
+import { WorkerSupervisor, type SupervisorOptions, type WorkerOutput } from './worker-host/worker-supervisor.js';
 
 export interface RegisteredModel extends ModelInfo {
   readonly dir: string;
@@ -161,6 +161,14 @@ export class Studio {
       this.emit({ type: 'progress', jobId: job.jobId, progress }),
     );
     this.emit({ type: 'progress', jobId: job.jobId, progress: { phase: 'saving', step: job.request.steps, totalSteps: job.request.steps } });
+    try {
+      return await this.saveJob(job, out, started);
+    } catch (e) {
+      throw storageError(e, this.layout.database);
+    }
+  }
+
+  private async saveJob(job: QueuedJob, out: WorkerOutput, started: number): Promise<GenerationRecord> {
     const saveStart = performance.now();
     const modelHashes: ModelFileHash[] = [];
     for (const f of out.model.files) {
@@ -208,7 +216,7 @@ export class Studio {
     } catch (e) {
       // No record without its files, no files without their record.
       await Promise.all([rm(join(this.layout.images, files.imageFile), { force: true }), rm(join(this.layout.thumbs, files.thumbFile), { force: true })]);
-      throw new StudioError('storage-failed', `The image could not be recorded in the history: ${(e as Error).message}`);
+      throw storageError(e, this.layout.database);
     }
     return record;
   }

@@ -1,7 +1,7 @@
 // The worker as an Electron utilityProcess: the same worker code, started the Electron way.
 
 import { utilityProcess } from 'electron';
-import type { SpawnWorker } from '../worker/worker-handle.js';
+import type { SpawnWorker } from '../worker-host/worker-handle.js';
 
 export function utilityWorkerSpawner(entry: string): SpawnWorker {
   return () => {

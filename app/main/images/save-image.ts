@@ -57,8 +57,10 @@ export async function writeFileAtomic(file: string, data: Uint8Array): Promise<v
 }
 
 export function storageError(e: unknown, file: string): StudioError {
+  if (e instanceof StudioError) return e;
   const code = (e as NodeJS.ErrnoException).code;
-  if (code === 'ENOSPC') {
+  // SQLite says SQLITE_FULL where the file system says ENOSPC.
+  if (code === 'ENOSPC' || code === 'SQLITE_FULL') {
     return new StudioError('storage-failed', `The disk holding ${dirname(file)} is full; the image was not saved. Free some space and generate again.`, file);
   }
   if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {

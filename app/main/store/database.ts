@@ -45,6 +45,9 @@ export function openDatabase(file: string, migrations: readonly Migration[] = MI
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
   const db = new Database(file);
   try {
+    // Before anything writes (switching to WAL rewrites the header): a newer file must stay untouched.
+    const found = schemaVersion(db);
+    if (found > migrations.length) throw new DatabaseTooNewError(file, found, migrations.length);
     db.pragma('journal_mode = WAL');
     db.pragma('foreign_keys = ON');
     db.pragma('busy_timeout = 5000');

@@ -47,7 +47,7 @@ export function CreatePanel({ info, busy, recipe, onGenerate, onCancel }: Create
   };
 
   return (
-    <form className="panel create" onSubmit={submit} onKeyDown={onKeyDown} aria-labelledby="create-heading">
+    <form className="panel create" noValidate onSubmit={submit} onKeyDown={onKeyDown} aria-labelledby="create-heading">
       <h2 id="create-heading">{t('create.heading')}</h2>
       <label htmlFor="prompt">{t('create.prompt')}</label>
       <textarea id="prompt" value={prompt} rows={5} placeholder={t('create.promptPlaceholder')} onChange={(e) => setPrompt(e.target.value)} />
@@ -86,9 +86,11 @@ export function CreatePanel({ info, busy, recipe, onGenerate, onCancel }: Create
           {t('create.seed')}
           <input type="number" min={0} max={MAX_SEED} value={seed} placeholder={t('create.seedPlaceholder')} onChange={(e) => setSeed(e.target.value)} />
         </label>
-        <button type="button" className="secondary" onClick={() => setSeed('')} aria-label={t('create.seedRandom')} title={t('create.seedRandom')}>
-          🎲
+        <button type="button" className="secondary" onClick={() => setSeed('')}>
+          {t('create.seedRandom')}
         </button>
+      </div>
+      <div className="row">
         <label>
           {t('create.format')}
           <select value={format} onChange={(e) => setFormat(e.target.value as OutputFormat)}>

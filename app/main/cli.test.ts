@@ -1,0 +1,83 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import sharp from 'sharp';
+import { describe, expect, it } from 'vitest';
+import { parseA1111Parameters } from '../shared/a1111-parameters.js';
+import { readPngText } from './images/png-text.js';
+import { appRoot } from './paths.js';
+
+const bin = join(appRoot(), 'bin', 'studio.js');
+
+function studio(dataDir: string, ...args: string[]) {
+  const r = spawnSync(process.execPath, [bin, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, STUDIO_DATA_DIR: dataDir, STUDIO_THREADS: '2' },
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('studio CLI', () => {
+  const data = mkdtempSync(join(tmpdir(), 'studio-cli-'));
+  const out = mkdtempSync(join(tmpdir(), 'studio-cli-out-'));
+
+  it('generates a PNG whose parameters chunk holds the recipe, byte-identical pixels for the same seed', async () => {
+    const first = studio(data, 'generate', '--prompt', 'a red fox', '--seed', '7', '--size', '512x512', '--out', join(out, 'fox.png'));
+    expect(first.stderr).toContain('step 4/4');
+    expect(first.code).toBe(0);
+    const second = studio(data, 'generate', '--prompt', 'a red fox', '--seed', '7', '--size', '512x512', '--out', join(out, 'fox2.png'));
+    expect(second.code).toBe(0);
+
+    const png = readFileSync(join(out, 'fox.png'));
+    const params = parseA1111Parameters(readPngText(png).parameters!);
+    expect(params.prompt).toBe('a red fox');
+    expect(params.settings).toMatchObject({ Seed: '7', Steps: '4', Size: '512x512', Sampler: 'Euler' });
+    const a = await sharp(join(out, 'fox.png')).raw().toBuffer();
+    const b = await sharp(join(out, 'fox2.png')).raw().toBuffer();
+    expect(a.equals(b)).toBe(true);
+    expect(JSON.parse(first.stdout)).toMatchObject({ seed: 7, file: join(out, 'fox.png') });
+  });
+
+  it('lists and searches the history, as text and JSON', () => {
+    studio(data, 'generate', '--prompt', '一只红色的狐狸，雪林', '--seed', '9', '--size', '256x256');
+    const text = studio(data, 'history');
+    expect(text.code).toBe(0);
+    expect(text.stdout.trim().split('\n')).toHaveLength(3);
+    const found = JSON.parse(studio(data, 'history', '--search', '狐狸', '--json').stdout) as { recipe: { seed: number; prompt: string } }[];
+    expect(found.map((g) => g.recipe.seed)).toEqual([9]);
+    expect(JSON.parse(studio(data, 'history', '--search', 'red fox', '--json').stdout)).toHaveLength(2);
+  });
+
+  it.each([
+    [['--prompt', ''], /The prompt is empty/],
+    [['--prompt', 'x', '--size', '1000x1000'], /Width must be a multiple of 16 pixels/],
+    [['--prompt', 'x', '--size', '4096x4096'], /Width must be at most 2048 pixels/],
+    [['--prompt', 'x', '--size', 'big'], /--size must look like 1024x1024/],
+    [['--prompt', 'x', '--steps', '0'], /Steps must be between 1 and 50/],
+    [['--prompt', 'x', '--seed', 'abc'], /--seed must be a number/],
+    [['--prompt', 'x', '--model', '/nonexistent/model'], /There is no model folder at \/nonexistent\/model/],
+  ])('exits 1 with a clear message for %j', (args, pattern) => {
+    const r = studio(data, 'generate', ...args);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(pattern);
+  });
+
+  it('exits 2 with usage on an unknown command or option', () => {
+    expect(studio(data, 'paint').code).toBe(2);
+    const r = studio(data, 'generate', '--colour', 'red');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('Usage:');
+  });
+
+  it('refuses a history database from a newer studio, leaving it as it was', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'studio-cli-new-'));
+    const db = new Database(join(dir, 'studio.db'));
+    db.pragma('user_version = 99');
+    db.close();
+    const r = studio(dir, 'history');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/written by a newer version of the studio \(schema 99/);
+  });
+});

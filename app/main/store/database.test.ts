@@ -1,0 +1,59 @@
+import { copyFileSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { describe, expect, it } from 'vitest';
+import { checkMigrationOrder, openDatabase, schemaVersion } from './database.js';
+import { MIGRATIONS } from './migrations/index.js';
+
+const tmp = () => mkdtempSync(join(tmpdir(), 'studio-db-'));
+
+describe('openDatabase', () => {
+  it('creates the schema in WAL mode with foreign keys and a busy timeout', () => {
+    const file = join(tmp(), 'studio.db');
+    const db = openDatabase(file);
+    expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(db.pragma('foreign_keys', { simple: true })).toBe(1);
+    expect(db.pragma('busy_timeout', { simple: true })).toBe(5000);
+    expect(schemaVersion(db)).toBe(MIGRATIONS.length);
+    const tables = db.prepare("SELECT name FROM sqlite_master WHERE type IN ('table') ORDER BY name").pluck().all();
+    expect(tables).toEqual(expect.arrayContaining(['generations', 'generations_fts', 'file_hashes']));
+    db.close();
+  });
+
+  it('reopens an existing database without reapplying migrations', () => {
+    const file = join(tmp(), 'studio.db');
+    openDatabase(file).close();
+    const db = openDatabase(file);
+    expect(schemaVersion(db)).toBe(MIGRATIONS.length);
+    db.close();
+  });
+
+  it('refuses a database from a newer version and leaves the file untouched', () => {
+    const file = join(tmp(), 'studio.db');
+    const raw = new Database(file);
+    raw.pragma(`user_version = ${MIGRATIONS.length + 1}`);
+    raw.exec('CREATE TABLE future (x)');
+    raw.close();
+    const before = readFileSync(file);
+    expect(() => openDatabase(file)).toThrow(/written by a newer version of the studio \(schema 2; this version knows up to 1\)/);
+    expect(readFileSync(file).equals(before)).toBe(true);
+  });
+
+  it('applies all pending migrations in one transaction: a failing one leaves the schema as it was', () => {
+    const file = join(tmp(), 'studio.db');
+    const failing = [...MIGRATIONS, { version: MIGRATIONS.length + 1, name: 'broken', up: () => { throw new Error('boom'); } }];
+    expect(() => openDatabase(file, failing)).toThrow('boom');
+    const copy = join(tmp(), 'copy.db');
+    copyFileSync(file, copy);
+    const db = new Database(copy);
+    expect(schemaVersion(db)).toBe(0);
+    expect(db.prepare("SELECT count(*) FROM sqlite_master WHERE name = 'generations'").pluck().get()).toBe(0);
+    db.close();
+  });
+
+  it('checks that the registry is in order', () => {
+    expect(() => checkMigrationOrder([{ version: 2, name: 'x', up: () => undefined }])).toThrow(/expected 1/);
+    expect(() => checkMigrationOrder(MIGRATIONS)).not.toThrow();
+  });
+});

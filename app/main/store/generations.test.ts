@@ -1,0 +1,99 @@
+import { describe, expect, it } from 'vitest';
+import { LIGHTNING_SAMPLER } from '../../shared/flow-match.js';
+import type { GenerationRecord } from '../../shared/generation.js';
+import { openDatabase } from './database.js';
+import { countGenerations, explainListQuery, getGeneration, insertGeneration, listGenerations } from './generations.js';
+
+function record(i: number, patch: { prompt?: string; modelId?: string; createdAt?: number } = {}): GenerationRecord {
+  const id = `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`;
+  return {
+    id,
+    createdAt: patch.createdAt ?? 1_700_000_000_000 + i * 1000,
+    recipe: {
+      prompt: patch.prompt ?? `prompt number ${i}`,
+      negativePrompt: '',
+      seed: i,
+      steps: 4,
+      guidance: 1,
+      width: 512,
+      height: 512,
+      modelId: patch.modelId ?? 'demo',
+      modelName: 'demo',
+      modelHashes: [],
+      loras: [],
+      sampler: LIGHTNING_SAMPLER,
+      appVersion: '0.1.0',
+      device: 'cpu',
+    },
+    durations: { loadMs: 0, encodeMs: 1, denoiseMs: 2, decodeMs: 3, saveMs: 4, totalMs: 10 },
+    format: 'png',
+    imageFile: `x/${id}.png`,
+    thumbFile: `x/${id}.webp`,
+  };
+}
+
+function freshDb() {
+  return openDatabase(':memory:');
+}
+
+describe('generations', () => {
+  it('stores and returns the full recipe', () => {
+    const db = freshDb();
+    const r = record(1, { prompt: 'a red fox, 狐狸' });
+    insertGeneration(db, r);
+    expect(getGeneration(db, r.id)).toEqual(r);
+    expect(getGeneration(db, '00000000-0000-4000-8000-999999999999')).toBeUndefined();
+  });
+
+  it('pages newest first with a cursor, without gaps or repeats, also when timestamps tie', () => {
+    const db = freshDb();
+    for (let i = 0; i < 25; i++) insertGeneration(db, record(i, { createdAt: 1_700_000_000_000 + Math.floor(i / 5) }));
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    for (;;) {
+      const page = listGenerations(db, { limit: 7, ...(cursor ? { cursor } : {}) });
+      seen.push(...page.rows.map((r) => r.id));
+      if (!page.nextCursor) break;
+      cursor = page.nextCursor;
+    }
+    expect(seen).toHaveLength(25);
+    expect(new Set(seen).size).toBe(25);
+    const times = seen.map((id) => getGeneration(db, id)!.createdAt);
+    expect([...times].sort((a, b) => b - a)).toEqual(times);
+  });
+
+  it('searches prompt text in English and Chinese, short queries included', () => {
+    const db = freshDb();
+    insertGeneration(db, record(1, { prompt: 'a red fox in the snow' }));
+    insertGeneration(db, record(2, { prompt: '一只红色的狐狸，雪林' }));
+    insertGeneration(db, record(3, { prompt: 'a blue whale, 100% ocean_deep' }));
+    const search = (s: string) => listGenerations(db, { limit: 10, search: s }).rows.map((r) => r.seed);
+    expect(search('red fox')).toEqual([1]);
+    expect(search('FOX')).toEqual([1]);
+    expect(search('红色的')).toEqual([2]);
+    expect(search('狐')).toEqual([2]); // one character: the LIKE fallback
+    expect(search('a ')).toEqual([3, 1]);
+    expect(search('100%')).toEqual([3]);
+    expect(search('%')).toEqual([3]); // wildcards are literal
+    expect(search('_')).toEqual([3]);
+    expect(search('"quoted')).toEqual([]);
+  });
+
+  it('filters by model and time range', () => {
+    const db = freshDb();
+    insertGeneration(db, record(1, { modelId: 'demo', createdAt: 1000 }));
+    insertGeneration(db, record(2, { modelId: 'qwen', createdAt: 2000 }));
+    insertGeneration(db, record(3, { modelId: 'qwen', createdAt: 3000 }));
+    expect(listGenerations(db, { limit: 10, modelId: 'qwen' }).rows.map((r) => r.seed)).toEqual([3, 2]);
+    expect(listGenerations(db, { limit: 10, from: 1500, to: 3000 }).rows.map((r) => r.seed)).toEqual([2]);
+    expect(countGenerations(db)).toBe(3);
+  });
+
+  it('serves the gallery pages from indexes, never a full scan and sort', () => {
+    const db = freshDb();
+    expect(explainListQuery(db, { limit: 60 })).toMatch(/SCAN g USING INDEX generations_by_time/);
+    expect(explainListQuery(db, { limit: 60, modelId: 'demo' })).toMatch(/SEARCH g USING INDEX generations_by_model \(model_id=\?\)/);
+    expect(explainListQuery(db, { limit: 60, search: 'red fox' })).toMatch(/VIRTUAL TABLE INDEX/);
+    for (const q of [{ limit: 60 }, { limit: 60, modelId: 'demo' }]) expect(explainListQuery(db, q)).not.toMatch(/TEMP B-TREE/);
+  });
+});

@@ -1,0 +1,186 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { afterAll, describe, expect, it } from 'vitest';
+import { parseA1111Parameters } from '../shared/a1111-parameters.js';
+import type { JobEvent } from '../shared/contract.js';
+import { readPngText } from './images/png-text.js';
+import { countGenerations } from './store/generations.js';
+import type { Studio } from './studio.js';
+import { testStudio } from './test-support/test-studio.js';
+
+const base = { prompt: 'a red fox', steps: 4, width: 256, height: 256, seed: 7, format: 'png' as const };
+
+function events(studio: Studio, jobId: () => string | undefined): JobEvent[] {
+  const seen: JobEvent[] = [];
+  studio.onJobEvent((e) => {
+    if (e.jobId === jobId()) seen.push(e);
+  });
+  return seen;
+}
+
+describe('Studio with the real worker', () => {
+  const studio = testStudio();
+  afterAll(() => studio.close());
+
+  it('turns a prompt into a saved image with its full recipe in the history and in the file', async () => {
+    let id: string | undefined;
+    const seen = events(studio, () => id);
+    const job = studio.submit(base);
+    id = job.jobId;
+    const record = await job.completion;
+
+    expect(seen.map((e) => (e.type === 'progress' ? `${e.progress.phase}:${e.progress.step}` : e.type))).toEqual([
+      'loading:0',
+      'encoding:0',
+      'denoising:1',
+      'denoising:2',
+      'denoising:3',
+      'denoising:4',
+      'decoding:4',
+      'saving:4',
+      'succeeded',
+    ]);
+    expect(record.recipe).toMatchObject({
+      prompt: 'a red fox',
+      negativePrompt: '',
+      seed: 7,
+      steps: 4,
+      guidance: 1,
+      width: 256,
+      height: 256,
+      modelId: 'demo',
+      loras: [],
+      sampler: { name: 'flow-match-euler', baseShift: Math.log(3), shiftTerminal: null },
+      appVersion: expect.stringMatching(/^\d+\.\d+\.\d+/),
+      device: expect.stringContaining('cpu'),
+    });
+    expect(record.recipe.modelHashes).toEqual([{ file: 'demo.safetensors', bytes: expect.any(Number), sha256: expect.stringMatching(/^[0-9a-f]{64}$/) }]);
+    expect(record.durations.totalMs).toBeGreaterThan(0);
+
+    const file = readFileSync(join(studio.layout.images, record.imageFile));
+    const params = parseA1111Parameters(readPngText(file).parameters!);
+    expect(params.prompt).toBe('a red fox');
+    expect(params.settings).toMatchObject({ Seed: '7', Steps: '4', Size: '256x256' });
+    expect(JSON.parse(params.settings['Studio recipe']!)).toEqual(record.recipe);
+    expect(existsSync(join(studio.layout.thumbs, record.thumbFile))).toBe(true);
+    expect(studio.getHistoryItem(record.id).recipe).toEqual(record.recipe);
+  });
+
+  it('reproduces the same pixels from the same seed, and picks and records a seed when none is given', async () => {
+    const a = await studio.submit(base).completion;
+    const b = await studio.submit(base).completion;
+    const pixels = async (f: string) => sharp(join(studio.layout.images, f)).raw().toBuffer();
+    expect((await pixels(a.imageFile)).equals(await pixels(b.imageFile))).toBe(true);
+    const { seed: _omit, ...noSeed } = base;
+    const c = studio.submit(noSeed);
+    expect(c.request.seed).toBeGreaterThanOrEqual(0);
+    expect((await c.completion).recipe.seed).toBe(c.request.seed);
+  });
+
+  it('fails a job whose worker is killed, names the cause, restarts, and keeps the history', async () => {
+    const before = countGenerations(studio.db);
+    let id: string | undefined;
+    const seen = events(studio, () => id);
+    const job = studio.submit({ ...base, width: 1024, height: 1024, steps: 50 });
+    id = job.jobId;
+    const pidBefore = studio.supervisor.pid;
+    studio.onJobEvent((e) => {
+      if (e.jobId === id && e.type === 'progress' && e.progress.phase === 'denoising' && e.progress.step === 1) {
+        process.kill(pidBefore!, 'SIGKILL');
+      }
+    });
+    await expect(job.completion).rejects.toMatchObject({ code: 'worker-crashed', message: expect.stringMatching(/killed by SIGKILL.*restarted/) });
+    expect(seen.at(-1)).toMatchObject({ type: 'failed', error: { code: 'worker-crashed' } });
+
+    const next = await studio.submit(base).completion;
+    expect(studio.supervisor.pid).not.toBe(pidBefore);
+    expect(countGenerations(studio.db)).toBe(before + 1);
+    expect(studio.getHistoryItem(next.id).recipe.seed).toBe(7);
+    expect(studio.listHistory({ limit: 100 }).items).toHaveLength(before + 1);
+  });
+
+  it('cancels a queued job and a running one without recording anything', async () => {
+    const before = countGenerations(studio.db);
+    const running = studio.submit({ ...base, width: 1024, height: 1024, steps: 50 });
+    const queued = studio.submit(base);
+    expect(studio.cancel(queued.jobId)).toBe(true);
+    await expect(queued.completion).rejects.toMatchObject({ code: 'cancelled' });
+    await new Promise<void>((resolve) =>
+      studio.onJobEvent((e) => {
+        if (e.jobId === running.jobId && e.type === 'progress' && e.progress.phase === 'denoising') resolve();
+      }),
+    );
+    expect(studio.cancel(running.jobId)).toBe(true);
+    await expect(running.completion).rejects.toMatchObject({ code: 'cancelled' });
+    expect(countGenerations(studio.db)).toBe(before);
+    expect(studio.cancel(running.jobId)).toBe(false);
+  });
+
+  it('refuses bad requests before they reach the worker, recording nothing', () => {
+    const before = countGenerations(studio.db);
+    expect(() => studio.submit({ ...base, prompt: '' })).toThrow(/The prompt is empty/);
+    expect(() => studio.submit({ ...base, width: 1000 })).toThrow(/multiple of 16/);
+    expect(() => studio.submit({ ...base, steps: 99 })).toThrow(/Steps must be between 1 and 50/);
+    expect(() => studio.submit({ ...base, modelId: 'nope' })).toThrow(/Unknown model "nope"/);
+    expect(countGenerations(studio.db)).toBe(before);
+  });
+
+  it.each([
+    ['a missing folder', (dir: string) => join(dir, 'missing'), /There is no model folder at/],
+    ['a folder without model_index.json', (dir: string) => dir, /has no model_index.json/],
+    [
+      'a Qwen-Image folder this build cannot run yet',
+      (dir: string) => {
+        writeFileSync(join(dir, 'model_index.json'), JSON.stringify({ _class_name: 'QwenImagePipeline' }));
+        return dir;
+      },
+      /This is a Qwen-Image folder.*cannot run Qwen-Image yet/,
+    ],
+  ])('fails clearly on %s', async (_, make, pattern) => {
+    const dir = make(mkdtempSync(join(tmpdir(), 'studio-model-')));
+    studio.registerModelFolder('custom', dir);
+    await expect(studio.submit({ ...base, modelId: 'custom' }).completion).rejects.toThrow(pattern);
+  });
+});
+
+/** A 1 MiB tmpfs: a real full disk. Mounting needs root, which CI and the dev machines have. */
+function mountTinyDisk(): string | undefined {
+  if (process.platform !== 'linux' || process.getuid?.() !== 0) return undefined;
+  const dir = mkdtempSync(join(tmpdir(), 'studio-tiny-'));
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', dir], { stdio: 'ignore' });
+    return dir;
+  } catch {
+    return undefined;
+  }
+}
+
+describe.runIf(process.platform === 'linux' && process.getuid?.() === 0)('Studio on a full disk', () => {
+  it('says the disk is full, records nothing, and leaves no partial files', async () => {
+    const disk = mountTinyDisk();
+    expect(disk, 'mounting a tmpfs as root').toBeDefined();
+    const studio = testStudio({ dataDir: join(disk!, 'data') });
+    try {
+      // Fill what is left.
+      mkdirSync(join(disk!, 'filler'));
+      try {
+        writeFileSync(join(disk!, 'filler', 'blob'), Buffer.alloc(2 * 1024 * 1024));
+      } catch {
+        // ENOSPC: exactly what was wanted.
+      }
+      await expect(studio.submit({ ...base, width: 512, height: 512 }).completion).rejects.toMatchObject({
+        code: 'storage-failed',
+        message: expect.stringMatching(/is full; the image was not saved/),
+      });
+      expect(countGenerations(studio.db)).toBe(0);
+      const leftovers = readdirSync(studio.layout.images, { recursive: true }).map(String).filter((f) => /\.(png|jpg|partial)$/.test(f));
+      expect(leftovers).toEqual([]);
+    } finally {
+      await studio.close();
+      execFileSync('umount', ['-l', disk!]);
+    }
+  });
+});

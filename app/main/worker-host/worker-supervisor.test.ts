@@ -1,0 +1,56 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { ResolvedRequest } from '../../shared/generation.js';
+import { nodeWorkerSpawner } from './worker-handle.js';
+import { describeExit, WorkerSupervisor } from './worker-supervisor.js';
+
+const request: ResolvedRequest = { prompt: 'x', negativePrompt: '', seed: 1, steps: 1, guidance: 1, width: 256, height: 256, modelId: 'demo', format: 'png' };
+
+function script(source: string): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'fake-worker-')), 'worker.mjs');
+  writeFileSync(file, source);
+  return file;
+}
+
+describe('WorkerSupervisor', () => {
+  it('reports a worker that dies on start as unavailable, with its exit code', async () => {
+    const s = new WorkerSupervisor(nodeWorkerSpawner(script('process.exit(3)')), { maxCrashes: 0 });
+    await expect(s.run({ jobId: 'j1', modelDir: '.', request }, () => undefined)).rejects.toMatchObject({
+      code: 'worker-unavailable',
+      message: 'The image worker failed to start: it exited with code 3.',
+    });
+    await s.stop();
+  });
+
+  it('gives up waiting for a worker that never says it is ready', async () => {
+    const s = new WorkerSupervisor(nodeWorkerSpawner(script('setInterval(() => {}, 1000)')), { readyTimeoutMs: 300, maxCrashes: 0 });
+    await expect(s.start()).rejects.toThrow('The image worker did not start within 0.3 s.');
+    await s.stop();
+  });
+
+  it('ignores malformed messages from the worker and still completes the job', async () => {
+    const worker = script(`
+      process.send({ type: 'ready', pid: process.pid, device: 'fake' });
+      process.on('message', (m) => {
+        if (m.type === 'shutdown') process.exit(0);
+        if (m.type !== 'generate') return;
+        process.send({ type: 'progress', jobId: m.jobId, phase: 'warp-speed' });
+        process.send({ type: 'failed', jobId: m.jobId, error: { code: 'inference-failed', message: 'The decoder produced 3 invalid values.' } });
+      });
+      process.on('disconnect', () => process.exit(0));
+    `);
+    const s = new WorkerSupervisor(nodeWorkerSpawner(worker));
+    await expect(s.run({ jobId: 'j2', modelDir: '.', request }, () => undefined)).rejects.toMatchObject({
+      code: 'inference-failed',
+      message: 'The decoder produced 3 invalid values.',
+    });
+    await s.stop();
+  });
+
+  it('describes exits in words', () => {
+    expect(describeExit({ code: null, signal: 'SIGKILL' })).toMatch(/killed by SIGKILL \(out of memory/);
+    expect(describeExit({ code: 134, signal: null })).toBe('it exited with code 134');
+  });
+});

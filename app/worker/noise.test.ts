@@ -1,0 +1,24 @@
+import { describe, expect, it } from 'vitest';
+import { gaussianNoise, xoshiro128 } from './noise.js';
+
+describe('gaussianNoise', () => {
+  it('is the same for the same seed and differs between seeds', () => {
+    expect(gaussianNoise(7, 1001)).toEqual(gaussianNoise(7, 1001));
+    expect(gaussianNoise(7, 16)).not.toEqual(gaussianNoise(8, 16));
+  });
+
+  it('pins the stream so a change to the generator cannot go unnoticed (it would change every saved seed)', () => {
+    const next = xoshiro128(0);
+    expect([next(), next(), next()]).toEqual([3809008728, 1133695204, 53579671]);
+    expect(Array.from(gaussianNoise(42, 4), (v) => v.toFixed(6))).toEqual(['0.636230', '0.651442', '0.830802', '-1.921877']);
+  });
+
+  it('is standard normal', () => {
+    const v = gaussianNoise(123, 200_000);
+    const mean = v.reduce((a, b) => a + b, 0) / v.length;
+    const variance = v.reduce((a, b) => a + (b - mean) ** 2, 0) / v.length;
+    expect(Math.abs(mean)).toBeLessThan(0.01);
+    expect(Math.abs(variance - 1)).toBeLessThan(0.02);
+    expect(v.every(Number.isFinite)).toBe(true);
+  });
+});

@@ -1,0 +1,89 @@
+// The whole studio as a user meets it: type a prompt, generate, find it in the gallery, read its recipe, reload.
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium, screenshotsDir, startStudio, type RunningStudio } from './support.js';
+
+describe('studio in Chromium', () => {
+  let studio: RunningStudio;
+  let browser: Browser;
+  let page: Page;
+
+  beforeAll(async () => {
+    studio = await startStudio();
+    browser = await launchChromium();
+    const context = await browser.newContext({ locale: 'en-US', viewport: { width: 1400, height: 900 } });
+    page = await context.newPage();
+    await page.goto(studio.launchUrl);
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await studio?.stop();
+  });
+
+  it('opens on the create view, says honestly that the demo model paints abstract images', async () => {
+    await expect.poll(() => page.url()).toBe(`${studio.url}/`);
+    await page.getByRole('heading', { name: 'Create' }).waitFor();
+    await page.getByText('Demo model: it paints abstract colour fields').waitFor();
+    expect(await page.getByRole('button', { name: 'Generate' }).isEnabled()).toBe(true);
+  });
+
+  it('turns a typed prompt into an image, shown and added to the gallery', async () => {
+    await page.getByRole('textbox', { name: 'Prompt' }).fill('a red fox in the snow');
+    await page.getByRole('combobox', { name: 'Size' }).selectOption('512x512');
+    await page.getByRole('spinbutton', { name: 'Seed' }).fill('7');
+    await page.getByRole('button', { name: 'Generate' }).click();
+    const result = page.getByRole('img', { name: 'Generated image: a red fox in the snow' });
+    await result.waitFor({ timeout: 60_000 });
+    await expect.poll(() => result.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth)).toBe(512);
+    await page.getByRole('button', { name: 'Open image: a red fox in the snow' }).waitFor();
+    await page.screenshot({ path: join(screenshotsDir, 'create-result.png') });
+  });
+
+  it('shows the full recipe of a gallery image', async () => {
+    await page.getByRole('button', { name: 'Open image: a red fox in the snow' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Recipe' });
+    await dialog.waitFor();
+    const text = await dialog.innerText();
+    expect(text).toContain('a red fox in the snow');
+    expect(text).toMatch(/Seed\s+7/);
+    expect(text).toMatch(/Size\s+512 × 512/);
+    expect(text).toMatch(/Steps\s+4/);
+    expect(text).toContain('demo.safetensors');
+    await page.screenshot({ path: join(screenshotsDir, 'recipe.png') });
+    await dialog.getByRole('button', { name: 'Close' }).click();
+    await dialog.waitFor({ state: 'hidden' });
+  });
+
+  it('still shows the image after a reload: the gallery comes from the history database', async () => {
+    await page.reload();
+    await page.getByRole('button', { name: 'Open image: a red fox in the snow' }).waitFor();
+    const thumb = page.getByRole('button', { name: 'Open image: a red fox in the snow' }).locator('img');
+    await expect.poll(() => thumb.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth > 0)).toBe(true);
+  });
+
+  it('generates with Ctrl+Enter and finds images by searching their prompt', async () => {
+    await page.getByRole('textbox', { name: 'Prompt' }).fill('一只蓝色的鲸鱼');
+    await page.getByRole('textbox', { name: 'Prompt' }).press('Control+Enter');
+    await page.getByRole('img', { name: 'Generated image: 一只蓝色的鲸鱼' }).waitFor({ timeout: 60_000 });
+    await page.getByRole('searchbox', { name: 'Search prompts' }).fill('鲸鱼');
+    await expect.poll(() => page.getByRole('list', { name: 'Gallery' }).getByRole('button').count()).toBe(1);
+    await page.getByRole('searchbox', { name: 'Search prompts' }).fill('');
+    await expect.poll(() => page.getByRole('list', { name: 'Gallery' }).getByRole('button').count()).toBe(2);
+  });
+
+  it('explains a refused request instead of failing silently', async () => {
+    await page.getByRole('spinbutton', { name: 'Steps' }).fill('0');
+    await page.getByRole('button', { name: 'Generate' }).click();
+    await page.getByRole('alert').filter({ hasText: 'Steps must be between 1 and 50' }).waitFor();
+    await page.getByRole('spinbutton', { name: 'Steps' }).fill('4');
+  });
+
+  it('switches to Chinese', async () => {
+    await page.getByLabel('Language').selectOption('zh-CN');
+    await page.getByRole('heading', { name: '创作' }).waitFor();
+    await page.getByRole('button', { name: '生成' }).waitFor();
+    await page.screenshot({ path: join(screenshotsDir, 'create-zh.png') });
+    await page.getByLabel('语言').selectOption('en');
+  });
+});
