@@ -1,0 +1,93 @@
+// Building blocks shared by the Qwen-Image graphs: weights as external data, linear layers, norms, attention.
+
+import { DataType } from '../onnx/onnx-model.js';
+import { GraphBuilder, attr } from '../onnx/graph-builder.js';
+import type { WeightSet } from '../safetensors/weight-set.js';
+
+/** Opset 21: Gelu with the tanh approximation and ReduceMean taking axes as an input. */
+export const ENGINE_OPSETS = { '': 21, 'com.microsoft': 1 } as const;
+
+const ONNX_DTYPE = { F32: DataType.FLOAT, F16: DataType.FLOAT16, BF16: DataType.BFLOAT16 } as const;
+
+export class ModelGraph extends GraphBuilder {
+  private readonly loaded = new Map<string, string>();
+  private readonly consts = new Map<string, string>();
+
+  constructor(
+    name: string,
+    readonly weights: WeightSet,
+  ) {
+    super(name);
+  }
+
+  /**
+   * A weight from the checkpoint, kept in its file. Half-precision weights are cast to float32 at the
+   * graph edge: the CPU provider computes in float32.
+   */
+  w(name: string, shape?: readonly number[]): string {
+    const cached = this.loaded.get(name);
+    if (cached) return cached;
+    const ref = this.weights.get(name, shape);
+    if (!(ref.dtype in ONNX_DTYPE)) throw new Error(`${this.weights.label}: tensor ${name} is ${ref.dtype}, not a float type`);
+    const dtype = ONNX_DTYPE[ref.dtype as keyof typeof ONNX_DTYPE];
+    let value = this.external(name, dtype, ref.shape, { location: ref.location, offset: ref.offset, length: ref.byteLength });
+    if (dtype !== DataType.FLOAT) value = this.op('Cast', [value], { to: attr.int(DataType.FLOAT) });
+    this.loaded.set(name, value);
+    return value;
+  }
+
+  /** A reusable int64 constant, e.g. axes or shapes. */
+  ints(values: readonly number[]): string {
+    const key = values.join(',');
+    let v = this.consts.get(`i${key}`);
+    if (!v) {
+      v = this.constInt64('c', values);
+      this.consts.set(`i${key}`, v);
+    }
+    return v;
+  }
+
+  scalar(value: number): string {
+    let v = this.consts.get(`f${value}`);
+    if (!v) {
+      v = this.constFloat('s', [value], [1]);
+      this.consts.set(`f${value}`, v);
+    }
+    return v;
+  }
+
+  /** PyTorch nn.Linear: y = x W^T + b with W stored [out, in], used as stored (no transposed copy). */
+  dense(x: string, prefix: string, inFeatures: number, outFeatures: number, bias = true): string {
+    const y = this.op('FusedMatMul', [x, this.w(`${prefix}.weight`, [outFeatures, inFeatures])], { transB: attr.int(1) }, { domain: 'com.microsoft' });
+    return bias ? this.op('Add', [y, this.w(`${prefix}.bias`, [outFeatures])]) : y;
+  }
+
+  /** RMSNorm over the last axis: x / sqrt(mean(x^2) + eps), times the weight when there is one. */
+  rmsNorm(x: string, weightName: string | undefined, dim: number, eps: number): string {
+    const meanSq = this.op('ReduceMean', [this.op('Mul', [x, x]), this.ints([-1])], { keepdims: attr.int(1) });
+    const normed = this.op('Mul', [x, this.op('Reciprocal', [this.op('Sqrt', [this.op('Add', [meanSq, this.scalar(eps)])])])]);
+    return weightName ? this.op('Mul', [normed, this.w(weightName, [dim])]) : normed;
+  }
+
+  /** LayerNorm over the last axis without affine parameters. */
+  layerNorm(x: string, dim: number, eps: number): string {
+    const ones = this.constFloat('ones', new Float32Array(dim).fill(1), [dim]);
+    return this.op('LayerNormalization', [x, ones], { axis: attr.int(-1), epsilon: attr.float(eps) });
+  }
+
+  silu(x: string): string {
+    return this.op('Mul', [x, this.op('Sigmoid', [x])]);
+  }
+
+  geluTanh(x: string): string {
+    return this.op('Gelu', [x], { approximate: attr.string('tanh') });
+  }
+
+  /** Scaled dot-product attention on [B, H, S, D] tensors, with an optional additive bias. */
+  attention(q: string, k: string, v: string, headDim: number, bias?: string): string {
+    const kT = this.op('Transpose', [k], { perm: attr.ints([0, 1, 3, 2]) });
+    let scores = this.op('Mul', [this.op('MatMul', [q, kT]), this.scalar(1 / Math.sqrt(headDim))]);
+    if (bias) scores = this.op('Add', [scores, bias]);
+    return this.op('MatMul', [this.op('Softmax', [scores], { axis: attr.int(-1) }), v]);
+  }
+}

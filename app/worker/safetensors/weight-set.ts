@@ -1,0 +1,132 @@
+// The weights of one model component: a single safetensors file or a sharded set behind an index,
+// addressed by tensor name, with every file located relative to a root ONNX Runtime may read under.
+
+import { access, readFile } from 'node:fs/promises';
+import { basename, join, relative } from 'node:path';
+import { StudioError } from '../../shared/result.js';
+import { readSafetensorsHeader, type SafetensorsDtype } from './safetensors.js';
+
+export interface WeightRef {
+  readonly name: string;
+  readonly dtype: SafetensorsDtype;
+  readonly shape: readonly number[];
+  /** Relative to the set's root (ONNX Runtime refuses absolute external-data paths). */
+  readonly location: string;
+  readonly offset: number;
+  readonly byteLength: number;
+}
+
+export class WeightSet {
+  constructor(
+    /** The folder external-data locations are resolved against. */
+    readonly root: string,
+    readonly label: string,
+    private readonly refs: ReadonlyMap<string, WeightRef>,
+    readonly files: readonly string[],
+  ) {}
+
+  has(name: string): boolean {
+    return this.refs.has(name);
+  }
+
+  names(): string[] {
+    return [...this.refs.keys()];
+  }
+
+  get totalBytes(): number {
+    let n = 0;
+    for (const r of this.refs.values()) n += r.byteLength;
+    return n;
+  }
+
+  /** The tensor, checked against the shape the architecture expects for this config. */
+  get(name: string, expectedShape?: readonly number[]): WeightRef {
+    const ref = this.refs.get(name);
+    if (!ref) throw new StudioError('model-unsupported', `${this.label}: tensor ${name} is missing; is this the right model folder?`, name);
+    if (expectedShape && ref.shape.join() !== expectedShape.join()) {
+      throw new StudioError(
+        'model-unsupported',
+        `${this.label}: tensor ${name} has shape [${ref.shape.join(', ')}] but the config implies [${expectedShape.join(', ')}]; the weights do not belong to this config.`,
+        name,
+      );
+    }
+    return ref;
+  }
+}
+
+async function exists(file: string): Promise<boolean> {
+  return access(file).then(
+    () => true,
+    () => false,
+  );
+}
+
+/**
+ * Opens `<dir>/<stem>.safetensors` or the shards listed in `<dir>/<stem>.safetensors.index.json`.
+ * `root` must contain `dir` (for the Hugging Face cache: the `models--org--name` folder, so that
+ * snapshot symlinks into `blobs/` stay inside it).
+ */
+export async function openWeightSet(dir: string, stems: readonly string[], root: string, label: string): Promise<WeightSet> {
+  for (const stem of stems) {
+    const single = join(dir, `${stem}.safetensors`);
+    const index = join(dir, `${stem}.safetensors.index.json`);
+    if (await exists(index)) return openSharded(index, dir, root, label);
+    if (await exists(single)) return openFiles([single], undefined, root, label);
+  }
+  throw new StudioError(
+    'model-not-found',
+    `${label}: no ${stems.map((s) => `${s}.safetensors`).join(' or ')} (or its .index.json) in ${dir}.`,
+    dir,
+  );
+}
+
+async function openSharded(indexFile: string, dir: string, root: string, label: string): Promise<WeightSet> {
+  let index: { weight_map?: Record<string, string> };
+  try {
+    index = JSON.parse(await readFile(indexFile, 'utf8')) as typeof index;
+  } catch (e) {
+    throw new StudioError('model-unsupported', `${label}: ${basename(indexFile)} is not valid JSON (${(e as Error).message}).`, indexFile);
+  }
+  const map = index.weight_map;
+  if (!map || typeof map !== 'object') throw new StudioError('model-unsupported', `${label}: ${basename(indexFile)} has no weight_map.`, indexFile);
+  const shardNames = [...new Set(Object.values(map))];
+  for (const shard of shardNames) {
+    if (shard.includes('/') || shard.includes('\\') || shard.startsWith('.')) {
+      throw new StudioError('model-unsupported', `${label}: ${basename(indexFile)} names a shard outside its folder: ${shard}.`, shard);
+    }
+    if (!(await exists(join(dir, shard)))) {
+      throw new StudioError(
+        'model-not-found',
+        `${label}: shard ${shard} listed in ${basename(indexFile)} is missing; the download is incomplete.`,
+        join(dir, shard),
+      );
+    }
+  }
+  return openFiles(
+    shardNames.map((s) => join(dir, s)),
+    map,
+    root,
+    label,
+  );
+}
+
+async function openFiles(files: readonly string[], expected: Record<string, string> | undefined, root: string, label: string): Promise<WeightSet> {
+  const refs = new Map<string, WeightRef>();
+  for (const file of files) {
+    const header = await readSafetensorsHeader(file);
+    const location = relative(root, file).split('\\').join('/');
+    if (location.startsWith('..')) throw new Error(`${file} is not inside ${root}`);
+    for (const t of header.tensors.values()) {
+      refs.set(t.name, { name: t.name, dtype: t.dtype, shape: t.shape, location, offset: t.offset, byteLength: t.byteLength });
+    }
+  }
+  if (expected) {
+    for (const [name, shard] of Object.entries(expected)) {
+      const ref = refs.get(name);
+      if (!ref || !ref.location.endsWith(shard)) {
+        throw new StudioError('model-unsupported', `${label}: the index places ${name} in ${shard}, but that shard does not hold it.`, name);
+      }
+    }
+  }
+  return new WeightSet(root, label, refs, files);
+}
