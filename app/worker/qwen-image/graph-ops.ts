@@ -36,6 +36,16 @@ export class ModelGraph extends GraphBuilder {
     return value;
   }
 
+  /** Rows of an embedding table: gathered first and cast after, so a half-precision table is never copied whole. */
+  embedding(name: string, ids: string, shape: readonly number[]): string {
+    const ref = this.weights.get(name, shape);
+    const dtype = ONNX_DTYPE[ref.dtype as keyof typeof ONNX_DTYPE];
+    if (dtype === undefined) throw new Error(`${this.weights.label}: tensor ${name} is ${ref.dtype}, not a float type`);
+    const table = this.external(name, dtype, ref.shape, { location: ref.location, offset: ref.offset, length: ref.byteLength });
+    const rows = this.op('Gather', [table, ids], { axis: attr.int(0) });
+    return dtype === DataType.FLOAT ? rows : this.op('Cast', [rows], { to: attr.int(DataType.FLOAT) });
+  }
+
   /** A reusable int64 constant, e.g. axes or shapes. */
   ints(values: readonly number[]): string {
     const key = values.join(',');
