@@ -1,0 +1,74 @@
+// Opens the Qwen-Image components (text encoder, transformer, VAE) from their diffusers-layout folders.
+
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { StudioError } from '../../shared/result.js';
+import type { SessionConfig } from '../ort.js';
+import { openWeightSet } from '../safetensors/weight-set.js';
+import { QwenImagePipeline } from './pipeline.js';
+import { parseTextEncoderConfig } from './text-encoder-config.js';
+import { QwenTextEncoder } from './text-encoder-model.js';
+import { parseTransformerConfig } from './transformer-config.js';
+import { QwenTransformer } from './transformer-model.js';
+import { parseVaeConfig } from './vae-config.js';
+import { QwenVae } from './vae-model.js';
+
+export async function readConfig(dir: string): Promise<Record<string, unknown>> {
+  const file = join(dir, 'config.json');
+  const text = await readFile(file, 'utf8').catch(() => {
+    throw new StudioError('model-not-found', `${file} is missing; the model folder is incomplete.`, file);
+  });
+  try {
+    return JSON.parse(text) as Record<string, unknown>;
+  } catch (e) {
+    throw new StudioError('model-unsupported', `${file} is not valid JSON (${(e as Error).message}).`, file);
+  }
+}
+
+export interface ComponentDirs {
+  readonly textEncoder: string;
+  readonly transformer: string;
+  readonly vae: string;
+  /** The folder ONNX Runtime may read weights under (holds all three; for the HF cache, the repo folder). */
+  readonly root: string;
+}
+
+export type SessionOptions = Omit<SessionConfig, 'externalDataFolder'>;
+
+export async function openTransformer(dir: string, root: string, session: SessionOptions): Promise<QwenTransformer> {
+  const config = parseTransformerConfig(await readConfig(dir), join(dir, 'config.json'));
+  const weights = await openWeightSet(dir, ['diffusion_pytorch_model'], root, 'transformer');
+  return QwenTransformer.open(weights, config, session);
+}
+
+export async function openTextEncoder(dir: string, root: string, session: SessionOptions): Promise<QwenTextEncoder> {
+  const config = parseTextEncoderConfig(await readConfig(dir), join(dir, 'config.json'));
+  const weights = await openWeightSet(dir, ['model'], root, 'text encoder');
+  return QwenTextEncoder.open(weights, config, session);
+}
+
+export async function openVae(dir: string, root: string, session: SessionOptions): Promise<QwenVae> {
+  const config = parseVaeConfig(await readConfig(dir), join(dir, 'config.json'));
+  const weights = await openWeightSet(dir, ['diffusion_pytorch_model'], root, 'VAE');
+  return QwenVae.open(weights, config, session);
+}
+
+export async function openPipeline(dirs: ComponentDirs, session: SessionOptions): Promise<QwenImagePipeline> {
+  const textEncoder = await openTextEncoder(dirs.textEncoder, dirs.root, session);
+  const transformer = await openTransformer(dirs.transformer, dirs.root, session).catch(async (e: unknown) => {
+    await textEncoder.release();
+    throw e;
+  });
+  const vae = await openVae(dirs.vae, dirs.root, session).catch(async (e: unknown) => {
+    await Promise.all([textEncoder.release(), transformer.release()]);
+    throw e;
+  });
+  if (textEncoder.config.hidden !== transformer.config.jointAttentionDim) {
+    await Promise.all([textEncoder.release(), transformer.release(), vae.release()]);
+    throw new StudioError(
+      'model-unsupported',
+      `The text encoder's hidden size ${textEncoder.config.hidden} does not match the transformer's joint_attention_dim ${transformer.config.jointAttentionDim}.`,
+    );
+  }
+  return new QwenImagePipeline(textEncoder, transformer, vae);
+}
