@@ -18,6 +18,7 @@ Usage:
                   [--guidance X] [--format png|jpeg95|jpeg80] [--out FILE] [--model DIR]
   studio serve [--port N] [--open]
   studio history [--search TEXT] [--model ID] [--limit N] [--json]
+  studio fixture FOLDER      check the engine against a reference fixture folder
 
 Common options:
   --data-dir DIR   where the history and images live (default: ${defaultDataDir()})
@@ -173,6 +174,14 @@ async function history(args: string[]): Promise<number> {
   }
 }
 
+/** Runs in a worker process: only app/worker may load onnxruntime. */
+function fixture(args: string[]): Promise<number> {
+  return new Promise((done) => {
+    const child = spawn(process.execPath, [join(appRoot(), 'dist', 'app', 'worker', 'fixtures', 'fixture-main.js'), ...args], { stdio: 'inherit' });
+    child.on('exit', (code, signal) => done(code ?? (signal ? 1 : 0)));
+  });
+}
+
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   try {
@@ -183,6 +192,8 @@ export async function main(argv: string[]): Promise<number> {
         return await serve(rest);
       case 'history':
         return await history(rest);
+      case 'fixture':
+        return await fixture(rest);
       case undefined:
       case '--help':
       case 'help':
