@@ -4,6 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StudioError } from '../../shared/result.js';
 import type { SessionConfig } from '../ort.js';
+import { loadLora } from '../lora/lora-weights.js';
 import { openWeightSet } from '../safetensors/weight-set.js';
 import { QwenImagePipeline } from './pipeline.js';
 import { parseTextEncoderConfig } from './text-encoder-config.js';
@@ -35,10 +36,12 @@ export interface ComponentDirs {
 
 export type SessionOptions = Omit<SessionConfig, 'externalDataFolder'>;
 
-export async function openTransformer(dir: string, root: string, session: SessionOptions): Promise<QwenTransformer> {
+/** Opens the transformer with LoRA files (mapped onto its weights) as strength-controlled side branches. */
+export async function openTransformer(dir: string, root: string, session: SessionOptions, loraFiles: readonly string[] = []): Promise<QwenTransformer> {
   const config = parseTransformerConfig(await readConfig(dir), join(dir, 'config.json'));
   const weights = await openWeightSet(dir, ['diffusion_pytorch_model'], root, 'transformer');
-  return QwenTransformer.open(weights, config, session);
+  const loras = await Promise.all(loraFiles.map((f) => loadLora(f, weights)));
+  return QwenTransformer.open(weights, config, session, loras);
 }
 
 export async function openTextEncoder(dir: string, root: string, session: SessionOptions): Promise<QwenTextEncoder> {
@@ -53,9 +56,9 @@ export async function openVae(dir: string, root: string, session: SessionOptions
   return QwenVae.open(weights, config, session);
 }
 
-export async function openPipeline(dirs: ComponentDirs, session: SessionOptions): Promise<QwenImagePipeline> {
+export async function openPipeline(dirs: ComponentDirs, session: SessionOptions, loraFiles: readonly string[] = []): Promise<QwenImagePipeline> {
   const textEncoder = await openTextEncoder(dirs.textEncoder, dirs.root, session);
-  const transformer = await openTransformer(dirs.transformer, dirs.root, session).catch(async (e: unknown) => {
+  const transformer = await openTransformer(dirs.transformer, dirs.root, session, loraFiles).catch(async (e: unknown) => {
     await textEncoder.release();
     throw e;
   });

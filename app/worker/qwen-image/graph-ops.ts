@@ -2,7 +2,8 @@
 
 import { DataType } from '../onnx/onnx-model.js';
 import { GraphBuilder, attr } from '../onnx/graph-builder.js';
-import type { WeightSet } from '../safetensors/weight-set.js';
+import { locationUnder, type WeightRef, type WeightSet } from '../safetensors/weight-set.js';
+import type { LoraModule, LoraWeights } from '../lora/lora-weights.js';
 
 /** Opset 21: Gelu with the tanh approximation and ReduceMean taking axes as an input. */
 export const ENGINE_OPSETS = { '': 21, 'com.microsoft': 1 } as const;
@@ -13,11 +14,33 @@ export class ModelGraph extends GraphBuilder {
   private readonly loaded = new Map<string, string>();
   private readonly consts = new Map<string, string>();
 
+  /** Low-rank adapters by the module they patch, each scaled by its own graph input. */
+  private readonly adapters = new Map<string, { module: LoraModule; scale: string }[]>();
+
   constructor(
     name: string,
     readonly weights: WeightSet,
+    /** The folder external data is resolved against; must contain every weight file used. */
+    readonly root: string = weights.root,
   ) {
     super(name);
+  }
+
+  /** Adds a LoRA whose strength is the float input `scaleInput` [1]: changing it needs no new session. */
+  addLora(lora: LoraWeights, scaleInput: string): void {
+    const scale = this.input(scaleInput, DataType.FLOAT, [1]);
+    for (const module of lora.modules.values()) {
+      const list = this.adapters.get(module.target) ?? [];
+      list.push({ module, scale });
+      this.adapters.set(module.target, list);
+    }
+  }
+
+  private ref(ref: WeightRef): string {
+    const dtype = ONNX_DTYPE[ref.dtype as keyof typeof ONNX_DTYPE];
+    if (dtype === undefined) throw new Error(`tensor ${ref.name} is ${ref.dtype}, not a float type`);
+    const value = this.external(ref.name, dtype, ref.shape, { location: locationUnder(this.root, ref.file), offset: ref.offset, length: ref.byteLength });
+    return dtype === DataType.FLOAT ? value : this.op('Cast', [value], { to: attr.int(DataType.FLOAT) });
   }
 
   /**
@@ -27,11 +50,7 @@ export class ModelGraph extends GraphBuilder {
   w(name: string, shape?: readonly number[]): string {
     const cached = this.loaded.get(name);
     if (cached) return cached;
-    const ref = this.weights.get(name, shape);
-    if (!(ref.dtype in ONNX_DTYPE)) throw new Error(`${this.weights.label}: tensor ${name} is ${ref.dtype}, not a float type`);
-    const dtype = ONNX_DTYPE[ref.dtype as keyof typeof ONNX_DTYPE];
-    let value = this.external(name, dtype, ref.shape, { location: ref.location, offset: ref.offset, length: ref.byteLength });
-    if (dtype !== DataType.FLOAT) value = this.op('Cast', [value], { to: attr.int(DataType.FLOAT) });
+    const value = this.ref(this.weights.get(name, shape));
     this.loaded.set(name, value);
     return value;
   }
@@ -41,7 +60,7 @@ export class ModelGraph extends GraphBuilder {
     const ref = this.weights.get(name, shape);
     const dtype = ONNX_DTYPE[ref.dtype as keyof typeof ONNX_DTYPE];
     if (dtype === undefined) throw new Error(`${this.weights.label}: tensor ${name} is ${ref.dtype}, not a float type`);
-    const table = this.external(name, dtype, ref.shape, { location: ref.location, offset: ref.offset, length: ref.byteLength });
+    const table = this.external(name, dtype, ref.shape, { location: locationUnder(this.root, ref.file), offset: ref.offset, length: ref.byteLength });
     const rows = this.op('Gather', [table, ids], { axis: attr.int(0) });
     return dtype === DataType.FLOAT ? rows : this.op('Cast', [rows], { to: attr.int(DataType.FLOAT) });
   }
@@ -68,8 +87,23 @@ export class ModelGraph extends GraphBuilder {
 
   /** PyTorch nn.Linear: y = x W^T + b with W stored [out, in], used as stored (no transposed copy). */
   dense(x: string, prefix: string, inFeatures: number, outFeatures: number, bias = true): string {
-    const y = this.op('FusedMatMul', [x, this.w(`${prefix}.weight`, [outFeatures, inFeatures])], { transB: attr.int(1) }, { domain: 'com.microsoft' });
-    return bias ? this.op('Add', [y, this.w(`${prefix}.bias`, [outFeatures])]) : y;
+    const y = this.matmulT(x, this.w(`${prefix}.weight`, [outFeatures, inFeatures]));
+    const base = bias ? this.op('Add', [y, this.w(`${prefix}.bias`, [outFeatures])]) : y;
+    const adapters = this.adapters.get(prefix);
+    if (!adapters) return base;
+    // y + strength * (alpha / rank) * up(down(x)): the base weights are never touched.
+    let sum = base;
+    for (const { module, scale } of adapters) {
+      const low = this.matmulT(this.matmulT(x, this.ref(module.down)), this.ref(module.up));
+      const factor = this.op('Mul', [scale, this.scalar(module.alpha / module.rank)]);
+      sum = this.op('Add', [sum, this.op('Mul', [low, factor])]);
+    }
+    return sum;
+  }
+
+  /** x @ W^T for W stored [out, in]. */
+  private matmulT(x: string, w: string): string {
+    return this.op('FusedMatMul', [x, w], { transB: attr.int(1) }, { domain: 'com.microsoft' });
   }
 
   /** RMSNorm over the last axis: x / sqrt(mean(x^2) + eps), times the weight when there is one. */

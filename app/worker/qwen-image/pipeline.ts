@@ -21,6 +21,8 @@ export interface DenoiseOptions {
   readonly height: number;
   readonly steps: number;
   readonly sampler: SamplerSettings;
+  /** Strength of each LoRA the transformer was opened with. */
+  readonly loraScales?: readonly number[];
   readonly onStep?: (step: number, latents: Float32Array) => void;
   readonly signal?: AbortSignal;
 }
@@ -61,7 +63,7 @@ export class QwenImagePipeline {
         textTokens: p.maxLength,
         textLengths: p.lengths,
         timesteps: Float32Array.of(sigma),
-      });
+      }, o.loraScales);
     for (let i = 0; i < o.steps; i++) {
       // Messages (a cancel) are handled between steps: session.run blocks this thread while it runs.
       await new Promise((r) => setImmediate(r));

@@ -7,7 +7,9 @@
 
 import { DataType } from '../onnx/onnx-model.js';
 import { attr } from '../onnx/graph-builder.js';
-import type { WeightSet } from '../safetensors/weight-set.js';
+import { dirname } from 'node:path';
+import type { LoraWeights } from '../lora/lora-weights.js';
+import { commonRoot, type WeightSet } from '../safetensors/weight-set.js';
 import { ENGINE_OPSETS, ModelGraph } from './graph-ops.js';
 import type { TransformerConfig } from './transformer-config.js';
 
@@ -94,8 +96,15 @@ function timestepFeatures(g: ModelGraph, timestep: string): string {
   return g.op('Concat', [g.op('Cos', [scaled]), g.op('Sin', [scaled])], { axis: attr.int(-1) });
 }
 
-export function buildTransformerGraph(weights: WeightSet, cfg: TransformerConfig): Uint8Array {
-  const g = new ModelGraph('qwen_image_transformer', weights);
+/** The folder a transformer session reads weights under: holds the checkpoint and every LoRA file. */
+export function transformerRoot(weights: WeightSet, loras: readonly LoraWeights[]): string {
+  return commonRoot([weights.root, ...loras.map((l) => dirname(l.file))]);
+}
+
+/** LoRA k gets the strength input lora_scale_k [1]. */
+export function buildTransformerGraph(weights: WeightSet, cfg: TransformerConfig, loras: readonly LoraWeights[] = []): Uint8Array {
+  const g = new ModelGraph('qwen_image_transformer', weights, transformerRoot(weights, loras));
+  loras.forEach((l, k) => g.addLora(l, `lora_scale_${k}`));
   const dim = cfg.numHeads * cfg.headDim;
   const half = cfg.headDim / 2;
   const hidden = g.input('hidden_states', DataType.FLOAT, ['batch', 'image_tokens', cfg.inChannels]);

@@ -4,7 +4,8 @@ import { createSession, floatTensor, outputFloats, release, run, type Session, t
 import type { WeightSet } from '../safetensors/weight-set.js';
 import { transformerRope } from './rope.js';
 import type { TransformerConfig } from './transformer-config.js';
-import { buildTransformerGraph } from './transformer-graph.js';
+import { buildTransformerGraph, transformerRoot } from './transformer-graph.js';
+import type { LoraWeights } from '../lora/lora-weights.js';
 
 export interface TransformerInput {
   /** Packed latents [batch, gridH * gridW, inChannels]. */
@@ -26,14 +27,22 @@ export class QwenTransformer {
   private constructor(
     private readonly session: Session,
     readonly config: TransformerConfig,
+    readonly loras: readonly LoraWeights[],
   ) {}
 
-  static async open(weights: WeightSet, config: TransformerConfig, session: Omit<SessionConfig, 'externalDataFolder'>): Promise<QwenTransformer> {
-    const graph = buildTransformerGraph(weights, config);
-    return new QwenTransformer(await createSession(graph, { ...session, externalDataFolder: weights.root }), config);
+  /** LoRAs are side branches whose strengths are inputs of each run: changing one rebuilds nothing. */
+  static async open(
+    weights: WeightSet,
+    config: TransformerConfig,
+    session: Omit<SessionConfig, 'externalDataFolder'>,
+    loras: readonly LoraWeights[] = [],
+  ): Promise<QwenTransformer> {
+    const graph = buildTransformerGraph(weights, config, loras);
+    return new QwenTransformer(await createSession(graph, { ...session, externalDataFolder: transformerRoot(weights, loras) }), config, loras);
   }
 
-  async run(input: TransformerInput): Promise<Float32Array> {
+  /** `loraScales[k]` is the strength of LoRA k (default 1). */
+  async run(input: TransformerInput, loraScales: readonly number[] = []): Promise<Float32Array> {
     const { batch, gridH, gridW, textTokens } = input;
     const cfg = this.config;
     const imageTokens = gridH * gridW;
@@ -53,6 +62,7 @@ export class QwenTransformer {
       img_sin: await floatTensor(rope.image.sin, [imageTokens, half]),
       txt_cos: await floatTensor(rope.text.cos, [textTokens, half]),
       txt_sin: await floatTensor(rope.text.sin, [textTokens, half]),
+      ...Object.fromEntries(await Promise.all(this.loras.map(async (_, k) => [`lora_scale_${k}`, await floatTensor(Float32Array.of(loraScales[k] ?? 1), [1])] as const))),
     });
     return outputFloats(out, 'sample');
   }

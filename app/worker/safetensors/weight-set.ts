@@ -2,16 +2,16 @@
 // addressed by tensor name, with every file located relative to a root ONNX Runtime may read under.
 
 import { access, readFile } from 'node:fs/promises';
-import { basename, join, relative } from 'node:path';
+import { basename, join, relative, sep } from 'node:path';
 import { StudioError } from '../../shared/result.js';
 import { readSafetensorsHeader, type SafetensorsDtype } from './safetensors.js';
 
 export interface WeightRef {
   readonly name: string;
+  /** Absolute path of the file holding the tensor. */
+  readonly file: string;
   readonly dtype: SafetensorsDtype;
   readonly shape: readonly number[];
-  /** Relative to the set's root (ONNX Runtime refuses absolute external-data paths). */
-  readonly location: string;
   readonly offset: number;
   readonly byteLength: number;
 }
@@ -114,19 +114,38 @@ async function openFiles(files: readonly string[], expected: Record<string, stri
   const refs = new Map<string, WeightRef>();
   for (const file of files) {
     const header = await readSafetensorsHeader(file);
-    const location = relative(root, file).split('\\').join('/');
-    if (location.startsWith('..')) throw new Error(`${file} is not inside ${root}`);
+    locationUnder(root, file); // throws when the file lies outside the root
     for (const t of header.tensors.values()) {
-      refs.set(t.name, { name: t.name, dtype: t.dtype, shape: t.shape, location, offset: t.offset, byteLength: t.byteLength });
+      refs.set(t.name, { name: t.name, file, dtype: t.dtype, shape: t.shape, offset: t.offset, byteLength: t.byteLength });
     }
   }
   if (expected) {
     for (const [name, shard] of Object.entries(expected)) {
       const ref = refs.get(name);
-      if (!ref || !ref.location.endsWith(shard)) {
+      if (!ref || basename(ref.file) !== shard) {
         throw new StudioError('model-unsupported', `${label}: the index places ${name} in ${shard}, but that shard does not hold it.`, name);
       }
     }
   }
   return new WeightSet(root, label, refs, files);
+}
+
+/** The deepest folder containing every path: where ONNX Runtime may read all of a session's weights. */
+export function commonRoot(paths: readonly string[]): string {
+  const split = paths.map((p) => p.split(sep));
+  const first = split[0] ?? [];
+  let n = first.length;
+  for (const parts of split) {
+    let i = 0;
+    while (i < n && i < parts.length && parts[i] === first[i]) i++;
+    n = i;
+  }
+  return first.slice(0, n).join(sep) || sep;
+}
+
+/** A weight's external-data location relative to the session's folder, always with forward slashes. */
+export function locationUnder(root: string, file: string): string {
+  const rel = relative(root, file);
+  if (rel.startsWith('..')) throw new Error(`${file} is not inside ${root}`);
+  return rel.split(sep).join('/');
 }

