@@ -24,7 +24,7 @@ describe('studio in Chromium', () => {
   it('opens on the create view, says honestly that the demo model paints abstract images', async () => {
     await expect.poll(() => page.url()).toBe(`${studio.url}/`);
     await page.getByRole('heading', { name: 'Create' }).waitFor();
-    await page.getByText('Demo model: it paints abstract colour fields').waitFor();
+    await page.getByText('Demo model: a tiny, untrained Qwen-Image').waitFor();
     expect(await page.getByRole('button', { name: 'Generate' }).isEnabled()).toBe(true);
   });
 
@@ -49,7 +49,7 @@ describe('studio in Chromium', () => {
     expect(text).toMatch(/Seed\s+7/);
     expect(text).toMatch(/Size\s+512 × 512/);
     expect(text).toMatch(/Steps\s+4/);
-    expect(text).toContain('demo.safetensors');
+    expect(text).toContain('transformer/diffusion_pytorch_model.safetensors');
     await page.screenshot({ path: join(screenshotsDir, 'recipe.png') });
     await dialog.getByRole('button', { name: 'Close' }).click();
     await dialog.waitFor({ state: 'hidden' });

@@ -31,11 +31,12 @@ step('preload', bin('esbuild'), [
 ]);
 step('renderer', bin('vite'), ['build', '--config', 'vite.config.ts', '--logLevel', 'warn']);
 
-const { DEMO_FORMAT_VERSION, writeDemoModel } = await import(join(root, 'dist/app/worker/demo/demo-model.js'));
+// The demo model: a tiny Qwen-Image generated from a fixed seed (see app/worker/demo/tiny-qwen-image.ts).
+const { DEMO_VERSION, writeTinyQwenImage } = await import(join(root, 'dist/app/worker/demo/tiny-qwen-image.js'));
 const demoDir = join(root, 'models', 'demo');
 const indexFile = join(demoDir, 'model_index.json');
-const current = existsSync(indexFile) ? JSON.parse(readFileSync(indexFile, 'utf8'))._studio_demo_version : undefined;
-if (current !== DEMO_FORMAT_VERSION) {
-  await writeDemoModel(demoDir);
+const current = existsSync(indexFile) ? JSON.parse(readFileSync(indexFile, 'utf8'))._studio_demo?.version : undefined;
+if (current !== DEMO_VERSION) {
+  await writeTinyQwenImage(demoDir);
   console.log(`build: demo model written to ${demoDir}`);
 }

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -38,6 +38,32 @@ describe('studio CLI', () => {
     const b = await sharp(join(out, 'fox2.png')).raw().toBuffer();
     expect(a.equals(b)).toBe(true);
     expect(JSON.parse(first.stdout)).toMatchObject({ seed: 7, file: join(out, 'fox.png') });
+  });
+
+  it('generates from a diffusers-layout Qwen-Image folder given with --model, recording its hashes', async () => {
+    const { fixtureModelFolder } = await import('../worker/test-support/fixture-model.js');
+    const model = fixtureModelFolder(mkdtempSync(join(tmpdir(), 'studio-cli-model-')));
+    const dataDir = mkdtempSync(join(tmpdir(), 'studio-cli-data-'));
+    const r = studio(dataDir, 'generate', '--prompt', 'a lighthouse', '--seed', '1', '--steps', '2', '--size', '256x256', '--model', model, '--out', join(out, 'tiny.png'));
+    expect(r.stderr).toContain('step 2/2');
+    expect(r.code).toBe(0);
+    const [record] = JSON.parse(studio(dataDir, 'history', '--json').stdout) as { recipe: { modelName: string; modelHashes: { file: string }[] } }[];
+    expect(record!.recipe.modelName).toBe('tiny-qwen-image');
+    expect(record!.recipe.modelHashes.map((h) => h.file)).toContain('transformer/diffusion_pytorch_model.safetensors');
+  });
+
+  it('checks a reference fixture folder with `studio fixture`, and exits 3 on one it does not support', () => {
+    const fixtures = join(appRoot(), 'test-fixtures', 'qwen-image');
+    const ok = studio(data, 'fixture', join(fixtures, 'transformer'));
+    expect(ok.code).toBe(0);
+    const lines = ok.stdout.trim().split('\n').map((l) => JSON.parse(l) as { case: string; pass: boolean; maxAbs: number; atol: number });
+    expect(lines.map((l) => l.case)).toEqual(['sq64', 'rect48x80', 'batch2_padded']);
+    expect(lines.every((l) => l.pass && l.maxAbs <= l.atol)).toBe(true);
+    const dir = mkdtempSync(join(tmpdir(), 'studio-cli-fixture-'));
+    writeFileSync(join(dir, 'manifest.json'), JSON.stringify({ family: 'sdxl-turbo', component: 'unet' }));
+    const unsupported = studio(data, 'fixture', dir);
+    expect(unsupported.code).toBe(3);
+    expect(unsupported.stderr).toMatch(/not supported: the model family "sdxl-turbo" is not supported yet/);
   });
 
   it('lists and searches the history, as text and JSON', () => {

@@ -57,7 +57,13 @@ describe('Studio with the real worker', () => {
       appVersion: expect.stringMatching(/^\d+\.\d+\.\d+/),
       device: expect.stringContaining('cpu'),
     });
-    expect(record.recipe.modelHashes).toEqual([{ file: 'demo.safetensors', bytes: expect.any(Number), sha256: expect.stringMatching(/^[0-9a-f]{64}$/) }]);
+    expect(record.recipe.modelHashes).toEqual(
+      expect.arrayContaining([
+        { file: 'transformer/diffusion_pytorch_model.safetensors', bytes: expect.any(Number), sha256: expect.stringMatching(/^[0-9a-f]{64}$/) },
+        { file: 'text_encoder/model.safetensors', bytes: expect.any(Number), sha256: expect.stringMatching(/^[0-9a-f]{64}$/) },
+        { file: 'vae/diffusion_pytorch_model.safetensors', bytes: expect.any(Number), sha256: expect.stringMatching(/^[0-9a-f]{64}$/) },
+      ]),
+    );
     expect(record.durations.totalMs).toBeGreaterThan(0);
 
     const file = readFileSync(join(studio.layout.images, record.imageFile));
@@ -132,12 +138,20 @@ describe('Studio with the real worker', () => {
     ['a missing folder', (dir: string) => join(dir, 'missing'), /There is no model folder at/],
     ['a folder without model_index.json', (dir: string) => dir, /has no model_index.json/],
     [
-      'a Qwen-Image folder this build cannot run yet',
+      'a Qwen-Image folder whose download is incomplete',
       (dir: string) => {
         writeFileSync(join(dir, 'model_index.json'), JSON.stringify({ _class_name: 'QwenImagePipeline' }));
         return dir;
       },
-      /This is a Qwen-Image folder.*cannot run Qwen-Image yet/,
+      /has no transformer\/ folder; the download is incomplete/,
+    ],
+    [
+      'an SDXL folder',
+      (dir: string) => {
+        writeFileSync(join(dir, 'model_index.json'), JSON.stringify({ _class_name: 'StableDiffusionXLPipeline' }));
+        return dir;
+      },
+      /holds a StableDiffusionXLPipeline\. SDXL-Turbo is planned but not runnable yet/,
     ],
   ])('fails clearly on %s', async (_, make, pattern) => {
     const dir = make(mkdtempSync(join(tmpdir(), 'studio-model-')));

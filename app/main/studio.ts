@@ -65,8 +65,8 @@ export class Studio {
     this.supervisor = new WorkerSupervisor(options.spawnWorker, options.supervisor);
     this.models.set('demo', {
       id: 'demo',
-      name: 'Studio demo (abstract patterns)',
-      family: 'studio-demo',
+      name: 'Studio demo (tiny Qwen-Image, abstract)',
+      family: 'qwen-image',
       isDemo: true,
       dir: options.demoModelDir,
     });
@@ -172,7 +172,8 @@ export class Studio {
     const saveStart = performance.now();
     const modelHashes: ModelFileHash[] = [];
     for (const f of out.model.files) {
-      const { sha256, bytes } = await cachedSha256(this.db, join(job.model.dir, f.path));
+      // Hugging Face cache blobs carry their hash in their name; other files are hashed once and cached.
+      const { sha256, bytes } = f.sha256 ? { sha256: f.sha256, bytes: f.bytes } : await cachedSha256(this.db, join(job.model.dir, f.path));
       modelHashes.push({ file: f.path, bytes, sha256 });
     }
     const r = job.request;

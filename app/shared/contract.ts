@@ -8,8 +8,8 @@ import type { Result, SerializedError } from './result.js';
 export interface ModelInfo {
   readonly id: string;
   readonly name: string;
-  readonly family: 'studio-demo' | 'qwen-image';
-  /** True for the small built-in model whose images are abstract patterns, not real pictures. */
+  readonly family: 'qwen-image';
+  /** True for the small built-in model (untrained weights): its images are abstract, not real pictures. */
   readonly isDemo: boolean;
 }
 

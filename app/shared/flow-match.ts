@@ -87,3 +87,36 @@ export function flowMatchSchedule(steps: number, width: number, height: number, 
   const timesteps = sigmas.map((t) => f32(t * s.numTrainTimesteps));
   return { imageSeqLen: seqLen, mu, sigmas: [...sigmas, 0], timesteps };
 }
+
+/** Sampler settings from a diffusers scheduler_config.json (FlowMatchEulerDiscreteScheduler). */
+export function samplerFromSchedulerConfig(c: Readonly<Record<string, unknown>>): SamplerSettings {
+  const num = (key: string, fallback: number): number => (typeof c[key] === 'number' ? (c[key] as number) : fallback);
+  return {
+    name: 'flow-match-euler',
+    shift: num('shift', 1),
+    useDynamicShifting: c.use_dynamic_shifting === true,
+    timeShiftType: c.time_shift_type === 'linear' ? 'linear' : 'exponential',
+    baseShift: num('base_shift', 0.5),
+    maxShift: num('max_shift', 1.15),
+    baseImageSeqLen: num('base_image_seq_len', 256),
+    maxImageSeqLen: num('max_image_seq_len', 4096),
+    shiftTerminal: typeof c.shift_terminal === 'number' ? c.shift_terminal : null,
+    numTrainTimesteps: num('num_train_timesteps', 1000),
+  };
+}
+
+/** The scheduler_config.json text for sampler settings (the inverse of samplerFromSchedulerConfig). */
+export function schedulerConfigFor(s: SamplerSettings): Record<string, unknown> {
+  return {
+    _class_name: 'FlowMatchEulerDiscreteScheduler',
+    base_image_seq_len: s.baseImageSeqLen,
+    base_shift: s.baseShift,
+    max_image_seq_len: s.maxImageSeqLen,
+    max_shift: s.maxShift,
+    num_train_timesteps: s.numTrainTimesteps,
+    shift: s.shift,
+    shift_terminal: s.shiftTerminal,
+    time_shift_type: s.timeShiftType,
+    use_dynamic_shifting: s.useDynamicShifting,
+  };
+}

@@ -27,7 +27,11 @@ export type ToWorker = z.infer<typeof toWorkerSchema>;
 
 const bytes = z.custom<Uint8Array>((v) => v instanceof Uint8Array, 'expected bytes');
 
-export const modelFileSchema = z.object({ path: z.string(), bytes: z.number().int().nonnegative() });
+export const modelFileSchema = z.object({
+  path: z.string(),
+  bytes: z.number().int().nonnegative(),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+});
 export type ModelFile = z.infer<typeof modelFileSchema>;
 
 export const fromWorkerSchema = z.discriminatedUnion('type', [

@@ -3,33 +3,31 @@
 import { availableParallelism } from 'node:os';
 import { serializeError, StudioError } from '../shared/result.js';
 import { toWorkerSchema, type ToWorker } from '../shared/worker-protocol.js';
-import { DEMO_SAMPLER, DemoPipeline } from './demo-pipeline.js';
-import { openModelFolder, type ModelFolder } from './model-folder.js';
+import { openModelFolder } from './model-folder.js';
 import { connectToParent } from './parent-channel.js';
-import { statSync } from 'node:fs';
-import { join } from 'node:path';
+import { QwenImageRunner } from './qwen-image/qwen-image-runner.js';
 
 type GenerateMessage = Extract<ToWorker, { type: 'generate' }>;
 
 const parent = connectToParent();
 const threads = Number(process.env.STUDIO_THREADS) || availableParallelism();
-const loaded = new Map<string, { folder: ModelFolder; pipeline: DemoPipeline }>();
+const loaded = new Map<string, QwenImageRunner>();
 const running = new Map<string, AbortController>();
 let queue: Promise<void> = Promise.resolve();
 
-async function loadModel(dir: string): Promise<{ folder: ModelFolder; pipeline: DemoPipeline; loadMs: number }> {
+async function loadModel(dir: string): Promise<{ runner: QwenImageRunner; loadMs: number }> {
   const cached = loaded.get(dir);
-  if (cached) return { ...cached, loadMs: 0 };
+  if (cached) return { runner: cached, loadMs: 0 };
   const t0 = performance.now();
   const folder = await openModelFolder(dir);
   // One model at a time: the real ones need all the memory there is.
-  for (const [key, entry] of loaded) {
-    await entry.pipeline.release();
+  for (const [key, runner] of loaded) {
+    await runner.release();
     loaded.delete(key);
   }
-  const pipeline = await DemoPipeline.open(folder.dir, threads);
-  loaded.set(dir, { folder, pipeline });
-  return { folder, pipeline, loadMs: performance.now() - t0 };
+  const runner = await QwenImageRunner.open(folder, { intraOpThreads: threads });
+  loaded.set(dir, runner);
+  return { runner, loadMs: performance.now() - t0 };
 }
 
 async function generate(msg: GenerateMessage): Promise<void> {
@@ -37,8 +35,8 @@ async function generate(msg: GenerateMessage): Promise<void> {
   running.set(msg.jobId, controller);
   try {
     parent.send({ type: 'progress', jobId: msg.jobId, phase: 'loading', step: 0, totalSteps: msg.request.steps });
-    const { folder, pipeline, loadMs } = await loadModel(msg.modelDir);
-    const out = await pipeline.generate(
+    const { runner, loadMs } = await loadModel(msg.modelDir);
+    const out = await runner.generate(
       msg.request,
       (p) => parent.send({ type: 'progress', jobId: msg.jobId, ...p }),
       controller.signal,
@@ -47,12 +45,8 @@ async function generate(msg: GenerateMessage): Promise<void> {
       type: 'done',
       jobId: msg.jobId,
       image: { width: out.width, height: out.height, rgb: out.rgb },
-      model: {
-        id: msg.request.modelId,
-        name: folder.name,
-        files: folder.files.map((f) => ({ path: f, bytes: statSync(join(folder.dir, f)).size })),
-      },
-      sampler: DEMO_SAMPLER,
+      model: { id: msg.request.modelId, name: runner.folder.name, files: [...runner.folder.files] },
+      sampler: runner.sampler,
       device: `cpu (${threads} threads)`,
       durations: { loadMs, ...out.durations },
     });
