@@ -15,17 +15,52 @@ export function loadOrt(): Promise<OrtModule> {
   return loaded;
 }
 
+export type Provider = 'cuda' | 'dml' | 'cpu';
+export const PROVIDERS: readonly Provider[] = ['cuda', 'dml', 'cpu'];
+
 export interface SessionConfig {
   /** The folder that external-data locations are resolved against. */
   readonly externalDataFolder: string;
   /** Fixed so that results are reproducible run to run; 0 lets ONNX Runtime choose. */
   readonly intraOpThreads: number;
+  /** Tried in order; the first that creates the session wins. Default: the CPU provider. */
+  readonly providers?: readonly Provider[];
+  /** Told which provider was used, and why the ones before it were not. */
+  readonly onProvider?: (used: Provider, skipped: readonly { provider: Provider; reason: string }[]) => void;
 }
 
+/** The providers to try on this platform, from STUDIO_PROVIDERS (e.g. "cuda,cpu") or the default. */
+export function providersFromEnv(value = process.env.STUDIO_PROVIDERS): Provider[] {
+  if (!value) return ['cpu'];
+  const list = value.split(',').map((p) => p.trim().toLowerCase());
+  const bad = list.filter((p) => !PROVIDERS.includes(p as Provider));
+  if (bad.length > 0) throw new Error(`STUDIO_PROVIDERS names unknown providers: ${bad.join(', ')} (known: ${PROVIDERS.join(', ')})`);
+  return list as Provider[];
+}
+
+/**
+ * Creates the session on the first provider that loads. A provider that cannot load (no CUDA libraries,
+ * no DirectML device) throws a catchable error in ONNX Runtime; it is recorded and the next one is tried.
+ */
 export async function createSession(model: Uint8Array, config: SessionConfig): Promise<Session> {
+  const providers = config.providers ?? ['cpu'];
+  const skipped: { provider: Provider; reason: string }[] = [];
+  for (const provider of providers) {
+    try {
+      const session = await createOn(provider, model, config);
+      config.onProvider?.(provider, skipped);
+      return session;
+    } catch (e) {
+      skipped.push({ provider, reason: (e as Error).message.split('\n')[0]!.slice(0, 300) });
+    }
+  }
+  throw new Error(`no execution provider could run the model: ${skipped.map((s) => `${s.provider}: ${s.reason}`).join('; ')}`);
+}
+
+async function createOn(provider: Provider, model: Uint8Array, config: SessionConfig): Promise<Session> {
   const ort = await loadOrt();
   return ort.InferenceSession.create(model, {
-    executionProviders: ['cpu'],
+    executionProviders: [provider],
     graphOptimizationLevel: 'all',
     intraOpNumThreads: config.intraOpThreads,
     interOpNumThreads: 1,

@@ -5,12 +5,15 @@ import { serializeError, StudioError } from '../shared/result.js';
 import { toWorkerSchema, type ToWorker } from '../shared/worker-protocol.js';
 import { openModelFolder } from './model-folder.js';
 import { connectToParent } from './parent-channel.js';
+import { providersFromEnv } from './ort.js';
 import { QwenImageRunner } from './qwen-image/qwen-image-runner.js';
 
 type GenerateMessage = Extract<ToWorker, { type: 'generate' }>;
 
 const parent = connectToParent();
 const threads = Number(process.env.STUDIO_THREADS) || availableParallelism();
+// CUDA -> DirectML -> CPU where configured; each one that cannot load is reported, never fatal.
+const providers = providersFromEnv();
 const loaded = new Map<string, QwenImageRunner>();
 const running = new Map<string, AbortController>();
 let queue: Promise<void> = Promise.resolve();
@@ -25,7 +28,7 @@ async function loadModel(dir: string): Promise<{ runner: QwenImageRunner; loadMs
     await runner.release();
     loaded.delete(key);
   }
-  const runner = await QwenImageRunner.open(folder, { intraOpThreads: threads });
+  const runner = await QwenImageRunner.open(folder, { intraOpThreads: threads, providers });
   loaded.set(dir, runner);
   return { runner, loadMs: performance.now() - t0 };
 }
@@ -47,7 +50,7 @@ async function generate(msg: GenerateMessage): Promise<void> {
       image: { width: out.width, height: out.height, rgb: out.rgb },
       model: { id: msg.request.modelId, name: runner.folder.name, files: [...runner.folder.files] },
       sampler: runner.sampler,
-      device: `cpu (${threads} threads)`,
+      device: runner.device,
       durations: { loadMs, ...out.durations },
     });
   } catch (e) {

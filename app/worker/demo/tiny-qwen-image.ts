@@ -149,9 +149,26 @@ function vaeInit(name: string, shape: readonly number[]): Float32Array {
   return blurConv(shape, 1);
 }
 
-function weightsFile(tensors: Map<string, readonly number[]>, init: (name: string, shape: readonly number[]) => Float32Array): Uint8Array {
-  const list: TensorToWrite[] = [...tensors].sort(([a], [b]) => a.localeCompare(b)).map(([name, shape]) => ({ name, dtype: 'BF16', shape, data: toBf16(init(name, shape)) }));
+function weightsFile(
+  tensors: Map<string, readonly number[]>,
+  init: (name: string, shape: readonly number[]) => Float32Array,
+  dtype: 'BF16' | 'F32' = 'BF16',
+): Uint8Array {
+  const list: TensorToWrite[] = [...tensors]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([name, shape]) => {
+      const values = init(name, shape);
+      return { name, dtype, shape, data: dtype === 'BF16' ? toBf16(values) : new Uint8Array(values.buffer) };
+    });
   return encodeSafetensors(list, { format: 'pt' });
+}
+
+/** A transformer component folder (config.json + weights) of any config, random weights, for benchmarks. */
+export async function writeRandomTransformer(dir: string, rawConfig: Record<string, unknown>, dtype: 'BF16' | 'F32'): Promise<void> {
+  const cfg = parseTransformerConfig(rawConfig, 'config.json');
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, 'config.json'), JSON.stringify({ _class_name: 'QwenImageTransformer2DModel', ...rawConfig }));
+  await writeFile(join(dir, 'diffusion_pytorch_model.safetensors'), weightsFile(tensorsOf((w) => buildTransformerGraph(w, cfg)), transformerInit, dtype));
 }
 
 /** Writes the demo folder in the official diffusers layout. */

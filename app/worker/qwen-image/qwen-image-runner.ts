@@ -32,9 +32,21 @@ export class QwenImageRunner {
     private readonly tokenizer: Qwen2Tokenizer,
     private readonly pipeline: QwenImagePipeline,
     readonly sampler: SamplerSettings,
+    /** Where it runs, in words: the provider, and any that could not load. */
+    readonly device: string,
   ) {}
 
-  static async open(folder: ModelFolder, session: SessionOptions): Promise<QwenImageRunner> {
+  static async open(folder: ModelFolder, sessionOptions: SessionOptions): Promise<QwenImageRunner> {
+    const used = new Set<string>();
+    const fallbacks = new Map<string, string>();
+    const session: SessionOptions = {
+      ...sessionOptions,
+      onProvider: (provider, skipped) => {
+        used.add(provider);
+        for (const s of skipped) fallbacks.set(s.provider, s.reason);
+        sessionOptions.onProvider?.(provider, skipped);
+      },
+    };
     const schedulerFile = join(folder.components.scheduler, 'scheduler_config.json');
     const schedulerText = await readFile(schedulerFile, 'utf8').catch(() => {
       throw new StudioError('model-not-found', `${schedulerFile} is missing; the model folder is incomplete.`, schedulerFile);
@@ -54,7 +66,10 @@ export class QwenImageRunner {
         folder.components.tokenizer,
       );
     }
-    return new QwenImageRunner(folder, tokenizer, pipeline, sampler);
+    const threads = sessionOptions.intraOpThreads ? `, ${sessionOptions.intraOpThreads} threads` : '';
+    const fellBack = [...fallbacks.keys()].filter((p) => !used.has(p));
+    const device = `${[...used].join('+')} float32${threads}${fellBack.length ? `; ${fellBack.join(', ')} unavailable` : ''}`;
+    return new QwenImageRunner(folder, tokenizer, pipeline, sampler, device);
   }
 
   async generate(req: ResolvedRequest, onProgress: (p: StepProgress) => void, signal: AbortSignal): Promise<GeneratedImage> {
