@@ -1,35 +1,29 @@
 // Latent layout helpers: 2x2 patch packing (token values ordered channel-major: c*4 + dy*2 + dx)
 // and the VAE's per-channel de-normalisation.
 
-export function packLatents(z: Float32Array, channels: number, h: number, w: number): Float32Array {
-  const out = new Float32Array(z.length);
-  const gw = w / 2;
+/** Visits [channels, h, w] positions in packed order: patches row-major, then c, dy, dx. */
+function forEachPacked(channels: number, h: number, w: number, visit: (packed: number, unpacked: number) => void): void {
   let o = 0;
   for (let py = 0; py < h / 2; py++) {
-    for (let px = 0; px < gw; px++) {
+    for (let px = 0; px < w / 2; px++) {
       for (let c = 0; c < channels; c++) {
         for (let dy = 0; dy < 2; dy++) {
-          for (let dx = 0; dx < 2; dx++) out[o++] = z[c * h * w + (2 * py + dy) * w + 2 * px + dx]!;
+          for (let dx = 0; dx < 2; dx++) visit(o++, c * h * w + (2 * py + dy) * w + 2 * px + dx);
         }
       }
     }
   }
+}
+
+export function packLatents(z: Float32Array, channels: number, h: number, w: number): Float32Array {
+  const out = new Float32Array(z.length);
+  forEachPacked(channels, h, w, (p, u) => (out[p] = z[u]!));
   return out;
 }
 
 export function unpackLatents(packed: Float32Array, channels: number, h: number, w: number): Float32Array {
   const out = new Float32Array(packed.length);
-  const gw = w / 2;
-  let o = 0;
-  for (let py = 0; py < h / 2; py++) {
-    for (let px = 0; px < gw; px++) {
-      for (let c = 0; c < channels; c++) {
-        for (let dy = 0; dy < 2; dy++) {
-          for (let dx = 0; dx < 2; dx++) out[c * h * w + (2 * py + dy) * w + 2 * px + dx] = packed[o++]!;
-        }
-      }
-    }
-  }
+  forEachPacked(channels, h, w, (p, u) => (out[u] = packed[p]!));
   return out;
 }
 
