@@ -61,6 +61,8 @@ async function createOn(provider: Provider, model: Uint8Array, config: SessionCo
   const ort = await loadOrt();
   return ort.InferenceSession.create(model, {
     executionProviders: [provider],
+    // A provider that cannot load is an expected, reported fallback, not an error worth a log line.
+    logSeverityLevel: provider === 'cpu' ? 2 : 4,
     graphOptimizationLevel: 'all',
     intraOpNumThreads: config.intraOpThreads,
     interOpNumThreads: 1,

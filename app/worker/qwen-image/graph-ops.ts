@@ -4,6 +4,7 @@ import { DataType } from '../onnx/onnx-model.js';
 import { GraphBuilder, attr } from '../onnx/graph-builder.js';
 import { locationUnder, type WeightRef, type WeightSet } from '../safetensors/weight-set.js';
 import type { LoraModule, LoraWeights } from '../lora/lora-weights.js';
+import { slotInputNames, slotScaleName, type StyleSlotLayout } from '../lora/style-slots.js';
 
 /** Opset 21: Gelu with the tanh approximation and ReduceMean taking axes as an input. */
 export const ENGINE_OPSETS = { '': 21, 'com.microsoft': 1 } as const;
@@ -24,6 +25,15 @@ export class ModelGraph extends GraphBuilder {
     readonly root: string = weights.root,
   ) {
     super(name);
+  }
+
+  private styleSlots: StyleSlotLayout | undefined;
+  private readonly slotScales: string[] = [];
+
+  /** Declares style slots: each target module gets, per slot, A/B inputs and the slot's strength input. */
+  addStyleSlots(layout: StyleSlotLayout): void {
+    this.styleSlots = layout;
+    for (let k = 0; k < layout.count; k++) this.slotScales.push(this.input(slotScaleName(k), DataType.FLOAT, [1]));
   }
 
   /** Adds a LoRA whose strength is the float input `scaleInput` [1]: changing it needs no new session. */
@@ -89,10 +99,19 @@ export class ModelGraph extends GraphBuilder {
   dense(x: string, prefix: string, inFeatures: number, outFeatures: number, bias = true): string {
     const y = this.matmulT(x, this.w(`${prefix}.weight`, [outFeatures, inFeatures]));
     const base = bias ? this.op('Add', [y, this.w(`${prefix}.bias`, [outFeatures])]) : y;
-    const adapters = this.adapters.get(prefix);
-    if (!adapters) return base;
+    const adapters = this.adapters.get(prefix) ?? [];
+    const slots = this.styleSlots?.targets.has(prefix) ? this.styleSlots : undefined;
+    if (adapters.length === 0 && !slots) return base;
     // y + strength * (alpha / rank) * up(down(x)): the base weights are never touched.
     let sum = base;
+    if (slots) {
+      for (let k = 0; k < slots.count; k++) {
+        const names = slotInputNames(k, prefix);
+        const a = this.input(names.a, DataType.FLOAT, [slots.rank, inFeatures]);
+        const b = this.input(names.b, DataType.FLOAT, [outFeatures, slots.rank]);
+        sum = this.op('Add', [sum, this.op('Mul', [this.matmulT(this.matmulT(x, a), b), this.slotScales[k]!])]);
+      }
+    }
     for (const { module, scale } of adapters) {
       const low = this.matmulT(this.matmulT(x, this.ref(module.down)), this.ref(module.up));
       const factor = this.op('Mul', [scale, this.scalar(module.alpha / module.rank)]);

@@ -101,10 +101,33 @@ export function transformerRoot(weights: WeightSet, loras: readonly LoraWeights[
   return commonRoot([weights.root, ...loras.map((l) => dirname(l.file))]);
 }
 
-/** LoRA k gets the strength input lora_scale_k [1]. */
-export function buildTransformerGraph(weights: WeightSet, cfg: TransformerConfig, loras: readonly LoraWeights[] = []): Uint8Array {
+/** The linear layers of the blocks that style slots cover: what style LoRAs for Qwen-Image patch. */
+export function styleTargets(cfg: TransformerConfig): Map<string, readonly [number, number]> {
+  const dim = cfg.numHeads * cfg.headDim;
+  const targets = new Map<string, readonly [number, number]>();
+  for (let i = 0; i < cfg.numLayers; i++) {
+    const p = `transformer_blocks.${i}`;
+    for (const m of ['to_q', 'to_k', 'to_v', 'to_out.0', 'add_q_proj', 'add_k_proj', 'add_v_proj', 'to_add_out']) targets.set(`${p}.attn.${m}`, [dim, dim]);
+    for (const s of ['img', 'txt']) {
+      targets.set(`${p}.${s}_mlp.net.0.proj`, [4 * dim, dim]);
+      targets.set(`${p}.${s}_mlp.net.2`, [dim, 4 * dim]);
+    }
+  }
+  return targets;
+}
+
+export interface TransformerGraphOptions {
+  /** Fixed LoRAs (the speed LoRA): side branches whose weights stay in their files; LoRA k's strength is lora_scale_k. */
+  readonly loras?: readonly LoraWeights[];
+  /** Style slots: LoRA matrices fed as inputs, so styles switch without a new session. */
+  readonly styleSlots?: { readonly count: number; readonly rank: number };
+}
+
+export function buildTransformerGraph(weights: WeightSet, cfg: TransformerConfig, options: TransformerGraphOptions = {}): Uint8Array {
+  const loras = options.loras ?? [];
   const g = new ModelGraph('qwen_image_transformer', weights, transformerRoot(weights, loras));
   loras.forEach((l, k) => g.addLora(l, `lora_scale_${k}`));
+  if (options.styleSlots && options.styleSlots.count > 0) g.addStyleSlots({ ...options.styleSlots, targets: styleTargets(cfg) });
   const dim = cfg.numHeads * cfg.headDim;
   const half = cfg.headDim / 2;
   const hidden = g.input('hidden_states', DataType.FLOAT, ['batch', 'image_tokens', cfg.inChannels]);

@@ -1,0 +1,87 @@
+// Style LoRAs as data, not graph: the transformer graph has a few fixed "style slots" whose low-rank
+// matrices are session inputs. Switching a style swaps the tensors fed to a slot and changing a strength
+// changes one number; neither rebuilds the session nor touches the base weights.
+
+import { StudioError } from '../../shared/result.js';
+import { readSafetensorsHeader, readTensorBytes } from '../safetensors/safetensors.js';
+import type { WeightRef } from '../safetensors/weight-set.js';
+import type { LoraWeights } from './lora-weights.js';
+
+export interface StyleSlotLayout {
+  readonly count: number;
+  /** Every slot holds matrices of this rank; smaller LoRAs are zero-padded. */
+  readonly rank: number;
+  /** Module name -> [out, in] of the patched linear layer. */
+  readonly targets: ReadonlyMap<string, readonly [number, number]>;
+}
+
+/** A style LoRA laid out for a slot: per module, A [rank, in] with alpha/r folded in, and B [out, rank]. */
+export interface PreparedStyle {
+  readonly file: string;
+  readonly modules: ReadonlyMap<string, { readonly a: Float32Array; readonly b: Float32Array }>;
+}
+
+export function slotInputNames(slot: number, module: string): { a: string; b: string } {
+  return { a: `style${slot}.${module}.a`, b: `style${slot}.${module}.b` };
+}
+
+export function slotScaleName(slot: number): string {
+  return `style_scale_${slot}`;
+}
+
+function toFloat32(bytes: Uint8Array, ref: WeightRef): Float32Array {
+  const n = ref.shape.reduce((a, b) => a * b, 1);
+  switch (ref.dtype) {
+    case 'F32':
+      return new Float32Array(bytes.slice().buffer);
+    case 'BF16': {
+      const u16 = new Uint16Array(bytes.slice().buffer);
+      const u32 = new Uint32Array(n);
+      for (let i = 0; i < n; i++) u32[i] = u16[i]! << 16;
+      return new Float32Array(u32.buffer);
+    }
+    case 'F16': {
+      const u16 = new Uint16Array(bytes.slice().buffer);
+      const out = new Float32Array(n);
+      for (let i = 0; i < n; i++) {
+        const h = u16[i]!;
+        const e = (h >> 10) & 0x1f;
+        const f = h & 0x3ff;
+        const v = e === 0 ? 2 ** -14 * (f / 1024) : e === 31 ? (f ? NaN : Infinity) : 2 ** (e - 15) * (1 + f / 1024);
+        out[i] = h & 0x8000 ? -v : v;
+      }
+      return out;
+    }
+    default:
+      throw new StudioError('model-unsupported', `${ref.file}: LoRA tensor ${ref.name} has dtype ${ref.dtype}.`, ref.name);
+  }
+}
+
+/** Reads a style LoRA once into slot layout; the result can be fed to any slot, any number of times. */
+export async function prepareStyle(lora: LoraWeights, layout: StyleSlotLayout): Promise<PreparedStyle> {
+  const header = await readSafetensorsHeader(lora.file);
+  const modules = new Map<string, { a: Float32Array; b: Float32Array }>();
+  for (const m of lora.modules.values()) {
+    const shape = layout.targets.get(m.target);
+    if (!shape) {
+      throw new StudioError(
+        'model-unsupported',
+        `${lora.file} patches ${m.target}, which style slots do not cover; load it as a fixed LoRA instead.`,
+        m.target,
+      );
+    }
+    if (m.rank > layout.rank) {
+      throw new StudioError('model-unsupported', `${lora.file} has rank ${m.rank}; style slots hold at most rank ${layout.rank}.`, m.target);
+    }
+    const [outF, inF] = shape;
+    const down = toFloat32(await readTensorBytes(header, m.down.name), m.down);
+    const up = toFloat32(await readTensorBytes(header, m.up.name), m.up);
+    const a = new Float32Array(layout.rank * inF);
+    const factor = m.alpha / m.rank;
+    for (let i = 0; i < down.length; i++) a[i] = down[i]! * factor; // rows beyond the LoRA's rank stay 0
+    const b = new Float32Array(outF * layout.rank);
+    for (let o = 0; o < outF; o++) for (let r = 0; r < m.rank; r++) b[o * layout.rank + r] = up[o * m.rank + r]!;
+    modules.set(m.target, { a, b });
+  }
+  return { file: lora.file, modules };
+}
