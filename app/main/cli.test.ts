@@ -52,6 +52,46 @@ describe('studio CLI', () => {
     expect(record!.recipe.modelHashes.map((h) => h.file)).toContain('transformer/diffusion_pytorch_model.safetensors');
   });
 
+  it('applies a style LoRA and a speed LoRA with its preset, recording both in the recipe', async () => {
+    const { fixtureModelFolder } = await import('../worker/test-support/fixture-model.js');
+    const { copyFileSync } = await import('node:fs');
+    const model = fixtureModelFolder(mkdtempSync(join(tmpdir(), 'studio-cli-model-')));
+    // The model's own scheduler is the default one; the speed LoRA must switch to the Lightning preset.
+    writeFileSync(join(model, 'scheduler', 'scheduler_config.json'), JSON.stringify({ base_shift: 0.5, max_shift: 0.9, shift_terminal: 0.02, use_dynamic_shifting: true, time_shift_type: 'exponential' }));
+    const loraDir = mkdtempSync(join(tmpdir(), 'studio-cli-lora-'));
+    const fixtureLora = join(appRoot(), 'test-fixtures', 'qwen-image', 'lora', 'lora_lightx2v_format.safetensors');
+    const speed = join(loraDir, 'Qwen-Image-Lightning-8steps-V1.0.safetensors');
+    copyFileSync(fixtureLora, speed);
+    const dataDir = mkdtempSync(join(tmpdir(), 'studio-cli-data-'));
+    const base = ['generate', '--prompt', 'a lighthouse', '--seed', '1', '--size', '256x256', '--model', model];
+    expect(studio(dataDir, ...base, '--steps', '2', '--out', join(out, 'plain.png')).code).toBe(0);
+    expect(studio(dataDir, ...base, '--steps', '2', '--lora', `${fixtureLora}:0.7`, '--out', join(out, 'styled.png')).code).toBe(0);
+    const withSpeed = studio(dataDir, ...base, '--lora', speed, '--lora', `${fixtureLora}:0.5`);
+    expect(withSpeed.stderr).toContain('step 8/8');
+    expect(withSpeed.code).toBe(0);
+
+    const plain = await sharp(join(out, 'plain.png')).raw().toBuffer();
+    expect(plain.equals(await sharp(join(out, 'styled.png')).raw().toBuffer())).toBe(false);
+    const [latest, styled] = JSON.parse(studio(dataDir, 'history', '--json').stdout) as { recipe: { steps: number; sampler: { shiftTerminal: number | null; baseShift: number }; loras: { name: string; strength: number; role: string; sha256: string }[] } }[];
+    expect(styled!.recipe.loras).toEqual([{ name: 'lora_lightx2v_format.safetensors', strength: 0.7, role: 'style', sha256: expect.stringMatching(/^[0-9a-f]{64}$/) }]);
+    expect(latest!.recipe.steps).toBe(8);
+    expect(latest!.recipe.sampler).toMatchObject({ shiftTerminal: null, baseShift: Math.log(3) });
+    expect(latest!.recipe.loras.map((l) => [l.role, l.strength])).toEqual([['speed', 1], ['style', 0.5]]);
+  });
+
+  it('refuses a LoRA made for another model, changing nothing', async () => {
+    const { fixtureModelFolder } = await import('../worker/test-support/fixture-model.js');
+    const { encodeSafetensors } = await import('../worker/safetensors/safetensors.js');
+    const model = fixtureModelFolder(mkdtempSync(join(tmpdir(), 'studio-cli-model-')));
+    const sdxl = join(mkdtempSync(join(tmpdir(), 'studio-cli-lora-')), 'sdxl-style.safetensors');
+    writeFileSync(sdxl, encodeSafetensors([{ name: 'lora_unet_down_blocks_0_attentions_0_proj_in.lora_down.weight', dtype: 'F32', shape: [4, 320], data: new Uint8Array(4 * 320 * 4) }]));
+    const dataDir = mkdtempSync(join(tmpdir(), 'studio-cli-data-'));
+    const r = studio(dataDir, 'generate', '--prompt', 'x', '--size', '256x256', '--steps', '1', '--model', model, '--lora', sdxl);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/This LoRA does not fit the loaded model: 1 of 1 tensors match no layer of it \(lora_unet_down_blocks_0_attentions_0_proj_in/);
+    expect(studio(dataDir, 'history').stdout).toContain('No images found.');
+  });
+
   it('checks a reference fixture folder with `studio fixture`, and exits 3 on one it does not support', () => {
     const fixtures = join(appRoot(), 'test-fixtures', 'qwen-image');
     const ok = studio(data, 'fixture', join(fixtures, 'transformer'));

@@ -5,6 +5,7 @@ import { spawn } from 'node:child_process';
 import { basename, extname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseSize, type GenerationRequestInput, type OutputFormat } from '../shared/generation.js';
+import { speedPresetFor } from '../shared/lora-presets.js';
 import { StudioError } from '../shared/result.js';
 import { startBrowserHost } from './host/browser-host.js';
 import { appRoot, appVersion, builtInDemoModelDir, defaultDataDir, workerEntry } from './paths.js';
@@ -16,6 +17,7 @@ const USAGE = `studio: a desktop studio for few-step text-to-image models
 Usage:
   studio generate --prompt TEXT [--negative TEXT] [--seed N] [--steps N] [--size WxH]
                   [--guidance X] [--format png|jpeg95|jpeg80] [--out FILE] [--model DIR]
+                  [--lora FILE[:STRENGTH] ...]   (a Lightning/Turbo LoRA also sets steps and sampler)
   studio serve [--port N] [--open]
   studio history [--search TEXT] [--model ID] [--limit N] [--json]
   studio fixture FOLDER      check the engine against a reference fixture folder
@@ -56,6 +58,7 @@ async function generate(args: string[]): Promise<number> {
       format: { type: 'string' },
       out: { type: 'string' },
       model: { type: 'string' },
+      lora: { type: 'string', multiple: true },
       'data-dir': { type: 'string' },
     },
     strict: true,
@@ -76,11 +79,21 @@ async function generate(args: string[]): Promise<number> {
       modelId = `folder:${basename(dir)}`;
       studio.registerModelFolder(modelId, dir, basename(dir));
     }
+    const loras = (values.lora ?? []).map((spec, i) => {
+      // FILE or FILE:STRENGTH (a Windows drive letter's colon is not a strength).
+      const m = /^(.*?)(?::(-?\d*\.?\d+))?$/.exec(spec)!;
+      const file = resolve(m[1]!);
+      studio.registerLoraFile(`file:${i}`, file);
+      return { id: `file:${i}`, strength: m[2] === undefined ? 1 : Number(m[2]), file };
+    });
+    // A speed LoRA sets the step count unless --steps says otherwise.
+    const preset = loras.map((l) => speedPresetFor(basename(l.file))).find((p) => p !== undefined);
     const format = formatFor(values.out, values.format);
     const request: GenerationRequestInput = {
       prompt: values.prompt ?? '',
       negativePrompt: values.negative ?? '',
-      steps: num('steps', values.steps) ?? 4,
+      steps: num('steps', values.steps) ?? preset?.steps ?? 4,
+      loras: loras.map(({ id, strength }) => ({ id, strength })),
       width: size.width,
       height: size.height,
       modelId,

@@ -3,7 +3,7 @@
 import { randomInt, randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { AppInfo, GenerationDetail, GenerationSummary, HistoryPage, HistoryQuery, JobEvent, ModelInfo } from '../shared/contract.js';
 import { formatA1111Parameters } from '../shared/a1111-parameters.js';
 import {
@@ -13,8 +13,11 @@ import {
   type ModelFileHash,
   type Recipe,
   type ResolvedRequest,
+  type SamplerSettings,
 } from '../shared/generation.js';
 import { StudioError } from '../shared/result.js';
+import { speedPresetFor, type SpeedPreset } from '../shared/lora-presets.js';
+import type { WorkerLora } from '../shared/worker-protocol.js';
 import { saveGeneratedImage, storageError } from './images/save-image.js';
 import { dataLayout, type DataLayout } from './paths.js';
 import { openDatabase, type Db } from './store/database.js';
@@ -41,10 +44,18 @@ export interface FileUrls {
   thumb(relativePath: string): string;
 }
 
+export interface RegisteredLora {
+  readonly id: string;
+  readonly file: string;
+  readonly name: string;
+}
+
 interface QueuedJob {
   readonly jobId: string;
   readonly request: ResolvedRequest;
   readonly model: RegisteredModel;
+  readonly loras: readonly (WorkerLora & { readonly name: string })[];
+  readonly sampler: SamplerSettings | undefined;
   readonly done: (result: GenerationRecord | StudioError) => void;
 }
 
@@ -53,6 +64,7 @@ export class Studio {
   readonly db: Db;
   readonly supervisor: WorkerSupervisor;
   private readonly models = new Map<string, RegisteredModel>();
+  private readonly loraFiles = new Map<string, RegisteredLora>();
   private readonly listeners = new Set<(e: JobEvent) => void>();
   private readonly queue: QueuedJob[] = [];
   private active: QueuedJob | undefined;
@@ -77,6 +89,29 @@ export class Studio {
     const model: RegisteredModel = { id, name, family: 'qwen-image', isDemo: false, dir };
     this.models.set(id, model);
     return model;
+  }
+
+  /** Makes a LoRA file available under an id (the CLI's --lora; the library later). */
+  registerLoraFile(id: string, file: string): RegisteredLora {
+    const lora: RegisteredLora = { id, file, name: basename(file) };
+    this.loraFiles.set(id, lora);
+    return lora;
+  }
+
+  /** The LoRAs of a request as files with roles; a speed LoRA brings its sampler preset. */
+  private resolveLoras(requested: readonly { id: string; strength: number }[]): { loras: QueuedJob['loras']; preset: SpeedPreset | undefined } {
+    let preset: SpeedPreset | undefined;
+    const loras = requested.map(({ id, strength }) => {
+      const lora = this.loraFiles.get(id);
+      if (!lora) throw new StudioError('not-found', `Unknown LoRA "${id}".`, id);
+      const speed = speedPresetFor(lora.name);
+      if (speed && preset) {
+        throw new StudioError('invalid-request', `Two speed LoRAs at once (${preset.label} and ${speed.label}): choose one.`);
+      }
+      preset ??= speed;
+      return { file: lora.file, strength, role: speed ? ('speed' as const) : ('style' as const), name: lora.name };
+    });
+    return { loras, preset };
   }
 
   info(host: AppInfo['host']): AppInfo {
@@ -108,10 +143,11 @@ export class Studio {
     }
     const model = this.models.get(v.value.modelId);
     if (!model) throw new StudioError('model-not-found', `Unknown model "${v.value.modelId}".`, v.value.modelId);
+    const { loras, preset } = this.resolveLoras(v.value.loras);
     const request: ResolvedRequest = { ...v.value, seed: v.value.seed ?? randomInt(0, MAX_SEED + 1) };
     const jobId = randomUUID();
     const completion = new Promise<GenerationRecord>((resolve, reject) => {
-      this.queue.push({ jobId, request, model, done: (r) => (r instanceof StudioError ? reject(r) : resolve(r)) });
+      this.queue.push({ jobId, request, model, loras, sampler: preset?.sampler, done: (r) => (r instanceof StudioError ? reject(r) : resolve(r)) });
     });
     // Callers that only follow events must not trip Node's unhandled-rejection handler.
     completion.catch(() => undefined);
@@ -157,7 +193,9 @@ export class Studio {
 
   private async runJob(job: QueuedJob): Promise<GenerationRecord> {
     const started = performance.now();
-    const out = await this.supervisor.run({ jobId: job.jobId, modelDir: job.model.dir, request: job.request }, (progress) =>
+    const out = await this.supervisor.run(
+      { jobId: job.jobId, modelDir: job.model.dir, request: job.request, loras: job.loras.map(({ file, strength, role }) => ({ file, strength, role })), ...(job.sampler ? { sampler: job.sampler } : {}) },
+      (progress) =>
       this.emit({ type: 'progress', jobId: job.jobId, progress }),
     );
     this.emit({ type: 'progress', jobId: job.jobId, progress: { phase: 'saving', step: job.request.steps, totalSteps: job.request.steps } });
@@ -188,7 +226,7 @@ export class Studio {
       modelId: job.model.id,
       modelName: out.model.name,
       modelHashes,
-      loras: [],
+      loras: await Promise.all(job.loras.map(async (l) => ({ name: l.name, sha256: (await cachedSha256(this.db, l.file)).sha256, strength: l.strength, role: l.role }))),
       sampler: out.sampler,
       appVersion: this.options.appVersion,
       device: out.device,

@@ -63,6 +63,18 @@ export const generationRequestSchema = z
     height: sideSchema('Height'),
     modelId: z.string().min(1).max(200).default('demo'),
     format: z.enum(OUTPUT_FORMATS).default('jpeg95'),
+    /** LoRAs from the studio's library by id, each with its strength (1 = as trained). */
+    loras: z
+      .array(
+        z
+          .object({
+            id: z.string().min(1).max(200),
+            strength: z.number().min(-2, 'LoRA strength must be between -2 and 2').max(2, 'LoRA strength must be between -2 and 2'),
+          })
+          .strict(),
+      )
+      .max(8, 'At most 8 LoRAs at once')
+      .default([]),
   })
   .strict()
   .refine((r) => r.width * r.height <= MAX_PIXELS, {
@@ -116,6 +128,8 @@ export interface LoraUse {
   readonly name: string;
   readonly sha256: string;
   readonly strength: number;
+  /** A speed LoRA (Lightning, Turbo) sets steps and sampler; style LoRAs change the look. */
+  readonly role: 'speed' | 'style';
 }
 
 export interface ModelFileHash {

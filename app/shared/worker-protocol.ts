@@ -12,6 +12,22 @@ const serializedError = z.object({
   detail: z.string().optional(),
 });
 
+export const samplerSchema = z.object({
+  name: z.literal('flow-match-euler'),
+  shift: z.number(),
+  useDynamicShifting: z.boolean(),
+  timeShiftType: z.enum(['exponential', 'linear']),
+  baseShift: z.number(),
+  maxShift: z.number(),
+  baseImageSeqLen: z.number(),
+  maxImageSeqLen: z.number(),
+  shiftTerminal: z.number().nullable(),
+  numTrainTimesteps: z.number(),
+});
+
+export const workerLoraSchema = z.object({ file: z.string().min(1), strength: z.number(), role: z.enum(['speed', 'style']) });
+export type WorkerLora = z.infer<typeof workerLoraSchema>;
+
 export const toWorkerSchema = z.discriminatedUnion('type', [
   z.object({
     type: z.literal('generate'),
@@ -19,6 +35,10 @@ export const toWorkerSchema = z.discriminatedUnion('type', [
     jobId,
     modelDir: z.string().min(1),
     request: generationRequestSchema.and(z.object({ seed: z.number().int().min(0) })),
+    /** LoRA files resolved by the main process from the request's library ids. */
+    loras: z.array(workerLoraSchema).default([]),
+    /** Replaces the model folder's scheduler config (a speed LoRA's preset). */
+    sampler: samplerSchema.optional(),
   }),
   z.object({ type: z.literal('cancel'), seq: z.number().int(), jobId }),
   z.object({ type: z.literal('shutdown'), seq: z.number().int() }),
@@ -48,18 +68,7 @@ export const fromWorkerSchema = z.discriminatedUnion('type', [
     jobId,
     image: z.object({ width: z.number().int().positive(), height: z.number().int().positive(), rgb: bytes }),
     model: z.object({ id: z.string(), name: z.string(), files: z.array(modelFileSchema) }),
-    sampler: z.object({
-      name: z.literal('flow-match-euler'),
-      shift: z.number(),
-      useDynamicShifting: z.boolean(),
-      timeShiftType: z.enum(['exponential', 'linear']),
-      baseShift: z.number(),
-      maxShift: z.number(),
-      baseImageSeqLen: z.number(),
-      maxImageSeqLen: z.number(),
-      shiftTerminal: z.number().nullable(),
-      numTrainTimesteps: z.number(),
-    }),
+    sampler: samplerSchema,
     device: z.string(),
     durations: z.object({
       loadMs: z.number(),

@@ -39,17 +39,20 @@ async function generate(msg: GenerateMessage): Promise<void> {
   try {
     parent.send({ type: 'progress', jobId: msg.jobId, phase: 'loading', step: 0, totalSteps: msg.request.steps });
     const { runner, loadMs } = await loadModel(msg.modelDir);
+    const sampler = msg.sampler ?? runner.sampler;
     const out = await runner.generate(
       msg.request,
       (p) => parent.send({ type: 'progress', jobId: msg.jobId, ...p }),
       controller.signal,
+      msg.loras,
+      sampler,
     );
     parent.send({
       type: 'done',
       jobId: msg.jobId,
       image: { width: out.width, height: out.height, rgb: out.rgb },
       model: { id: msg.request.modelId, name: runner.folder.name, files: [...runner.folder.files] },
-      sampler: runner.sampler,
+      sampler,
       device: runner.device,
       durations: { loadMs, ...out.durations },
     });

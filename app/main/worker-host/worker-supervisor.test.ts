@@ -6,7 +6,7 @@ import type { ResolvedRequest } from '../../shared/generation.js';
 import { nodeWorkerSpawner } from './worker-handle.js';
 import { describeExit, WorkerSupervisor } from './worker-supervisor.js';
 
-const request: ResolvedRequest = { prompt: 'x', negativePrompt: '', seed: 1, steps: 1, guidance: 1, width: 256, height: 256, modelId: 'demo', format: 'png' };
+const request: ResolvedRequest = { prompt: 'x', negativePrompt: '', seed: 1, steps: 1, guidance: 1, width: 256, height: 256, modelId: 'demo', format: 'png', loras: [] };
 
 function script(source: string): string {
   const file = join(mkdtempSync(join(tmpdir(), 'fake-worker-')), 'worker.mjs');

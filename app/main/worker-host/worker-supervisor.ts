@@ -3,13 +3,15 @@
 import type { ResolvedRequest, SamplerSettings } from '../../shared/generation.js';
 import type { JobProgress } from '../../shared/progress.js';
 import { StudioError } from '../../shared/result.js';
-import { fromWorkerSchema, type FromWorker, type ModelFile } from '../../shared/worker-protocol.js';
+import { fromWorkerSchema, type FromWorker, type ModelFile, type WorkerLora } from '../../shared/worker-protocol.js';
 import type { SpawnWorker, WorkerExit, WorkerHandle } from './worker-handle.js';
 
 export interface WorkerJob {
   readonly jobId: string;
   readonly modelDir: string;
   readonly request: ResolvedRequest;
+  readonly loras?: readonly WorkerLora[];
+  readonly sampler?: SamplerSettings;
 }
 
 export interface WorkerOutput {
@@ -151,7 +153,15 @@ export class WorkerSupervisor {
     const w = await this.start();
     return new Promise<WorkerOutput>((resolve, reject) => {
       this.current = { job, onProgress, resolve, reject };
-      w.send({ type: 'generate', seq: Date.now(), jobId: job.jobId, modelDir: job.modelDir, request: job.request });
+      w.send({
+        type: 'generate',
+        seq: Date.now(),
+        jobId: job.jobId,
+        modelDir: job.modelDir,
+        request: job.request,
+        loras: [...(job.loras ?? [])],
+        ...(job.sampler ? { sampler: job.sampler } : {}),
+      });
     });
   }
 

@@ -37,11 +37,17 @@ export interface ComponentDirs {
 export type SessionOptions = Omit<SessionConfig, 'externalDataFolder'>;
 
 /** Opens the transformer with LoRA files (mapped onto its weights) as strength-controlled side branches. */
-export async function openTransformer(dir: string, root: string, session: SessionOptions, loraFiles: readonly string[] = []): Promise<QwenTransformer> {
+export async function openTransformer(
+  dir: string,
+  root: string,
+  session: SessionOptions,
+  loraFiles: readonly string[] = [],
+  styleSlots?: { count: number; rank: number },
+): Promise<QwenTransformer> {
   const config = parseTransformerConfig(await readConfig(dir), join(dir, 'config.json'));
   const weights = await openWeightSet(dir, ['diffusion_pytorch_model'], root, 'transformer');
   const loras = await Promise.all(loraFiles.map((f) => loadLora(f, weights)));
-  return QwenTransformer.open(weights, config, session, loras);
+  return QwenTransformer.open(weights, config, session, loras, styleSlots);
 }
 
 export async function openTextEncoder(dir: string, root: string, session: SessionOptions): Promise<QwenTextEncoder> {
@@ -56,9 +62,14 @@ export async function openVae(dir: string, root: string, session: SessionOptions
   return QwenVae.open(weights, config, session);
 }
 
-export async function openPipeline(dirs: ComponentDirs, session: SessionOptions, loraFiles: readonly string[] = []): Promise<QwenImagePipeline> {
+export async function openPipeline(
+  dirs: ComponentDirs,
+  session: SessionOptions,
+  loraFiles: readonly string[] = [],
+  styleSlots?: { count: number; rank: number },
+): Promise<QwenImagePipeline> {
   const textEncoder = await openTextEncoder(dirs.textEncoder, dirs.root, session);
-  const transformer = await openTransformer(dirs.transformer, dirs.root, session, loraFiles).catch(async (e: unknown) => {
+  const transformer = await openTransformer(dirs.transformer, dirs.root, session, loraFiles, styleSlots).catch(async (e: unknown) => {
     await textEncoder.release();
     throw e;
   });

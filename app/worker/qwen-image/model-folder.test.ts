@@ -9,7 +9,7 @@ import { encodeSafetensors, readSafetensorsHeader, readTensorBytes } from '../sa
 import { fixtureHubCache, fixtureModelFolder } from '../test-support/fixture-model.js';
 import { QwenImageRunner } from './qwen-image-runner.js';
 
-const request: ResolvedRequest = { prompt: 'a red fox', negativePrompt: '', seed: 3, steps: 2, guidance: 1, width: 256, height: 256, modelId: 'x', format: 'png' };
+const request: ResolvedRequest = { prompt: 'a red fox', negativePrompt: '', seed: 3, steps: 2, guidance: 1, width: 256, height: 256, modelId: 'x', format: 'png', loras: [] };
 const never = new AbortController().signal;
 const tmp = () => mkdtempSync(join(tmpdir(), 'qwen-folder-'));
 

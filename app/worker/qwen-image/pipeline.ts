@@ -21,8 +21,10 @@ export interface DenoiseOptions {
   readonly height: number;
   readonly steps: number;
   readonly sampler: SamplerSettings;
-  /** Strength of each LoRA the transformer was opened with. */
+  /** Strength of each fixed LoRA the transformer was opened with. */
   readonly loraScales?: readonly number[];
+  /** Strength of each style slot. */
+  readonly styleScales?: readonly number[];
   readonly onStep?: (step: number, latents: Float32Array) => void;
   readonly signal?: AbortSignal;
 }
@@ -37,9 +39,20 @@ export interface DenoiseTrace {
 export class QwenImagePipeline {
   constructor(
     readonly textEncoder: QwenTextEncoder,
-    readonly transformer: QwenTransformer,
+    private current: QwenTransformer,
     readonly vae: QwenVae,
   ) {}
+
+  get transformer(): QwenTransformer {
+    return this.current;
+  }
+
+  /** Swaps the transformer session (a different speed LoRA); the old one is released. */
+  async replaceTransformer(next: QwenTransformer): Promise<void> {
+    const old = this.current;
+    this.current = next;
+    await old.release();
+  }
 
   encodePrompt(ids: readonly number[]): Promise<PromptEmbeds> {
     return this.textEncoder.promptEmbeds(ids, ids.map(() => 1), 1);
@@ -63,7 +76,7 @@ export class QwenImagePipeline {
         textTokens: p.maxLength,
         textLengths: p.lengths,
         timesteps: Float32Array.of(sigma),
-      }, o.loraScales);
+      }, o.loraScales, o.styleScales);
     for (let i = 0; i < o.steps; i++) {
       // Messages (a cancel) are handled between steps: session.run blocks this thread while it runs.
       await new Promise((r) => setImmediate(r));

@@ -9,7 +9,14 @@ import type { ModelFolder } from '../model-folder.js';
 import { gaussianNoise } from '../noise.js';
 import { floatImageToRgb } from '../pixels.js';
 import { promptIds, Qwen2Tokenizer } from '../tokenizer/qwen2-tokenizer.js';
-import { openPipeline, type SessionOptions } from './components.js';
+import { openPipeline, openTransformer, type SessionOptions } from './components.js';
+import { loadLora } from '../lora/lora-weights.js';
+import { prepareStyle, type PreparedStyle } from '../lora/style-slots.js';
+import type { WorkerLora } from '../../shared/worker-protocol.js';
+
+/** Style slots ready in every session: two styles at once, LoRA rank up to 32 without a rebuild. */
+const MAX_PREPARED_STYLES = 4;
+export const DEFAULT_STYLE_SLOTS: { readonly count: number; readonly rank: number } = { count: 2, rank: 32 };
 import { packLatents } from './latents.js';
 import type { QwenImagePipeline } from './pipeline.js';
 
@@ -27,7 +34,13 @@ export interface GeneratedImage {
 }
 
 export class QwenImageRunner {
+  /** The speed LoRA baked into the current transformer session, if any. */
+  private speedFile: string | undefined;
+  private slots: { count: number; rank: number } = { ...DEFAULT_STYLE_SLOTS };
+  private readonly styles = new Map<string, PreparedStyle>();
+
   private constructor(
+    private readonly session: SessionOptions,
     readonly folder: ModelFolder,
     private readonly tokenizer: Qwen2Tokenizer,
     private readonly pipeline: QwenImagePipeline,
@@ -56,6 +69,8 @@ export class QwenImageRunner {
     const pipeline = await openPipeline(
       { textEncoder: folder.components.textEncoder, transformer: folder.components.transformer, vae: folder.components.vae, root: folder.root },
       session,
+      [],
+      DEFAULT_STYLE_SLOTS,
     );
     const vocab = pipeline.textEncoder.config.vocabSize;
     if (tokenizer.vocabSize > vocab) {
@@ -69,11 +84,56 @@ export class QwenImageRunner {
     const threads = sessionOptions.intraOpThreads ? `, ${sessionOptions.intraOpThreads} threads` : '';
     const fellBack = [...fallbacks.keys()].filter((p) => !used.has(p));
     const device = `${[...used].join('+')} float32${threads}${fellBack.length ? `; ${fellBack.join(', ')} unavailable` : ''}`;
-    return new QwenImageRunner(folder, tokenizer, pipeline, sampler, device);
+    return new QwenImageRunner(session, folder, tokenizer, pipeline, sampler, device);
   }
 
-  async generate(req: ResolvedRequest, onProgress: (p: StepProgress) => void, signal: AbortSignal): Promise<GeneratedImage> {
+  /**
+   * Makes the transformer carry these LoRAs. A different speed LoRA (rare) or more styles than there are
+   * slots means a new transformer session; switching or dosing styles only swaps inputs.
+   */
+  private async applyLoras(loras: readonly WorkerLora[]): Promise<{ loraScales: number[]; styleScales: number[] }> {
+    const speed = loras.filter((l) => l.role === 'speed');
+    if (speed.length > 1) throw new StudioError('invalid-request', 'Choose one speed LoRA at a time.');
+    const styles = loras.filter((l) => l.role === 'style');
+    const weights = this.pipeline.transformer.weights;
+    const prepared: PreparedStyle[] = [];
+    const needed = { count: Math.max(this.slots.count, styles.length), rank: this.slots.rank };
+    const mapped = await Promise.all(styles.map((s) => loadLora(s.file, weights)));
+    for (const m of mapped) for (const mod of m.modules.values()) needed.rank = Math.max(needed.rank, mod.rank);
+    const speedFile = speed[0]?.file;
+    if (speedFile !== this.speedFile || needed.count !== this.slots.count || needed.rank !== this.slots.rank) {
+      const next = await openTransformer(this.folder.components.transformer, this.folder.root, this.session, speedFile ? [speedFile] : [], needed);
+      await this.pipeline.replaceTransformer(next);
+      this.speedFile = speedFile;
+      this.slots = needed;
+      this.styles.clear();
+    }
+    for (const m of mapped) {
+      let style = this.styles.get(m.file);
+      if (!style) {
+        style = await prepareStyle(m, this.pipeline.transformer.styleLayout!);
+        this.styles.set(m.file, style);
+        // Prepared styles are slot-sized float32 copies: keep the few most recent, not the whole library.
+        while (this.styles.size > MAX_PREPARED_STYLES) this.styles.delete(this.styles.keys().next().value!);
+      }
+      prepared.push(style);
+    }
+    for (let k = 0; k < this.slots.count; k++) await this.pipeline.transformer.setStyle(k, prepared[k]);
+    return {
+      loraScales: speed.map((s) => s.strength),
+      styleScales: Array.from({ length: this.slots.count }, (_, k) => styles[k]?.strength ?? 0),
+    };
+  }
+
+  async generate(
+    req: ResolvedRequest,
+    onProgress: (p: StepProgress) => void,
+    signal: AbortSignal,
+    loras: readonly WorkerLora[] = [],
+    sampler: SamplerSettings = this.sampler,
+  ): Promise<GeneratedImage> {
     const { width, height, steps, seed } = req;
+    const scales = await this.applyLoras(loras);
     const scale = this.pipeline.vae.scale;
     if (width % (scale * 2) !== 0 || height % (scale * 2) !== 0) {
       throw new StudioError('invalid-request', `Width and height must be multiples of ${scale * 2} pixels for this model.`);
@@ -98,7 +158,8 @@ export class QwenImageRunner {
       width,
       height,
       steps,
-      sampler: this.sampler,
+      sampler,
+      ...scales,
       signal,
       onStep: (step) => onProgress({ phase: 'denoising', step, totalSteps: steps }),
     });
