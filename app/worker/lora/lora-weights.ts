@@ -24,41 +24,51 @@ export interface LoraWeights {
   readonly metadata: Readonly<Record<string, string>>;
 }
 
-const PREFIXES = ['base_model.model.', 'transformer.', 'diffusion_model.', 'model.diffusion_model.'];
+/** Which component a LoRA key patches, by the prefixes trainers write. */
+export type LoraComponent = 'transformer' | 'text_encoder';
+
+const PREFIXES: readonly [string, LoraComponent][] = [
+  ['base_model.model.', 'transformer'],
+  ['transformer.', 'transformer'],
+  ['diffusion_model.', 'transformer'],
+  ['model.diffusion_model.', 'transformer'],
+  ['text_encoder.', 'text_encoder'],
+];
+const KOHYA_PREFIXES: readonly [string, LoraComponent][] = [
+  ['lora_unet_', 'transformer'],
+  ['lora_te1_', 'text_encoder'],
+  ['lora_te_', 'text_encoder'],
+];
 
 interface Parsed {
+  component: LoraComponent | undefined;
   module: string;
   part: 'down' | 'up' | 'alpha';
   format: LoraFormat;
 }
 
-function parseKey(key: string, kohyaNames: ReadonlyMap<string, string>): Parsed | undefined {
+function parseKey(key: string, kohyaNames: Readonly<Record<LoraComponent, ReadonlyMap<string, string>>>): Parsed | undefined {
   let m = /^(.*)\.lora_(down|up)\.weight$/.exec(key);
+  let module: string;
+  let part: Parsed['part'];
+  let format: LoraFormat;
   if (m) {
-    const module = m[1]!;
-    if (module.startsWith('lora_unet_')) {
-      const target = kohyaNames.get(module.slice('lora_unet_'.length));
-      return target ? { module: target, part: m[2] as 'down' | 'up', format: 'kohya' } : undefined;
+    [module, part, format] = [m[1]!, m[2] as 'down' | 'up', 'lightx2v'];
+  } else if ((m = /^(.*)\.lora_([AB])(?:\.default)?\.weight$/.exec(key))) {
+    [module, part, format] = [m[1]!, m[2] === 'A' ? 'down' : 'up', 'peft'];
+  } else if ((m = /^(.*)\.alpha$/.exec(key))) {
+    [module, part, format] = [m[1]!, 'alpha', 'lightx2v'];
+  } else return undefined;
+  for (const [prefix, component] of KOHYA_PREFIXES) {
+    if (module.startsWith(prefix)) {
+      const target = kohyaNames[component].get(module.slice(prefix.length));
+      return target ? { component, module: target, part, format: 'kohya' } : undefined;
     }
-    return { module: stripPrefix(module), part: m[2] as 'down' | 'up', format: 'lightx2v' };
   }
-  m = /^(.*)\.lora_([AB])(?:\.default)?\.weight$/.exec(key);
-  if (m) return { module: stripPrefix(m[1]!), part: m[2] === 'A' ? 'down' : 'up', format: 'peft' };
-  m = /^(.*)\.alpha$/.exec(key);
-  if (m) {
-    const module = m[1]!;
-    if (module.startsWith('lora_unet_')) {
-      const target = kohyaNames.get(module.slice('lora_unet_'.length));
-      return target ? { module: target, part: 'alpha', format: 'kohya' } : undefined;
-    }
-    return { module: stripPrefix(module), part: 'alpha', format: 'lightx2v' };
+  for (const [prefix, component] of PREFIXES) {
+    if (module.startsWith(prefix)) return { component, module: module.slice(prefix.length), part, format };
   }
-  return undefined;
-}
-
-function stripPrefix(name: string): string {
-  for (const p of PREFIXES) if (name.startsWith(p)) return name.slice(p.length);
-  return name;
+  return { component: undefined, module, part, format };
 }
 
 async function readAlpha(header: SafetensorsHeader, key: string): Promise<number> {
@@ -88,29 +98,45 @@ function halfToFloat(h: number): number {
   return s * 2 ** (e - 15) * (1 + f / 1024);
 }
 
-/**
- * Maps a LoRA file onto `base`. Every key must patch a linear layer of the base model with matching
- * shapes; anything else is refused with the list of keys that did not match (a LoRA for another model).
- */
-export async function loadLora(file: string, base: WeightSet): Promise<LoraWeights> {
-  const header = await readSafetensorsHeader(file);
+export interface LoraBases {
+  readonly transformer: WeightSet;
+  readonly textEncoder?: WeightSet;
+}
+
+function linearNames(base: WeightSet | undefined): Map<string, string> {
+  if (!base) return new Map();
   const linear = base.names().filter((n) => n.endsWith('.weight') && base.get(n).shape.length === 2).map((n) => n.slice(0, -'.weight'.length));
-  const kohyaNames = new Map(linear.map((n) => [n.replaceAll('.', '_'), n]));
-  const parts = new Map<string, { down?: WeightRef; up?: WeightRef; alphaKey?: string }>();
+  return new Map(linear.map((n) => [n.replaceAll('.', '_'), n]));
+}
+
+/**
+ * Maps a LoRA file onto the model: each key patches a linear layer of the transformer or of the text
+ * encoder, with matching shapes. Anything else is refused with the list of keys that matched nothing
+ * (a LoRA for another model); nothing is applied partially.
+ */
+export async function loadLoraParts(file: string, bases: LoraBases): Promise<{ transformer?: LoraWeights; textEncoder?: LoraWeights }> {
+  const header = await readSafetensorsHeader(file);
+  const kohyaNames = { transformer: linearNames(bases.transformer), text_encoder: linearNames(bases.textEncoder) };
+  const parts = { transformer: new Map<string, PartEntry>(), text_encoder: new Map<string, PartEntry>() };
   const unmatched: string[] = [];
   const formats = new Set<LoraFormat>();
+  const baseOf = (c: LoraComponent) => (c === 'transformer' ? bases.transformer : bases.textEncoder);
   for (const t of header.tensors.values()) {
     const parsed = parseKey(t.name, kohyaNames);
-    if (!parsed || !base.has(`${parsed.module}.weight`)) {
+    // Unprefixed keys belong to whichever component has the layer (the transformer first).
+    const component =
+      parsed?.component ??
+      (parsed && bases.transformer.has(`${parsed.module}.weight`) ? 'transformer' : parsed && bases.textEncoder?.has(`${parsed.module}.weight`) ? 'text_encoder' : undefined);
+    if (!parsed || !component || !baseOf(component)?.has(`${parsed.module}.weight`)) {
       unmatched.push(t.name);
       continue;
     }
     formats.add(parsed.format);
-    const entry = parts.get(parsed.module) ?? {};
+    const entry = parts[component].get(parsed.module) ?? {};
     const ref: WeightRef = { name: t.name, file, dtype: t.dtype, shape: t.shape, offset: t.offset, byteLength: t.byteLength };
     if (parsed.part === 'alpha') entry.alphaKey = t.name;
     else entry[parsed.part] = ref;
-    parts.set(parsed.module, entry);
+    parts[component].set(parsed.module, entry);
   }
   if (unmatched.length > 0) {
     const shown = unmatched.slice(0, 8).join(', ');
@@ -120,22 +146,38 @@ export async function loadLora(file: string, base: WeightSet): Promise<LoraWeigh
       unmatched.join('\n'),
     );
   }
-  const modules = new Map<string, LoraModule>();
-  for (const [target, p] of parts) {
-    if (!p.down || !p.up) throw new StudioError('model-unsupported', `${file}: ${target} has only one of its two LoRA matrices.`, target);
-    const [outF, inF] = base.get(`${target}.weight`).shape as [number, number];
-    const rank = p.down.shape[0]!;
-    if (p.down.shape.length !== 2 || p.up.shape.length !== 2 || p.down.shape[1] !== inF || p.up.shape[0] !== outF || p.up.shape[1] !== rank) {
-      throw new StudioError(
-        'model-unsupported',
-        `${file}: the LoRA for ${target} has shapes [${p.down.shape.join(', ')}] and [${p.up.shape.join(', ')}], but the layer is [${outF}, ${inF}]; it was made for another model size.`,
-        target,
-      );
-    }
-    const alpha = p.alphaKey ? await readAlpha(header, p.alphaKey) : rank;
-    modules.set(target, { target, down: p.down, up: p.up, rank, alpha });
-  }
-  if (modules.size === 0) throw new StudioError('model-unsupported', `${file} holds no LoRA weights.`, file);
   if (formats.size > 1) throw new StudioError('model-unsupported', `${file} mixes LoRA key formats (${[...formats].join(', ')}).`, file);
-  return { file, format: [...formats][0]!, modules, metadata: header.metadata };
+  const format = [...formats][0] ?? 'lightx2v';
+  const build = async (component: LoraComponent): Promise<LoraWeights | undefined> => {
+    const base = baseOf(component)!;
+    const modules = new Map<string, LoraModule>();
+    for (const [target, p] of parts[component]) {
+      if (!p.down || !p.up) throw new StudioError('model-unsupported', `${file}: ${target} has only one of its two LoRA matrices.`, target);
+      const [outF, inF] = base.get(`${target}.weight`).shape as [number, number];
+      const rank = p.down.shape[0]!;
+      if (p.down.shape.length !== 2 || p.up.shape.length !== 2 || p.down.shape[1] !== inF || p.up.shape[0] !== outF || p.up.shape[1] !== rank) {
+        throw new StudioError(
+          'model-unsupported',
+          `${file}: the LoRA for ${target} has shapes [${p.down.shape.join(', ')}] and [${p.up.shape.join(', ')}], but the layer is [${outF}, ${inF}]; it was made for another model size.`,
+          target,
+        );
+      }
+      const alpha = p.alphaKey ? await readAlpha(header, p.alphaKey) : rank;
+      modules.set(target, { target, down: p.down, up: p.up, rank, alpha });
+    }
+    return modules.size > 0 ? { file, format, modules, metadata: header.metadata } : undefined;
+  };
+  const transformer = await build('transformer');
+  const textEncoder = bases.textEncoder ? await build('text_encoder') : undefined;
+  if (!transformer && !textEncoder) throw new StudioError('model-unsupported', `${file} holds no LoRA weights.`, file);
+  return { ...(transformer ? { transformer } : {}), ...(textEncoder ? { textEncoder } : {}) };
+}
+
+type PartEntry = { down?: WeightRef; up?: WeightRef; alphaKey?: string };
+
+/** The transformer part of a LoRA file; keys for anything else are refused. */
+export async function loadLora(file: string, base: WeightSet): Promise<LoraWeights> {
+  const { transformer } = await loadLoraParts(file, { transformer: base });
+  if (!transformer) throw new StudioError('model-unsupported', `${file} holds no LoRA weights for the transformer.`, file);
+  return transformer;
 }

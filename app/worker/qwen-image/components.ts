@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StudioError } from '../../shared/result.js';
 import type { SessionConfig } from '../ort.js';
-import { loadLora } from '../lora/lora-weights.js';
+import { loadLora, type LoraWeights } from '../lora/lora-weights.js';
 import { openWeightSet } from '../safetensors/weight-set.js';
 import { QwenImagePipeline } from './pipeline.js';
 import { parseTextEncoderConfig } from './text-encoder-config.js';
@@ -41,19 +41,20 @@ export async function openTransformer(
   dir: string,
   root: string,
   session: SessionOptions,
-  loraFiles: readonly string[] = [],
+  loraFiles: readonly (string | LoraWeights)[] = [],
   styleSlots?: { count: number; rank: number },
 ): Promise<QwenTransformer> {
   const config = parseTransformerConfig(await readConfig(dir), join(dir, 'config.json'));
   const weights = await openWeightSet(dir, ['diffusion_pytorch_model'], root, 'transformer');
-  const loras = await Promise.all(loraFiles.map((f) => loadLora(f, weights)));
+  // A file is mapped here; an already mapped LoRA (the transformer part of a file) is used as it is.
+  const loras = await Promise.all(loraFiles.map((f) => (typeof f === 'string' ? loadLora(f, weights) : f)));
   return QwenTransformer.open(weights, config, session, loras, styleSlots);
 }
 
-export async function openTextEncoder(dir: string, root: string, session: SessionOptions): Promise<QwenTextEncoder> {
+export async function openTextEncoder(dir: string, root: string, session: SessionOptions, loras: readonly LoraWeights[] = []): Promise<QwenTextEncoder> {
   const config = parseTextEncoderConfig(await readConfig(dir), join(dir, 'config.json'));
   const weights = await openWeightSet(dir, ['model'], root, 'text encoder');
-  return QwenTextEncoder.open(weights, config, session);
+  return QwenTextEncoder.open(weights, config, session, loras);
 }
 
 export async function openVae(dir: string, root: string, session: SessionOptions): Promise<QwenVae> {

@@ -38,10 +38,21 @@ export interface DenoiseTrace {
 
 export class QwenImagePipeline {
   constructor(
-    readonly textEncoder: QwenTextEncoder,
+    private currentTextEncoder: QwenTextEncoder,
     private current: QwenTransformer,
     readonly vae: QwenVae,
   ) {}
+
+  get textEncoder(): QwenTextEncoder {
+    return this.currentTextEncoder;
+  }
+
+  /** Swaps the text encoder session (LoRAs that patch it changed); the old one is released. */
+  async replaceTextEncoder(next: QwenTextEncoder): Promise<void> {
+    const old = this.currentTextEncoder;
+    this.currentTextEncoder = next;
+    await old.release();
+  }
 
   get transformer(): QwenTransformer {
     return this.current;

@@ -9,8 +9,8 @@ import type { ModelFolder } from '../model-folder.js';
 import { gaussianNoise } from '../noise.js';
 import { floatImageToRgb } from '../pixels.js';
 import { promptIds, Qwen2Tokenizer } from '../tokenizer/qwen2-tokenizer.js';
-import { openPipeline, openTransformer, type SessionOptions } from './components.js';
-import { loadLora } from '../lora/lora-weights.js';
+import { openPipeline, openTextEncoder, openTransformer, type SessionOptions } from './components.js';
+import { loadLoraParts, type LoraWeights } from '../lora/lora-weights.js';
 import { prepareStyle, type PreparedStyle } from '../lora/style-slots.js';
 import type { WorkerLora } from '../../shared/worker-protocol.js';
 
@@ -95,14 +95,17 @@ export class QwenImageRunner {
     const speed = loras.filter((l) => l.role === 'speed');
     if (speed.length > 1) throw new StudioError('invalid-request', 'Choose one speed LoRA at a time.');
     const styles = loras.filter((l) => l.role === 'style');
-    const weights = this.pipeline.transformer.weights;
+    const bases = { transformer: this.pipeline.transformer.weights, textEncoder: this.pipeline.textEncoder.weights };
+    const parts = await Promise.all(loras.map(async (l) => ({ lora: l, ...(await loadLoraParts(l.file, bases)) })));
+    await this.applyTextEncoderLoras(parts.flatMap((p) => (p.textEncoder ? [{ weights: p.textEncoder, strength: p.lora.strength }] : [])));
     const prepared: PreparedStyle[] = [];
     const needed = { count: Math.max(this.slots.count, styles.length), rank: this.slots.rank };
-    const mapped = await Promise.all(styles.map((s) => loadLora(s.file, weights)));
+    const mapped = parts.filter((p) => p.lora.role === 'style').flatMap((p) => (p.transformer ? [p.transformer] : []));
     for (const m of mapped) for (const mod of m.modules.values()) needed.rank = Math.max(needed.rank, mod.rank);
-    const speedFile = speed[0]?.file;
+    const speedPart = parts.find((p) => p.lora.role === 'speed')?.transformer;
+    const speedFile = speedPart?.file;
     if (speedFile !== this.speedFile || needed.count !== this.slots.count || needed.rank !== this.slots.rank) {
-      const next = await openTransformer(this.folder.components.transformer, this.folder.root, this.session, speedFile ? [speedFile] : [], needed);
+      const next = await openTransformer(this.folder.components.transformer, this.folder.root, this.session, speedPart ? [speedPart] : [], needed);
       await this.pipeline.replaceTransformer(next);
       this.speedFile = speedFile;
       this.slots = needed;
@@ -120,9 +123,21 @@ export class QwenImageRunner {
     }
     for (let k = 0; k < this.slots.count; k++) await this.pipeline.transformer.setStyle(k, prepared[k]);
     return {
-      loraScales: speed.map((s) => s.strength),
+      loraScales: speedPart ? [speed[0]!.strength] : [],
       styleScales: Array.from({ length: this.slots.count }, (_, k) => styles[k]?.strength ?? 0),
     };
+  }
+
+  /** LoRAs that patch the text encoder are side branches of its session; a new set means a new session. */
+  private async applyTextEncoderLoras(loras: readonly { weights: LoraWeights; strength: number }[]): Promise<void> {
+    const current = this.pipeline.textEncoder;
+    const same = current.loras.length === loras.length && current.loras.every((l, i) => l.file === loras[i]!.weights.file);
+    if (!same) {
+      await this.pipeline.replaceTextEncoder(
+        await openTextEncoder(this.folder.components.textEncoder, this.folder.root, this.session, loras.map((l) => l.weights)),
+      );
+    }
+    this.pipeline.textEncoder.loraScales = loras.map((l) => l.strength);
   }
 
   async generate(

@@ -5,7 +5,9 @@
 
 import { DataType } from '../onnx/onnx-model.js';
 import { attr } from '../onnx/graph-builder.js';
-import type { WeightSet } from '../safetensors/weight-set.js';
+import { dirname } from 'node:path';
+import type { LoraWeights } from '../lora/lora-weights.js';
+import { commonRoot, type WeightSet } from '../safetensors/weight-set.js';
 import { ENGINE_OPSETS, ModelGraph } from './graph-ops.js';
 import type { TextEncoderConfig } from './text-encoder-config.js';
 
@@ -19,8 +21,15 @@ function rotateHalf(g: ModelGraph, x: string, headDim: number): string {
   return g.op('Concat', [g.op('Neg', [b!]), a!], { axis: attr.int(-1) });
 }
 
-export function buildTextEncoderGraph(weights: WeightSet, cfg: TextEncoderConfig): Uint8Array {
-  const g = new ModelGraph('qwen2_5_vl_text', weights);
+/** The folder a text-encoder session reads weights under: holds the checkpoint and every LoRA file. */
+export function textEncoderRoot(weights: WeightSet, loras: readonly LoraWeights[]): string {
+  return commonRoot([weights.root, ...loras.map((l) => dirname(l.file))]);
+}
+
+/** LoRA k (patching the language model's linears) gets the strength input lora_scale_k [1]. */
+export function buildTextEncoderGraph(weights: WeightSet, cfg: TextEncoderConfig, loras: readonly LoraWeights[] = []): Uint8Array {
+  const g = new ModelGraph('qwen2_5_vl_text', weights, textEncoderRoot(weights, loras));
+  loras.forEach((l, k) => g.addLora(l, `lora_scale_${k}`));
   const p = textEncoderPrefix(weights);
   const { hidden, headDim, heads, kvHeads } = cfg;
   const ids = g.input('input_ids', DataType.INT64, ['batch', 'tokens']);

@@ -4,7 +4,8 @@ import { createSession, floatTensor, int64Tensor, outputFloats, release, run, ty
 import type { WeightSet } from '../safetensors/weight-set.js';
 import { textRope } from './rope.js';
 import type { TextEncoderConfig } from './text-encoder-config.js';
-import { buildTextEncoderGraph } from './text-encoder-graph.js';
+import { buildTextEncoderGraph, textEncoderRoot } from './text-encoder-graph.js';
+import type { LoraWeights } from '../lora/lora-weights.js';
 
 /** QwenImagePipeline drops the system part of its chat template: the first 34 token positions. */
 export const TEMPLATE_DROP = 34;
@@ -19,13 +20,26 @@ export interface PromptEmbeds {
 }
 
 export class QwenTextEncoder {
+  /** Strength of each LoRA side branch, fed with every run. */
+  loraScales: number[];
+
   private constructor(
     private readonly session: Session,
     readonly config: TextEncoderConfig,
-  ) {}
+    readonly weights: WeightSet,
+    readonly loras: readonly LoraWeights[],
+  ) {
+    this.loraScales = loras.map(() => 1);
+  }
 
-  static async open(weights: WeightSet, config: TextEncoderConfig, session: Omit<SessionConfig, 'externalDataFolder'>): Promise<QwenTextEncoder> {
-    return new QwenTextEncoder(await createSession(buildTextEncoderGraph(weights, config), { ...session, externalDataFolder: weights.root }), config);
+  static async open(
+    weights: WeightSet,
+    config: TextEncoderConfig,
+    session: Omit<SessionConfig, 'externalDataFolder'>,
+    loras: readonly LoraWeights[] = [],
+  ): Promise<QwenTextEncoder> {
+    const created = await createSession(buildTextEncoderGraph(weights, config, loras), { ...session, externalDataFolder: textEncoderRoot(weights, loras) });
+    return new QwenTextEncoder(created, config, weights, loras);
   }
 
   /** The last hidden state for right-padded ids [batch, tokens] with a 0/1 mask. */
@@ -62,6 +76,7 @@ export class QwenTextEncoder {
       attention_bias: await floatTensor(bias, [batch, 1, tokens, tokens]),
       rope_cos: await floatTensor(cos, [batch, tokens, headDim]),
       rope_sin: await floatTensor(sin, [batch, tokens, headDim]),
+      ...Object.fromEntries(await Promise.all(this.loras.map(async (_, k) => [`lora_scale_${k}`, await floatTensor(Float32Array.of(this.loraScales[k] ?? 1), [1])] as const))),
     });
     return outputFloats(out, 'last_hidden_state');
   }
