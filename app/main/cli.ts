@@ -6,6 +6,9 @@ import { basename, extname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseSize, type GenerationRequestInput, type OutputFormat } from '../shared/generation.js';
 import { speedPresetFor } from '../shared/lora-presets.js';
+import { CATALOG, parseRepoSpec } from '../shared/catalog.js';
+import { defaultModelsDir, pullRepository, sourcesFor } from './library/pull.js';
+import { inspectLoraFile } from './library/lora-inspect.js';
 import { StudioError } from '../shared/result.js';
 import { startBrowserHost } from './host/browser-host.js';
 import { appRoot, appVersion, builtInDemoModelDir, defaultDataDir, workerEntry } from './paths.js';
@@ -21,6 +24,8 @@ Usage:
   studio serve [--port N] [--open]
   studio history [--search TEXT] [--model ID] [--limit N] [--json]
   studio fixture FOLDER      check the engine against a reference fixture folder
+  studio pull REPO[@REVISION] [--source hf|modelscope|auto] [--endpoint URL] [--include GLOB ...] [--dest DIR]
+  studio lora inspect FILE   what a LoRA file is (format, base model, rank, targets), or why it is refused
 
 Common options:
   --data-dir DIR   where the history and images live (default: ${defaultDataDir()})
@@ -187,6 +192,61 @@ async function history(args: string[]): Promise<number> {
   }
 }
 
+async function pull(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      source: { type: 'string', default: 'auto' },
+      endpoint: { type: 'string' },
+      include: { type: 'string', multiple: true },
+      dest: { type: 'string' },
+      connections: { type: 'string' },
+      'data-dir': { type: 'string' },
+    },
+    strict: true,
+  });
+  const spec = positionals[0] ? parseRepoSpec(positionals[0]) : undefined;
+  if (!spec) throw new StudioError('invalid-request', 'Give a repository as org/name or org/name@revision, e.g. studio pull Qwen/Qwen-Image');
+  if (!['hf', 'modelscope', 'auto'].includes(values.source!)) throw new StudioError('invalid-request', '--source must be hf, modelscope or auto');
+  const catalogEntry = CATALOG.find((c) => c.huggingface?.repo === spec.repo || c.modelscope?.repo === spec.repo);
+  const include = values.include ?? catalogEntry?.huggingface?.include ?? [];
+  const dataDir = values['data-dir'] ? resolve(values['data-dir']) : defaultDataDir();
+  const dest = values.dest ? resolve(values.dest) : join(defaultModelsDir(dataDir), spec.repo.replace('/', '--'));
+  const controller = new AbortController();
+  const stop = () => controller.abort(new StudioError('cancelled', 'Stopped; run the same command again to resume.'));
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  let lastPrint = 0;
+  const mb = (n: number) => (n / 1024 / 1024).toFixed(1);
+  const result = await pullRepository({
+    repo: spec.repo,
+    ...(spec.revision ? { revision: spec.revision } : {}),
+    sources: sourcesFor(values.source as 'hf' | 'modelscope' | 'auto', values.endpoint),
+    include,
+    dest,
+    signal: controller.signal,
+    download: { connections: Number(values.connections) || 4 },
+    log: (line) => process.stderr.write(`  ${line}\n`),
+    onProgress: (p) => {
+      if (Date.now() - lastPrint < 500 && p.bytes < p.total) return;
+      lastPrint = Date.now();
+      const eta = p.etaSeconds === undefined ? '' : `, ${Math.ceil(p.etaSeconds)} s left`;
+      process.stderr.write(`  ${p.file} ${mb(p.fileBytes)}/${mb(p.fileTotal)} MB · total ${mb(p.bytes)}/${mb(p.total)} MB · ${mb(p.speed)} MB/s${eta}\n`);
+    },
+  });
+  process.stdout.write(`${JSON.stringify({ repo: spec.repo, dest: result.dest, files: result.files })}\n`);
+  return 0;
+}
+
+async function lora(args: string[]): Promise<number> {
+  const [sub, file] = args;
+  if (sub !== 'inspect' || !file) throw new StudioError('invalid-request', 'usage: studio lora inspect FILE');
+  const report = await inspectLoraFile(resolve(file));
+  process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  return report.ok ? 0 : 1;
+}
+
 /** Runs in a worker process: only app/worker may load onnxruntime. */
 function fixture(args: string[]): Promise<number> {
   return new Promise((done) => {
@@ -207,6 +267,10 @@ export async function main(argv: string[]): Promise<number> {
         return await history(rest);
       case 'fixture':
         return await fixture(rest);
+      case 'pull':
+        return await pull(rest);
+      case 'lora':
+        return await lora(rest);
       case undefined:
       case '--help':
       case 'help':

@@ -12,6 +12,7 @@ export const ERROR_CODES = [
   'not-found',
   'storage-failed',
   'database-too-new',
+  'download-failed',
   'internal',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];

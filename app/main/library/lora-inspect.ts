@@ -1,0 +1,143 @@
+// Inspects a LoRA file without trusting it: safetensors only (pickles are refused unopened), header
+// validated, key format, base architecture, rank, targets and trainer metadata read from the header.
+
+import { open, stat } from 'node:fs/promises';
+import { basename, extname } from 'node:path';
+import { speedPresetFor } from '../../shared/lora-presets.js';
+import { MAX_HEADER_BYTES, parseSafetensorsHeader, SafetensorsError, type SafetensorsHeader } from '../../shared/safetensors-format.js';
+
+export type LoraArchitecture = 'qwen-image' | 'sdxl' | 'sd1' | 'flux' | 'unknown';
+
+export interface LoraReport {
+  readonly ok: true;
+  readonly file: string;
+  readonly format: 'lightx2v' | 'peft' | 'kohya';
+  readonly architecture: LoraArchitecture;
+  readonly runnable: boolean;
+  readonly rank: number;
+  readonly modules: number;
+  /** Module kinds patched, e.g. attn.to_q, img_mlp.net.0.proj. */
+  readonly targets: readonly string[];
+  readonly textEncoder: boolean;
+  readonly role: 'speed' | 'style';
+  readonly preset?: string;
+  readonly triggerWords: readonly string[];
+  readonly baseModel?: string;
+  readonly metadata: Readonly<Record<string, string>>;
+}
+
+export interface LoraRefusal {
+  readonly ok: false;
+  readonly file: string;
+  readonly reason: string;
+}
+
+const PICKLE_EXTENSIONS = ['.bin', '.ckpt', '.pt', '.pth', '.pkl', '.pickle'];
+
+export const PICKLE_REFUSAL =
+  'is a PyTorch pickle file. Opening a pickle can run any code it contains on your computer, so the studio never opens one. ' +
+  'Download the .safetensors version of this LoRA instead (most publishers offer one), or convert it with a trusted tool in a sandbox.';
+
+async function readHeader(file: string): Promise<SafetensorsHeader | LoraRefusal> {
+  const name = basename(file);
+  const fh = await open(file, 'r');
+  try {
+    const { size } = await fh.stat();
+    const head = Buffer.alloc(Math.min(8, size));
+    await fh.read(head, 0, head.length, 0);
+    // Pickles and torch.save zip archives, whatever their name says.
+    if ((head[0] === 0x80 && head[1]! >= 2 && head[1]! <= 5) || head.subarray(0, 4).equals(Buffer.from('PK\x03\x04', 'latin1'))) {
+      return { ok: false, file, reason: `${name} ${PICKLE_REFUSAL}` };
+    }
+    if (size < 8) return { ok: false, file, reason: `${name} is ${size} bytes: too short to be a safetensors file.` };
+    const n = head.readBigUInt64LE(0);
+    if (n < 2n || n > BigInt(MAX_HEADER_BYTES)) return { ok: false, file, reason: `${name}: the header claims ${n} bytes, which no valid safetensors file has (damaged or not safetensors).` };
+    if (8 + Number(n) > size) return { ok: false, file, reason: `${name}: the header claims ${n} bytes but the file is only ${size} bytes (truncated download?).` };
+    const header = Buffer.alloc(Number(n));
+    await fh.read(header, 0, header.length, 8);
+    return parseSafetensorsHeader(file, header, size);
+  } catch (e) {
+    if (e instanceof SafetensorsError) return { ok: false, file, reason: e.message };
+    throw e;
+  } finally {
+    await fh.close();
+  }
+}
+
+function architectureOf(keys: readonly string[]): LoraArchitecture {
+  const any = (re: RegExp) => keys.some((k) => re.test(k));
+  if (any(/transformer_blocks[._]\d+[._](img_mlp|txt_mlp|attn[._](add_[qkv]_proj|to_add_out))/)) return 'qwen-image';
+  if (any(/double_blocks|single_blocks|single_transformer_blocks/)) return 'flux';
+  if (any(/lora_te2_|text_encoder_2|conditioner/)) return 'sdxl';
+  if (any(/(input_blocks|output_blocks|down_blocks|up_blocks|mid_block)/)) return any(/lora_te1_/) ? 'sdxl' : 'sd1';
+  return 'unknown';
+}
+
+function formatOf(keys: readonly string[]): LoraReport['format'] | undefined {
+  if (keys.some((k) => k.startsWith('lora_unet_') || k.startsWith('lora_te'))) return 'kohya';
+  if (keys.some((k) => /\.lora_[AB](\.default)?\.weight$/.test(k))) return 'peft';
+  if (keys.some((k) => /\.lora_(down|up)\.weight$/.test(k))) return 'lightx2v';
+  return undefined;
+}
+
+/** Trigger words as trainers record them (kohya ss_tag_frequency, modelspec, plain keys). */
+function triggerWords(meta: Readonly<Record<string, string>>): string[] {
+  const words = new Set<string>();
+  for (const key of ['modelspec.trigger_phrase', 'trigger_words', 'trigger_word', 'ss_trigger_words']) {
+    for (const w of (meta[key] ?? '').split(/[,\n]/)) if (w.trim()) words.add(w.trim());
+  }
+  try {
+    const freq = JSON.parse(meta.ss_tag_frequency ?? '{}') as Record<string, Record<string, number>>;
+    const tags = Object.values(freq).flatMap((t) => Object.entries(t));
+    tags.sort((a, b) => b[1] - a[1]);
+    for (const [tag] of tags.slice(0, 3)) words.add(tag.trim());
+  } catch {
+    // Malformed trainer metadata is not a reason to refuse the LoRA.
+  }
+  return [...words].slice(0, 20).map((w) => w.slice(0, 100));
+}
+
+export async function inspectLoraFile(file: string): Promise<LoraReport | LoraRefusal> {
+  const name = basename(file);
+  const info = await stat(file).catch(() => undefined);
+  if (!info?.isFile()) return { ok: false, file, reason: `${file} does not exist or is not a file.` };
+  if (PICKLE_EXTENSIONS.includes(extname(name).toLowerCase())) return { ok: false, file, reason: `${name} ${PICKLE_REFUSAL}` };
+  const header = await readHeader(file);
+  if ('ok' in header) return header;
+  const keys = [...header.tensors.keys()];
+  const format = formatOf(keys);
+  if (!format) return { ok: false, file, reason: `${name} is a safetensors file but holds no LoRA weights (no lora_down/lora_up or lora_A/lora_B keys); is it a full model?` };
+  const downs = [...header.tensors.values()].filter((t) => /lora_(down|A)(\.default)?\.weight$/.test(t.name));
+  const rank = Math.max(...downs.map((t) => t.shape[0] ?? 0));
+  const targets = new Set(
+    downs.map((t) =>
+      t.name
+        .replace(/\.lora_(down|A)(\.default)?\.weight$/, '')
+        .replace(/^(lora_unet_|lora_te\d?_|transformer\.|diffusion_model\.|base_model\.model\.|text_encoder\.)/, '')
+        .replace(/^transformer_blocks[._]\d+[._]/, '')
+        .replace(/^(model[._])?layers[._]\d+[._]/, ''),
+    ),
+  );
+  const architecture = architectureOf(keys);
+  const preset = speedPresetFor(name);
+  const meta: Record<string, string> = {};
+  for (const [k, v] of Object.entries(header.metadata)) if (k !== 'ss_tag_frequency' && k !== 'ss_dataset_dirs') meta[k.slice(0, 100)] = v.slice(0, 2000);
+  return {
+    ok: true,
+    file,
+    format,
+    architecture,
+    runnable: architecture === 'qwen-image',
+    rank,
+    modules: downs.length,
+    targets: [...targets].sort(),
+    textEncoder: keys.some((k) => k.startsWith('lora_te') || k.startsWith('text_encoder.')),
+    role: preset ? 'speed' : 'style',
+    ...(preset ? { preset: preset.id } : {}),
+    triggerWords: triggerWords(header.metadata),
+    ...(header.metadata['modelspec.architecture'] || header.metadata.ss_base_model_version
+      ? { baseModel: (header.metadata['modelspec.architecture'] ?? header.metadata.ss_base_model_version)!.slice(0, 200) }
+      : {}),
+    metadata: meta,
+  };
+}

@@ -1,0 +1,148 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { appRoot } from '../paths.js';
+import { deterministicBytes, startFakeHub, type FakeHub, type FakeRepo } from '../test-support/fake-hub.js';
+import type { HubSource } from './hub-client.js';
+import { pullRepository, type PullOptions } from './pull.js';
+
+const BIG = 'transformer/diffusion_pytorch_model.safetensors';
+const repo: FakeRepo = {
+  files: {
+    [BIG]: deterministicBytes(3 * 1024 * 1024 + 123, 7),
+    'transformer/config.json': Buffer.from('{"num_layers": 2}'),
+    'model_index.json': Buffer.from('{"_class_name": "QwenImagePipeline"}'),
+    'README.md': Buffer.from('# not needed'),
+  },
+  lfs: [BIG],
+};
+const include = ['model_index.json', 'transformer/*'];
+
+describe('pulling a repository from a hub', () => {
+  let hub: FakeHub;
+  let hf: HubSource;
+  let ms: HubSource;
+  beforeEach(async () => {
+    hub = await startFakeHub({ 'Qwen/Tiny': repo });
+    hf = { kind: 'huggingface', endpoint: hub.url, label: 'test HF' };
+    ms = { kind: 'modelscope', endpoint: hub.url, label: 'test ModelScope' };
+  });
+  afterEach(() => hub.close());
+
+  const pull = (extra: Partial<PullOptions> = {}) => {
+    const dest = mkdtempSync(join(tmpdir(), 'pull-'));
+    return pullRepository({
+      repo: 'Qwen/Tiny',
+      sources: [hf],
+      include,
+      dest,
+      download: { connections: 4, splitAbove: 256 * 1024, retryBaseMs: 20, stallMs: 400 },
+      ...extra,
+    }).then((r) => ({ ...r, dest }));
+  };
+
+  function expectIdentical(dest: string): void {
+    for (const path of [BIG, 'transformer/config.json', 'model_index.json']) {
+      expect(readFileSync(join(dest, path)).equals(repo.files[path]!), path).toBe(true);
+    }
+    expect(existsSync(join(dest, 'README.md'))).toBe(false);
+    const leftovers = readdirSync(dest, { recursive: true }).map(String).filter((f) => f.includes('.studio-part'));
+    expect(leftovers).toEqual([]);
+  }
+
+  it('downloads only the needed files, several ranges at once, following the redirect to the file host', async () => {
+    const progress: number[] = [];
+    const { dest, files } = await pull({ onProgress: (p) => progress.push(p.bytes) });
+    expectIdentical(dest);
+    expect(files.map((f) => f.status)).toEqual(['downloaded', 'downloaded', 'downloaded']);
+    const ranges = hub.requests.filter((r) => r.host === 'cdn' && r.path === BIG);
+    expect(ranges.length).toBe(4);
+    expect(progress.at(-1)).toBe(repo.files[BIG]!.length + 17 + 36);
+    // A second pull finds everything present.
+    const again = await pullRepository({ repo: 'Qwen/Tiny', sources: [hf], include, dest });
+    expect(again.files.every((f) => f.status === 'present')).toBe(true);
+  });
+
+  it('downloads from ModelScope with its own listing and sha256', async () => {
+    const { dest } = await pull({ sources: [ms] });
+    expectIdentical(dest);
+  });
+
+  it.each([
+    ['a connection dropped mid-file', { drop: { afterBytes: 100_000, times: 2 } }],
+    ['a 429 with Retry-After', { tooMany: 1 }],
+    ['a burst of 500s', { serverErrors: 3 }],
+    ['a truncated response', { truncate: { afterBytes: 50_000, times: 1 } }],
+    ['a stalled read', { stall: { afterBytes: 10_000, ms: 3000, times: 1 } }],
+    ['a corrupted byte (caught by the hash, downloaded again)', { corrupt: { offset: 2_000_000, times: 1 } }],
+  ])('ends with byte-identical files after %s', async (_, fault) => {
+    hub.faults.set(BIG, fault);
+    const started = Date.now();
+    const { dest } = await pull();
+    expectIdentical(dest);
+    if ('tooMany' in fault) expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
+    if ('drop' in fault) {
+      const resumed = hub.requests.filter((r) => r.host === 'cdn' && r.path === BIG && r.range && !/^bytes=(0|786462|1572924|2359386)-/.test(r.range));
+      expect(resumed.length).toBeGreaterThan(0);
+    }
+  });
+
+  it('never installs a file that keeps arriving corrupted, and says why', async () => {
+    hub.faults.set(BIG, { corrupt: { offset: 10, times: 99 } });
+    const dest = mkdtempSync(join(tmpdir(), 'pull-'));
+    await expect(pullRepository({ repo: 'Qwen/Tiny', sources: [hf], include, dest, download: { splitAbove: 256 * 1024, retryBaseMs: 20 } })).rejects.toThrow(
+      /do not match the published hash .*the file was discarded, not installed/,
+    );
+    expect(existsSync(join(dest, BIG))).toBe(false);
+    expect(readdirSync(join(dest, 'transformer')).filter((f) => f.includes('studio-part'))).toEqual([]);
+  });
+
+  it('falls back to the next source for a file one source cannot deliver', async () => {
+    // Hugging Face's file host fails; ModelScope serves the same bytes.
+    hub.faults.set(BIG, { serverErrors: 100, route: 'cdn' });
+    const log: string[] = [];
+    const dest = mkdtempSync(join(tmpdir(), 'pull-'));
+    await pullRepository({ repo: 'Qwen/Tiny', sources: [hf, ms], include, dest, download: { splitAbove: 1e9, retryBaseMs: 5, maxRetries: 2 }, log: (l) => log.push(l) });
+    hub.faults.delete(BIG);
+    expect(log.some((l) => /test HF: gave up after 2 retries: HTTP 500; trying the next source/.test(l))).toBe(true);
+    expect(readFileSync(join(dest, BIG)).equals(repo.files[BIG]!)).toBe(true);
+  });
+
+  it('checks free disk space first and says how much is missing', async () => {
+    const dest = mkdtempSync(join(tmpdir(), 'pull-'));
+    await expect(pullRepository({ repo: 'Qwen/Tiny', sources: [hf], include, dest, freeBytes: async () => 1024 * 1024 })).rejects.toThrow(
+      /Not enough disk space .* the download needs 0\.0 GB, 0\.0 GB are free/,
+    );
+    expect(readdirSync(dest)).toEqual([]);
+  });
+
+  it('names a repository the hub does not have', async () => {
+    const dest = mkdtempSync(join(tmpdir(), 'pull-'));
+    await expect(pullRepository({ repo: 'Qwen/Nope', sources: [hf, ms], dest })).rejects.toThrow(/Could not list Qwen\/Nope: test HF has no such repository/);
+  });
+
+  it('resumes after the downloading process is killed with SIGKILL, without starting over', async () => {
+    hub.faults.set(BIG, { bytesPerSecond: 1_000_000 });
+    const dest = mkdtempSync(join(tmpdir(), 'pull-kill-'));
+    const args = [join(appRoot(), 'bin', 'studio.js'), 'pull', 'Qwen/Tiny', '--source', 'hf', '--endpoint', hub.url, '--dest', dest, '--include', 'transformer/*'];
+    const first = spawn(process.execPath, args, { stdio: 'ignore' });
+    const part = join(dest, `${BIG}.studio-part.json`);
+    await expect.poll(() => existsSync(part) && (JSON.parse(readFileSync(part, 'utf8')) as { ranges: { start: number; next: number }[] }).ranges.reduce((a, r) => a + r.next - r.start, 0), { timeout: 20_000, interval: 100 }).toBeGreaterThan(800_000);
+    first.kill('SIGKILL');
+    await new Promise((r) => first.once('exit', r));
+    expect(existsSync(join(dest, BIG))).toBe(false);
+    const before = hub.requests.length;
+    hub.faults.delete(BIG);
+    const second = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    const code = await new Promise((r) => second.once('exit', r));
+    expect(code).toBe(0);
+    expect(readFileSync(join(dest, BIG)).equals(repo.files[BIG]!)).toBe(true);
+    const after = hub.requests.slice(before).filter((r) => r.host === 'cdn' && r.path === BIG);
+    // Every range resumed past its start: nothing was fetched twice from byte 0.
+    expect(after.length).toBeGreaterThan(0);
+    expect(after.every((r) => !/^bytes=0-/.test(r.range ?? ''))).toBe(true);
+    expect(statSync(join(dest, BIG)).size).toBe(repo.files[BIG]!.length);
+  });
+});

@@ -1,0 +1,151 @@
+// `studio pull`: fetches the files of a repository the studio needs, from Hugging Face, a mirror or
+// ModelScope, file by file with fallback between sources, after checking the disk has room.
+
+import { statfs } from 'node:fs/promises';
+import { join, resolve, sep } from 'node:path';
+import { globMatch } from '../../shared/catalog.js';
+import { StudioError } from '../../shared/result.js';
+import { downloadFile, type DownloadOptions } from './file-download.js';
+import { defaultRevision, fileUrl, listRepoFiles, type HubSource, type RemoteFile } from './hub-client.js';
+
+export interface PullProgress {
+  readonly file: string;
+  readonly fileBytes: number;
+  readonly fileTotal: number;
+  readonly bytes: number;
+  readonly total: number;
+  /** Bytes per second over the last few seconds. */
+  readonly speed: number;
+  /** Seconds left at that speed; undefined until it is known. */
+  readonly etaSeconds: number | undefined;
+}
+
+export interface PullOptions {
+  readonly repo: string;
+  readonly revision?: string;
+  /** In the order to try; the first that lists the repository provides the file list. */
+  readonly sources: readonly HubSource[];
+  readonly include?: readonly string[];
+  readonly dest: string;
+  readonly download?: Omit<DownloadOptions, 'onProgress' | 'signal'>;
+  readonly signal?: AbortSignal;
+  readonly onProgress?: (p: PullProgress) => void;
+  readonly log?: (line: string) => void;
+  /** For tests: what free space the disk reports. */
+  readonly freeBytes?: (dir: string) => Promise<number>;
+}
+
+export interface PullResult {
+  readonly dest: string;
+  readonly files: readonly { path: string; size: number; status: 'downloaded' | 'present' }[];
+}
+
+const GB = 1024 ** 3;
+
+async function freeSpace(dir: string): Promise<number> {
+  const s = await statfs(dir);
+  return s.bavail * s.bsize;
+}
+
+/** A repo path may not climb out of the destination folder. */
+function safeJoin(dest: string, path: string): string {
+  const full = resolve(dest, path);
+  if (!full.startsWith(resolve(dest) + sep)) throw new StudioError('download-failed', `The repository lists a file outside its folder: ${path}`, path);
+  return full;
+}
+
+export async function pullRepository(o: PullOptions): Promise<PullResult> {
+  let listing: RemoteFile[] | undefined;
+  let listedBy: HubSource | undefined;
+  const problems: string[] = [];
+  for (const source of o.sources) {
+    try {
+      listing = await listRepoFiles(source, o.repo, o.revision ?? defaultRevision(source.kind), o.download?.headers, o.signal);
+      listedBy = source;
+      break;
+    } catch (e) {
+      problems.push((e as Error).message);
+      o.log?.(`${source.label}: ${(e as Error).message}`);
+    }
+  }
+  if (!listing || !listedBy) throw new StudioError('download-failed', `Could not list ${o.repo}: ${problems.join(' ')}`, o.repo);
+  const wanted = listing.filter((f) => !o.include?.length || o.include.some((g) => globMatch(g, f.path)));
+  if (wanted.length === 0) throw new StudioError('download-failed', `${o.repo} has no files matching ${o.include?.join(', ')}.`, o.repo);
+
+  const dest = resolve(o.dest);
+  const { mkdir, stat } = await import('node:fs/promises');
+  await mkdir(dest, { recursive: true });
+  // Room for what is still missing (partial files already on disk count as present).
+  let missing = 0;
+  for (const f of wanted) {
+    const target = safeJoin(dest, f.path);
+    const have = await stat(target).catch(() => undefined);
+    if (have?.size === f.size) continue;
+    const part = await stat(`${target}.studio-part`).catch(() => undefined);
+    missing += part?.size === f.size ? 0 : f.size;
+  }
+  const free = await (o.freeBytes ?? freeSpace)(dest);
+  if (missing > free) {
+    throw new StudioError(
+      'storage-failed',
+      `Not enough disk space in ${dest}: the download needs ${(missing / GB).toFixed(1)} GB, ${(free / GB).toFixed(1)} GB are free; free ${((missing - free) / GB).toFixed(1)} GB more or choose another folder.`,
+      dest,
+    );
+  }
+
+  const total = wanted.reduce((a, f) => a + f.size, 0);
+  let finished = 0;
+  const samples: { t: number; bytes: number }[] = [];
+  const report = (file: RemoteFile, fileBytes: number) => {
+    const bytes = finished + fileBytes;
+    const now = Date.now();
+    samples.push({ t: now, bytes });
+    while (samples.length > 2 && now - samples[0]!.t > 5000) samples.shift();
+    const first = samples[0]!;
+    const speed = now > first.t ? ((bytes - first.bytes) * 1000) / (now - first.t) : 0;
+    o.onProgress?.({ file: file.path, fileBytes, fileTotal: file.size, bytes, total, speed, etaSeconds: speed > 0 ? (total - bytes) / speed : undefined });
+  };
+
+  const results: { path: string; size: number; status: 'downloaded' | 'present' }[] = [];
+  for (const file of wanted) {
+    if (o.signal?.aborted) throw o.signal.reason instanceof StudioError ? o.signal.reason : new StudioError('cancelled', 'The download was stopped.');
+    const sources = [listedBy, ...o.sources.filter((s) => s !== listedBy)].map((s) => ({
+      label: s.label,
+      url: fileUrl(s, o.repo, o.revision ?? defaultRevision(s.kind), file.path),
+    }));
+    const target = {
+      dest: safeJoin(dest, file.path),
+      size: file.size,
+      ...(file.sha256 ? { sha256: file.sha256 } : {}),
+      ...(file.gitSha1 ? { gitSha1: file.gitSha1 } : {}),
+      sources,
+    };
+    let status: 'downloaded' | 'present';
+    try {
+      status = await downloadFile(target, { ...o.download, ...(o.signal ? { signal: o.signal } : {}), ...(o.log ? { log: o.log } : {}), onProgress: (b) => report(file, b) });
+    } catch (e) {
+      // A hash mismatch discards the file; one fresh attempt covers a corruption in transit.
+      if (!(e instanceof StudioError) || e.code !== 'download-failed' || !/do not match/.test(e.message)) throw e;
+      o.log?.(`${file.path}: ${e.message} Downloading it again.`);
+      status = await downloadFile(target, { ...o.download, ...(o.signal ? { signal: o.signal } : {}), ...(o.log ? { log: o.log } : {}), onProgress: (b) => report(file, b) });
+    }
+    finished += file.size;
+    report(file, 0);
+    results.push({ path: file.path, size: file.size, status });
+  }
+  return { dest, files: results };
+}
+
+/** Sources for `auto`: Hugging Face (or HF_ENDPOINT), then ModelScope. */
+export function sourcesFor(choice: 'hf' | 'modelscope' | 'auto', endpoint?: string, env: NodeJS.ProcessEnv = process.env): HubSource[] {
+  const hfEndpoint = endpoint ?? env.HF_ENDPOINT;
+  const hf: HubSource = hfEndpoint ? { kind: 'huggingface', endpoint: hfEndpoint, label: `Hugging Face mirror ${hfEndpoint}` } : { kind: 'huggingface', endpoint: 'https://huggingface.co', label: 'Hugging Face' };
+  const ms: HubSource = choice === 'modelscope' && endpoint ? { kind: 'modelscope', endpoint, label: `ModelScope ${endpoint}` } : { kind: 'modelscope', endpoint: env.MODELSCOPE_ENDPOINT ?? 'https://www.modelscope.cn', label: 'ModelScope' };
+  if (choice === 'hf') return [hf];
+  if (choice === 'modelscope') return [ms];
+  return [hf, ms];
+}
+
+export function defaultModelsDir(dataDir: string): string {
+  return join(dataDir, 'models');
+}
