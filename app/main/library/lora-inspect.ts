@@ -66,8 +66,9 @@ async function readHeader(file: string): Promise<SafetensorsHeader | LoraRefusal
 
 function architectureOf(keys: readonly string[]): LoraArchitecture {
   const any = (re: RegExp) => keys.some((k) => re.test(k));
-  if (any(/transformer_blocks[._]\d+[._](img_mlp|txt_mlp|attn[._](add_[qkv]_proj|to_add_out))/)) return 'qwen-image';
-  if (any(/double_blocks|single_blocks|single_transformer_blocks/)) return 'flux';
+  // Flux and SD3 share the transformer_blocks/attn names; their feed-forward and single blocks tell them apart.
+  if (any(/double_blocks|single_blocks|single_transformer_blocks|[._]ff[._]net|ff_context/)) return 'flux';
+  if (any(/transformer_blocks[._]\d+[._](img_mlp|txt_mlp|img_mod|txt_mod|attn)/)) return 'qwen-image';
   if (any(/lora_te2_|text_encoder_2|conditioner/)) return 'sdxl';
   if (any(/(input_blocks|output_blocks|down_blocks|up_blocks|mid_block)/)) return any(/lora_te1_/) ? 'sdxl' : 'sd1';
   return 'unknown';

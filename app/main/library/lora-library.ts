@@ -24,7 +24,7 @@ const PREVIEW = /^(preview|cover|thumbnail)?.*\.(png|jpe?g|webp)$/i;
 /** A name that is safe as one folder name on every OS: no separators, no dots in front, no reserved names. */
 export function safeName(raw: string): string {
   const base = basename(raw.replace(/\\/g, '/')).replace(/\.[^.]*$/, '');
-  let s = base.normalize('NFKC').replace(/[^\p{L}\p{N}._ -]+/gu, '-').replace(/^[.\s-]+/, '').replace(/[.\s]+$/, '').slice(0, 80);
+  let s = base.normalize('NFKC').replace(/[^\p{L}\p{N}._ ()[\]+,&'-]+/gu, '-').replace(/^[.\s-]+/, '').replace(/[.\s]+$/, '').slice(0, 80);
   if (!s || /^(con|prn|aux|nul|com\d|lpt\d)$/i.test(s)) s = `lora-${s || 'unnamed'}`;
   return s;
 }

@@ -1,0 +1,131 @@
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { appRoot } from '../paths.js';
+import { inspectLoraFile } from './lora-inspect.js';
+import { LoraLibrary, safeName } from './lora-library.js';
+
+const fixtureLora = join(appRoot(), 'test-fixtures', 'qwen-image', 'lora', 'lora_lightx2v_format.safetensors');
+
+/** A minimal safetensors file from tensor names and shapes (zero data). */
+function safetensors(tensors: Record<string, number[]>, metadata?: Record<string, string>): Buffer {
+  const header: Record<string, unknown> = metadata ? { __metadata__: metadata } : {};
+  let offset = 0;
+  for (const [name, shape] of Object.entries(tensors)) {
+    const bytes = shape.reduce((a, b) => a * b, 1) * 4;
+    header[name] = { dtype: 'F32', shape, data_offsets: [offset, offset + bytes] };
+    offset += bytes;
+  }
+  const json = Buffer.from(JSON.stringify(header));
+  const len = Buffer.alloc(8);
+  len.writeBigUInt64LE(BigInt(json.length));
+  return Buffer.concat([len, json, Buffer.alloc(offset)]);
+}
+
+function write(dir: string, name: string, data: Buffer): string {
+  const f = join(dir, name);
+  mkdirSync(dirname(f), { recursive: true });
+  writeFileSync(f, data);
+  return f;
+}
+
+describe('LoRA inspection', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lora-inspect-'));
+
+  it.each([
+    ['lightx2v', { 'transformer_blocks.0.attn.to_q.lora_down.weight': [4, 64], 'transformer_blocks.0.attn.to_q.lora_up.weight': [64, 4], 'transformer_blocks.0.attn.to_q.alpha': [] }],
+    ['peft', { 'transformer.transformer_blocks.0.img_mlp.net.0.proj.lora_A.weight': [8, 64], 'transformer.transformer_blocks.0.img_mlp.net.0.proj.lora_B.weight': [256, 8] }],
+    ['kohya', { 'lora_unet_transformer_blocks_0_attn_add_q_proj.lora_down.weight': [16, 64], 'lora_unet_transformer_blocks_0_attn_add_q_proj.lora_up.weight': [64, 16], 'lora_unet_transformer_blocks_0_attn_add_q_proj.alpha': [] }],
+  ])('recognises the %s key format of a Qwen-Image LoRA', async (format, tensors) => {
+    const r = await inspectLoraFile(write(dir, `${format}.safetensors`, safetensors(tensors)));
+    expect(r).toMatchObject({ ok: true, format, architecture: 'qwen-image', runnable: true, modules: 1, role: 'style' });
+  });
+
+  it('reads the fixture Lightning-format LoRA: rank, targets, trainer metadata, speed tag from the name', async () => {
+    const copy = write(dir, 'Qwen-Image-Lightning-4steps-V1.0.safetensors', readFileSync(fixtureLora));
+    const r = await inspectLoraFile(copy);
+    expect(r).toMatchObject({ ok: true, format: 'lightx2v', architecture: 'qwen-image', rank: 4, modules: 24, role: 'speed', preset: 'lightning-4' });
+    expect(r.ok && r.targets).toContain('attn.to_q');
+  });
+
+  it('flags a LoRA for another base model as not runnable', async () => {
+    const r = await inspectLoraFile(write(dir, 'sdxl.safetensors', safetensors({ 'lora_unet_down_blocks_0_attentions_0_proj_in.lora_down.weight': [4, 320], 'lora_unet_down_blocks_0_attentions_0_proj_in.lora_up.weight': [320, 4], 'lora_te2_text_model_encoder_layers_0_mlp_fc1.lora_down.weight': [4, 1280], 'lora_te2_text_model_encoder_layers_0_mlp_fc1.lora_up.weight': [5120, 4] }, { ss_tag_frequency: '{"data": {"mycat": 12, "solo": 3}}', ss_base_model_version: 'sdxl_base_v1-0' })));
+    expect(r).toMatchObject({ ok: true, architecture: 'sdxl', runnable: false, textEncoder: true, baseModel: 'sdxl_base_v1-0' });
+    expect(r.ok && r.triggerWords).toEqual(['mycat', 'solo']);
+  });
+
+  it.each([
+    ['a pickled .bin', 'pytorch_lora_weights.bin', Buffer.from([0x80, 0x04, 0x95, 0x00, 0, 0, 0, 0, 0]), /pytorch_lora_weights\.bin is a PyTorch pickle file\. Opening a pickle can run any code/],
+    ['a .ckpt', 'model.ckpt', Buffer.from('anything'), /is a PyTorch pickle file/],
+    ['a pickle renamed .safetensors', 'sneaky.safetensors', Buffer.from([0x80, 0x02, 0x7d, 0x71, 0, 0, 0, 0, 0, 0]), /sneaky\.safetensors is a PyTorch pickle file/],
+    ['a torch zip renamed .safetensors', 'zip.safetensors', Buffer.concat([Buffer.from('PK\x03\x04', 'latin1'), Buffer.alloc(20)]), /is a PyTorch pickle file/],
+    ['a truncated safetensors', 'cut.safetensors', safetensors({ 'a.lora_down.weight': [4, 64], 'a.lora_up.weight': [64, 4] }).subarray(0, 200), /truncated or damaged download|truncated download/],
+    ['a header claiming 100 GB', 'huge.safetensors', (() => { const b = Buffer.alloc(16); b.writeBigUInt64LE(100n * 1024n ** 3n); return b; })(), /claims 107374182400 bytes, which no valid safetensors file has/],
+    ['a full model, not a LoRA', 'model.safetensors', safetensors({ 'transformer_blocks.0.attn.to_q.weight': [64, 64] }), /holds no LoRA weights/],
+  ])('refuses %s with the reason', async (_, name, data, pattern) => {
+    const r = await inspectLoraFile(write(dir, name, data));
+    expect(r.ok).toBe(false);
+    expect(!r.ok && r.reason).toMatch(pattern);
+  });
+
+  it('prints its report from `studio lora inspect`, exiting 1 for a refusal', () => {
+    const ok = spawnSync(process.execPath, [join(appRoot(), 'bin', 'studio.js'), 'lora', 'inspect', fixtureLora], { encoding: 'utf8' });
+    expect(ok.status).toBe(0);
+    expect(JSON.parse(ok.stdout)).toMatchObject({ ok: true, format: 'lightx2v', architecture: 'qwen-image', rank: 4 });
+    const bad = spawnSync(process.execPath, [join(appRoot(), 'bin', 'studio.js'), 'lora', 'inspect', write(dir, 'weights.pt', Buffer.from([0x80, 0x02]))], { encoding: 'utf8' });
+    expect(bad.status).toBe(1);
+    expect(JSON.parse(bad.stdout).reason).toMatch(/pickle/);
+  });
+});
+
+describe('LoRA library', () => {
+  it('imports a file into its own folder, de-duplicates by content, keeps names safe', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'lora-lib-'));
+    const library = new LoraLibrary(join(root, 'library'));
+    const src = mkdtempSync(join(tmpdir(), 'lora-src-'));
+    const file = write(src, 'Anime Style (v2).safetensors', readFileSync(fixtureLora));
+    const first = await library.import(file);
+    expect(first.duplicate).toBe(false);
+    expect(first.lora).toMatchObject({ name: 'Anime Style (v2)', report: { architecture: 'qwen-image', rank: 4 } });
+    expect(readFileSync(first.lora.file).equals(readFileSync(fixtureLora))).toBe(true);
+    const again = await library.import(write(src, 'copy-with-another-name.safetensors', readFileSync(fixtureLora)));
+    expect(again).toMatchObject({ duplicate: true, lora: { id: first.lora.id } });
+    expect(await library.list()).toHaveLength(1);
+    expect(readdirSync(root)).toEqual(['library']);
+  });
+
+  it('imports a style folder with its preview image', async () => {
+    const library = new LoraLibrary(mkdtempSync(join(tmpdir(), 'lora-lib-')));
+    const folder = mkdtempSync(join(tmpdir(), 'logo-style-'));
+    write(folder, 'logo.safetensors', readFileSync(fixtureLora));
+    write(folder, 'preview.png', Buffer.from('\x89PNG fake'));
+    const { lora } = await library.import(folder);
+    expect(lora.preview).toMatch(/preview\.png$/);
+    expect(readFileSync(lora.preview!).toString('latin1')).toContain('PNG');
+  });
+
+  it('never writes outside the library, whatever the file or its metadata is called', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'lora-lib-'));
+    const library = new LoraLibrary(join(root, 'library'));
+    const src = mkdtempSync(join(tmpdir(), 'lora-src-'));
+    const tensors = { 'transformer_blocks.0.attn.to_q.lora_down.weight': [2, 64], 'transformer_blocks.0.attn.to_q.lora_up.weight': [64, 2] };
+    const evil = write(src, '..%2F..%2Fevil.safetensors', safetensors(tensors, { ss_output_name: '../../../outside', name: '/etc/passwd' }));
+    const { lora } = await library.import(evil);
+    expect(lora.folder.startsWith(join(root, 'library'))).toBe(true);
+    expect(readdirSync(root)).toEqual(['library']);
+    expect(safeName('../../x')).toBe('x');
+    expect(safeName('..')).toBe('lora-unnamed');
+    expect(safeName('CON.safetensors')).toBe('lora-CON');
+    expect(safeName('a/b\\c:d*e?.safetensors')).toBe('c-d-e-');
+  });
+
+  it('refuses a pickle on import and leaves the library unchanged', async () => {
+    const library = new LoraLibrary(mkdtempSync(join(tmpdir(), 'lora-lib-')));
+    const src = mkdtempSync(join(tmpdir(), 'lora-src-'));
+    await expect(library.import(write(src, 'pytorch_lora_weights.bin', Buffer.from([0x80, 0x04])))).rejects.toThrow(/pickle/);
+    expect(await library.list()).toEqual([]);
+    expect(readdirSync(library.dir)).toEqual([]);
+  });
+});
