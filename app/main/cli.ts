@@ -133,6 +133,8 @@ async function serve(args: string[]): Promise<number> {
     strict: true,
   });
   const studio = openStudio(values['data-dir']);
+  const discovered = await studio.discoverModels();
+  for (const m of discovered) process.stdout.write(`Found ${m.name} at ${m.dir}\n`);
   const host = await startBrowserHost({
     studio,
     rendererDir: join(appRoot(), 'dist', 'renderer'),

@@ -198,3 +198,22 @@ describe.runIf(process.platform === 'linux' && process.getuid?.() === 0)('Studio
     }
   });
 });
+
+describe('models already on disk', () => {
+  it('registers Qwen-Image folders from the Hugging Face cache and the studio models folder', async () => {
+    const { fixtureHubCache, fixtureModelFolder } = await import('../worker/test-support/fixture-model.js');
+    const cache = mkdtempSync(join(tmpdir(), 'hf-hub-'));
+    fixtureHubCache(cache);
+    const studio = testStudio();
+    try {
+      fixtureModelFolder(join(studio.layout.root, 'models'));
+      const found = await studio.discoverModels({ HF_HUB_CACHE: cache });
+      expect(found.map((m) => m.id).sort()).toEqual(['hf:Qwen/Tiny-Image', 'local:tiny-qwen-image']);
+      expect(studio.info('browser').models.map((m) => m.id)).toEqual(expect.arrayContaining(['demo', 'hf:Qwen/Tiny-Image', 'local:tiny-qwen-image']));
+      const record = await studio.submit({ prompt: 'a fox', steps: 1, width: 256, height: 256, seed: 1, modelId: 'hf:Qwen/Tiny-Image' }).completion;
+      expect(record.recipe.modelHashes.find((h) => h.file === 'vae/diffusion_pytorch_model.safetensors')?.sha256).toMatch(/^[0-9a-f]{64}$/);
+    } finally {
+      await studio.close();
+    }
+  });
+});

@@ -2,7 +2,7 @@
 
 import { randomInt, randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { readdir, readFile, rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { AppInfo, GenerationDetail, GenerationSummary, HistoryPage, HistoryQuery, JobEvent, ModelInfo } from '../shared/contract.js';
 import { formatA1111Parameters } from '../shared/a1111-parameters.js';
@@ -19,6 +19,7 @@ import { StudioError } from '../shared/result.js';
 import { speedPresetFor, type SpeedPreset } from '../shared/lora-presets.js';
 import type { WorkerLora } from '../shared/worker-protocol.js';
 import { saveGeneratedImage, storageError } from './images/save-image.js';
+import { listCachedModels } from './library/hub-cache.js';
 import { dataLayout, type DataLayout } from './paths.js';
 import { openDatabase, type Db } from './store/database.js';
 import { cachedSha256 } from './store/file-hashes.js';
@@ -89,6 +90,24 @@ export class Studio {
     const model: RegisteredModel = { id, name, family: 'qwen-image', isDemo: false, dir };
     this.models.set(id, model);
     return model;
+  }
+
+  /**
+   * Registers the Qwen-Image folders already on disk: in the Hugging Face cache (used in place) and in
+   * the studio's own models folder (where `studio pull` puts them).
+   */
+  async discoverModels(env: NodeJS.ProcessEnv = process.env): Promise<RegisteredModel[]> {
+    const found: RegisteredModel[] = [];
+    const isQwen = async (dir: string) =>
+      (await readFile(join(dir, 'model_index.json'), 'utf8').catch(() => '')).includes('"QwenImagePipeline"');
+    for (const cached of await listCachedModels(env)) {
+      if (await isQwen(cached.snapshot)) found.push(this.registerModelFolder(`hf:${cached.repo}`, cached.snapshot, `${cached.repo} (Hugging Face cache)`));
+    }
+    const own = join(this.layout.root, 'models');
+    for (const name of await readdir(own).catch(() => [] as string[])) {
+      if (await isQwen(join(own, name))) found.push(this.registerModelFolder(`local:${name}`, join(own, name), name.replace('--', '/')));
+    }
+    return found;
   }
 
   /** Makes a LoRA file available under an id (the CLI's --lora; the library later). */

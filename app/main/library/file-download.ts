@@ -74,6 +74,8 @@ const sleep = (ms: number, signal?: AbortSignal) =>
     }, { once: true });
   });
 
+const HASH_STEP = 8 * 1024 * 1024;
+
 export function partPaths(dest: string): { data: string; state: string } {
   return { data: `${dest}.studio-part`, state: `${dest}.studio-part.json` };
 }
@@ -138,6 +140,7 @@ export async function downloadFile(target: FileTarget, options: DownloadOptions 
 
     let sourceIndex = 0;
     const failures: string[] = [];
+    let lastHashed = 0;
     for (;;) {
       const source = target.sources[sourceIndex];
       if (!source) throw new StudioError('download-failed', `No source could deliver ${dest}: ${failures.join('; ')}.`, dest);
@@ -152,9 +155,14 @@ export async function downloadFile(target: FileTarget, options: DownloadOptions 
               state,
               log,
               onBytes: async () => {
-                options.onProgress?.(done());
+                const now = done();
+                options.onProgress?.(now);
                 await save();
-                await advanceHash();
+                // Hash in steps of several megabytes: fewer, larger reads of the just-written data.
+                if (now - lastHashed >= HASH_STEP) {
+                  lastHashed = now;
+                  await advanceHash();
+                }
               },
             }),
           ),

@@ -1,12 +1,12 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { appRoot } from '../paths.js';
 import { deterministicBytes, startFakeHub, type FakeHub, type FakeRepo } from '../test-support/fake-hub.js';
 import type { HubSource } from './hub-client.js';
-import { pullRepository, type PullOptions } from './pull.js';
+import { pullRepository, RepositoryDownload, type PullOptions } from './pull.js';
 
 const BIG = 'transformer/diffusion_pytorch_model.safetensors';
 const repo: FakeRepo = {
@@ -35,6 +35,7 @@ describe('pulling a repository from a hub', () => {
     const dest = mkdtempSync(join(tmpdir(), 'pull-'));
     return pullRepository({
       repo: 'Qwen/Tiny',
+      useHubCache: false,
       sources: [hf],
       include,
       dest,
@@ -121,6 +122,49 @@ describe('pulling a repository from a hub', () => {
   it('names a repository the hub does not have', async () => {
     const dest = mkdtempSync(join(tmpdir(), 'pull-'));
     await expect(pullRepository({ repo: 'Qwen/Nope', sources: [hf, ms], dest })).rejects.toThrow(/Could not list Qwen\/Nope: test HF has no such repository/);
+  });
+
+  it('uses a complete copy in the Hugging Face cache in place instead of downloading', async () => {
+    const cache = mkdtempSync(join(tmpdir(), 'hf-cache-'));
+    const snapshot = join(cache, 'models--Qwen--Tiny', 'snapshots', 'abc');
+    for (const path of [BIG, 'transformer/config.json', 'model_index.json']) {
+      mkdirSync(dirname(join(snapshot, path)), { recursive: true });
+      writeFileSync(join(snapshot, path), repo.files[path]!);
+    }
+    mkdirSync(join(cache, 'models--Qwen--Tiny', 'refs'));
+    writeFileSync(join(cache, 'models--Qwen--Tiny', 'refs', 'main'), 'abc');
+    const dest = mkdtempSync(join(tmpdir(), 'pull-'));
+    const r = await pullRepository({ repo: 'Qwen/Tiny', sources: [hf], include, dest, env: { HF_HUB_CACHE: cache } });
+    expect(r.dest).toBe(snapshot);
+    expect(r.files.every((f) => f.status === 'present')).toBe(true);
+    expect(hub.requests.filter((q) => q.host === 'cdn')).toEqual([]);
+    expect(readdirSync(dest)).toEqual([]);
+  });
+
+  it('pauses keeping the partial data, resumes from it, and cancel removes it', async () => {
+    hub.faults.set(BIG, { bytesPerSecond: 2_000_000 });
+    const dest = mkdtempSync(join(tmpdir(), 'pull-'));
+    const download = new RepositoryDownload({ repo: 'Qwen/Tiny', sources: [hf], include, dest, download: { splitAbove: 1e9 } });
+    const part = join(dest, `${BIG}.studio-part.json`);
+    await expect.poll(() => existsSync(part) && (JSON.parse(readFileSync(part, 'utf8')) as { ranges: { next: number }[] }).ranges[0]!.next, { timeout: 10_000, interval: 50 }).toBeGreaterThan(300_000);
+    await download.pause();
+    expect(download.status).toBe('paused');
+    const pausedAt = (JSON.parse(readFileSync(part, 'utf8')) as { ranges: { next: number }[] }).ranges[0]!.next;
+    expect(await download.finished).toBeUndefined();
+    hub.faults.delete(BIG);
+    download.resume();
+    expect((await download.finished)?.files.map((f) => f.status)).toEqual(['downloaded', 'downloaded', 'downloaded']);
+    expect(readFileSync(join(dest, BIG)).equals(repo.files[BIG]!)).toBe(true);
+    const resumed = hub.requests.filter((q) => q.host === 'cdn' && q.path === BIG).at(-1)!;
+    expect(Number(/^bytes=(\d+)-/.exec(resumed.range!)![1])).toBeGreaterThanOrEqual(pausedAt);
+
+    hub.faults.set(BIG, { bytesPerSecond: 2_000_000 });
+    const dest2 = mkdtempSync(join(tmpdir(), 'pull-'));
+    const other = new RepositoryDownload({ repo: 'Qwen/Tiny', sources: [hf], include, dest: dest2, download: { splitAbove: 1e9 } });
+    await expect.poll(() => existsSync(join(dest2, `${BIG}.studio-part`)), { timeout: 10_000 }).toBe(true);
+    await other.cancel();
+    expect(other.status).toBe('cancelled');
+    expect(readdirSync(join(dest2, 'transformer')).filter((f) => f.includes('studio-part'))).toEqual([]);
   });
 
   it('resumes after the downloading process is killed with SIGKILL, without starting over', async () => {

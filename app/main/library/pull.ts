@@ -1,11 +1,12 @@
 // `studio pull`: fetches the files of a repository the studio needs, from Hugging Face, a mirror or
 // ModelScope, file by file with fallback between sources, after checking the disk has room.
 
-import { statfs } from 'node:fs/promises';
+import { mkdir, stat, statfs } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
 import { globMatch } from '../../shared/catalog.js';
 import { StudioError } from '../../shared/result.js';
-import { downloadFile, type DownloadOptions } from './file-download.js';
+import { downloadFile, partPaths, type DownloadOptions } from './file-download.js';
+import { findInHubCache } from './hub-cache.js';
 import { defaultRevision, fileUrl, listRepoFiles, type HubSource, type RemoteFile } from './hub-client.js';
 
 export interface PullProgress {
@@ -33,6 +34,9 @@ export interface PullOptions {
   readonly log?: (line: string) => void;
   /** For tests: what free space the disk reports. */
   readonly freeBytes?: (dir: string) => Promise<number>;
+  /** Look in the Hugging Face cache first (default true); env locates the cache. */
+  readonly useHubCache?: boolean;
+  readonly env?: NodeJS.ProcessEnv;
 }
 
 export interface PullResult {
@@ -72,8 +76,19 @@ export async function pullRepository(o: PullOptions): Promise<PullResult> {
   const wanted = listing.filter((f) => !o.include?.length || o.include.some((g) => globMatch(g, f.path)));
   if (wanted.length === 0) throw new StudioError('download-failed', `${o.repo} has no files matching ${o.include?.join(', ')}.`, o.repo);
 
+  // Already complete in the user's Hugging Face cache: use it where it is.
+  if (o.useHubCache !== false) {
+    const cached = await findInHubCache(o.repo, o.revision ?? 'main', o.env);
+    if (cached) {
+      const sizes = await Promise.all(wanted.map((f) => stat(join(cached.snapshot, f.path)).then((s) => s.size, () => -1)));
+      if (sizes.every((size, i) => size === wanted[i]!.size)) {
+        o.log?.(`${o.repo} is already in the Hugging Face cache at ${cached.snapshot}; using it in place.`);
+        return { dest: cached.snapshot, files: wanted.map((f) => ({ path: f.path, size: f.size, status: 'present' as const })) };
+      }
+    }
+  }
+
   const dest = resolve(o.dest);
-  const { mkdir, stat } = await import('node:fs/promises');
   await mkdir(dest, { recursive: true });
   // Room for what is still missing (partial files already on disk count as present).
   let missing = 0;
@@ -81,7 +96,7 @@ export async function pullRepository(o: PullOptions): Promise<PullResult> {
     const target = safeJoin(dest, f.path);
     const have = await stat(target).catch(() => undefined);
     if (have?.size === f.size) continue;
-    const part = await stat(`${target}.studio-part`).catch(() => undefined);
+    const part = await stat(partPaths(target).data).catch(() => undefined);
     missing += part?.size === f.size ? 0 : f.size;
   }
   const free = await (o.freeBytes ?? freeSpace)(dest);
@@ -148,4 +163,62 @@ export function sourcesFor(choice: 'hf' | 'modelscope' | 'auto', endpoint?: stri
 
 export function defaultModelsDir(dataDir: string): string {
   return join(dataDir, 'models');
+}
+
+export type DownloadStatus = 'running' | 'paused' | 'done' | 'failed' | 'cancelled';
+
+/**
+ * One repository download the UI can pause, resume and cancel. Pausing stops the transfers and keeps
+ * the partial files; resuming continues from them; cancelling deletes them.
+ */
+export class RepositoryDownload {
+  status: DownloadStatus = 'running';
+  private controller = new AbortController();
+  private run: Promise<PullResult | undefined>;
+
+  constructor(private readonly options: Omit<PullOptions, 'signal'>) {
+    this.run = this.start();
+  }
+
+  private start(): Promise<PullResult | undefined> {
+    this.status = 'running';
+    this.controller = new AbortController();
+    return pullRepository({ ...this.options, signal: this.controller.signal }).then(
+      (r) => {
+        this.status = 'done';
+        return r;
+      },
+      (e: unknown) => {
+        if (this.controller.signal.aborted) return undefined;
+        this.status = 'failed';
+        throw e;
+      },
+    );
+  }
+
+  /** Resolves with the result, or undefined when paused or cancelled. */
+  get finished(): Promise<PullResult | undefined> {
+    return this.run;
+  }
+
+  async pause(): Promise<void> {
+    if (this.status !== 'running') return;
+    this.controller.abort(new StudioError('cancelled', 'Paused.'));
+    await this.run.catch(() => undefined);
+    this.status = 'paused';
+  }
+
+  resume(): void {
+    if (this.status === 'paused' || this.status === 'failed') this.run = this.start();
+  }
+
+  async cancel(): Promise<void> {
+    this.controller.abort(new StudioError('cancelled', 'Cancelled.'));
+    await this.run.catch(() => undefined);
+    this.status = 'cancelled';
+    const { readdir, rm } = await import('node:fs/promises');
+    const dest = resolve(this.options.dest);
+    const files = await readdir(dest, { recursive: true }).catch(() => [] as string[]);
+    await Promise.all(files.filter((f) => String(f).includes('.studio-part')).map((f) => rm(join(dest, String(f)), { force: true })));
+  }
 }
