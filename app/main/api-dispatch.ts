@@ -21,6 +21,11 @@ function call(studio: Studio, host: 'electron' | 'browser', method: InvokeMethod
       return studio.listHistory(params as ValidParams<'history.list'>);
     case 'history.get':
       return studio.getHistoryItem((params as ValidParams<'history.get'>).id);
+    case 'library.loras':
+      return { items: studio.loraCards() };
+    case 'library.importLora':
+      if (host !== 'electron') throw new StudioError('invalid-request', 'Import by path is only for the desktop app; the browser uploads files.');
+      return studio.importLora((params as ValidParams<'library.importLora'>).path);
     default:
       return assertNever(method, 'method');
   }

@@ -133,6 +133,7 @@ async function serve(args: string[]): Promise<number> {
     strict: true,
   });
   const studio = openStudio(values['data-dir']);
+  await studio.loadLibrary();
   const discovered = await studio.discoverModels();
   for (const m of discovered) process.stdout.write(`Found ${m.name} at ${m.dir}\n`);
   const host = await startBrowserHost({

@@ -3,8 +3,8 @@
 import { randomInt, randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { readdir, readFile, rm } from 'node:fs/promises';
-import { basename, join } from 'node:path';
-import type { AppInfo, GenerationDetail, GenerationSummary, HistoryPage, HistoryQuery, JobEvent, ModelInfo } from '../shared/contract.js';
+import { basename, join, relative } from 'node:path';
+import type { AppInfo, GenerationDetail, GenerationSummary, HistoryPage, HistoryQuery, ImportOutcome, JobEvent, LoraCard, ModelInfo } from '../shared/contract.js';
 import { formatA1111Parameters } from '../shared/a1111-parameters.js';
 import {
   MAX_SEED,
@@ -16,7 +16,8 @@ import {
   type SamplerSettings,
 } from '../shared/generation.js';
 import { StudioError } from '../shared/result.js';
-import { speedPresetFor, type SpeedPreset } from '../shared/lora-presets.js';
+import { speedPresetById, speedPresetFor, type SpeedPreset } from '../shared/lora-presets.js';
+import { LoraLibrary, type LibraryLora } from './library/lora-library.js';
 import type { WorkerLora } from '../shared/worker-protocol.js';
 import { saveGeneratedImage, storageError } from './images/save-image.js';
 import { listCachedModels } from './library/hub-cache.js';
@@ -43,12 +44,17 @@ export interface StudioOptions {
 export interface FileUrls {
   image(relativePath: string): string;
   thumb(relativePath: string): string;
+  /** A file in the LoRA library (previews). */
+  lora(relativePath: string): string;
 }
 
 export interface RegisteredLora {
   readonly id: string;
   readonly file: string;
+  /** What the user calls it (library folder name, or the file name). */
   readonly name: string;
+  /** The speed preset it was recognised as, if any. */
+  readonly presetId?: string;
 }
 
 interface QueuedJob {
@@ -66,6 +72,8 @@ export class Studio {
   readonly supervisor: WorkerSupervisor;
   private readonly models = new Map<string, RegisteredModel>();
   private readonly loraFiles = new Map<string, RegisteredLora>();
+  readonly library: LoraLibrary;
+  private libraryCards = new Map<string, LoraCard>();
   private readonly listeners = new Set<(e: JobEvent) => void>();
   private readonly queue: QueuedJob[] = [];
   private active: QueuedJob | undefined;
@@ -75,6 +83,7 @@ export class Studio {
     mkdirSync(this.layout.images, { recursive: true });
     mkdirSync(this.layout.thumbs, { recursive: true });
     this.db = openDatabase(this.layout.database);
+    this.library = new LoraLibrary(join(this.layout.root, 'loras'));
     this.supervisor = new WorkerSupervisor(options.spawnWorker, options.supervisor);
     this.models.set('demo', {
       id: 'demo',
@@ -110,9 +119,50 @@ export class Studio {
     return found;
   }
 
-  /** Makes a LoRA file available under an id (the CLI's --lora; the library later). */
-  registerLoraFile(id: string, file: string): RegisteredLora {
-    const lora: RegisteredLora = { id, file, name: basename(file) };
+  /** Loads the LoRA library so its entries can be used by id. */
+  async loadLibrary(): Promise<readonly LoraCard[]> {
+    for (const l of await this.library.list()) this.addLibraryLora(l);
+    return this.loraCards();
+  }
+
+  private addLibraryLora(l: LibraryLora): LoraCard {
+    this.registerLoraFile(l.id, l.file, l.name);
+    const preset = l.report.preset ? speedPresetById(l.report.preset) : undefined;
+    const card: LoraCard = {
+      id: l.id,
+      name: l.name,
+      role: l.report.role,
+      ...(preset ? { preset: { id: preset.id, label: preset.label, steps: preset.steps, guidance: preset.guidance } } : {}),
+      architecture: l.report.architecture,
+      runnable: l.report.runnable,
+      rank: l.report.rank,
+      triggerWords: l.report.triggerWords,
+      ...(l.report.baseModel ? { baseModel: l.report.baseModel } : {}),
+      ...(l.preview ? { previewUrl: this.urls.lora(relative(this.library.dir, l.preview)) } : {}),
+    };
+    this.libraryCards.set(l.id, card);
+    return card;
+  }
+
+  loraCards(): LoraCard[] {
+    return [...this.libraryCards.values()].sort((a, b) => a.role.localeCompare(b.role) || a.name.localeCompare(b.name));
+  }
+
+  /** Imports a file into the library; refusals come back as outcomes, not exceptions. */
+  async importLora(file: string, displayName = basename(file)): Promise<ImportOutcome> {
+    try {
+      const { lora, duplicate } = await this.library.import(file, displayName);
+      return { ok: true, file: displayName, lora: this.addLibraryLora(lora), duplicate };
+    } catch (e) {
+      if (e instanceof StudioError) return { ok: false, file: displayName, error: e.toJSON() };
+      throw e;
+    }
+  }
+
+  /** Makes a LoRA file available under an id (the CLI's --lora; library entries by their id). */
+  registerLoraFile(id: string, file: string, name = basename(file)): RegisteredLora {
+    const preset = speedPresetFor(name);
+    const lora: RegisteredLora = { id, file, name, ...(preset ? { presetId: preset.id } : {}) };
     this.loraFiles.set(id, lora);
     return lora;
   }
@@ -123,7 +173,7 @@ export class Studio {
     const loras = requested.map(({ id, strength }) => {
       const lora = this.loraFiles.get(id);
       if (!lora) throw new StudioError('not-found', `Unknown LoRA "${id}".`, id);
-      const speed = speedPresetFor(lora.name);
+      const speed = lora.presetId ? speedPresetById(lora.presetId) : undefined;
       if (speed && preset) {
         throw new StudioError('invalid-request', `Two speed LoRAs at once (${preset.label} and ${speed.label}): choose one.`);
       }
@@ -279,7 +329,7 @@ export class Studio {
     return record;
   }
 
-  private urls: FileUrls = { image: (p) => p, thumb: (p) => p };
+  private urls: FileUrls = { image: (p) => p, thumb: (p) => p, lora: (p) => p };
 
   /** The host sets how file paths become URLs for its renderer. */
   setFileUrls(urls: FileUrls): void {

@@ -1,12 +1,13 @@
 // The studio window: create on the left, the result in the middle, the gallery below; the recipe in a dialog.
 
-import { useCallback, useEffect, useState } from 'react';
-import type { AppInfo, GenerationDetail, StudioApi } from '../shared/contract.js';
+import { useCallback, useEffect, useState, type DragEvent } from 'react';
+import type { AppInfo, GenerationDetail, ImportOutcome, LoraCard, StudioApi } from '../shared/contract.js';
 import type { GenerationRequestInput } from '../shared/generation.js';
 import { CreatePanel } from './components/CreatePanel.js';
 import { DetailDialog } from './components/DetailDialog.js';
 import { Gallery } from './components/Gallery.js';
 import { ResultView } from './components/ResultView.js';
+import { StylesPanel } from './components/StylesPanel.js';
 import { useI18n } from './i18n/i18n.js';
 import { LOCALES, type Locale } from './i18n/messages.js';
 import { idleJob, reduceJob, type JobView } from './state/job-state.js';
@@ -19,14 +20,39 @@ export function App({ api }: { api: StudioApi }) {
   const [detail, setDetail] = useState<GenerationDetail>();
   const [recipe, setRecipe] = useState<GenerationRequestInput>();
   const [error, setError] = useState<string>();
+  const [loras, setLoras] = useState<readonly LoraCard[]>([]);
+  const [outcomes, setOutcomes] = useState<readonly ImportOutcome[]>([]);
+  const [importing, setImporting] = useState(0);
+  const loadLoras = useCallback(async () => {
+    const r = await api.invoke('library.loras', {});
+    if (r.ok) setLoras(r.value.items);
+  }, [api]);
 
   useEffect(() => {
     void api.invoke('app.info', {}).then((r) => (r.ok ? setInfo(r.value) : setError(r.error.message)));
+    void loadLoras();
     return api.on('job', (e) => {
       setJob((s) => reduceJob(s, e));
       if (e.type === 'succeeded') setGalleryKey((k) => k + 1);
     });
-  }, [api]);
+  }, [api, loadLoras]);
+
+  // LoRA files dropped anywhere on the window go to the library.
+  const onDrop = useCallback(
+    async (e: DragEvent) => {
+      e.preventDefault();
+      const files = [...e.dataTransfer.files];
+      if (files.length === 0) return;
+      setImporting(files.length);
+      try {
+        setOutcomes(await api.importLoras(files));
+        await loadLoras();
+      } finally {
+        setImporting(0);
+      }
+    },
+    [api, loadLoras],
+  );
 
   const generate = useCallback(
     async (request: GenerationRequestInput) => {
@@ -51,7 +77,7 @@ export function App({ api }: { api: StudioApi }) {
   );
 
   return (
-    <div className="app">
+    <div className="app" onDragOver={(e) => e.preventDefault()} onDrop={(e) => void onDrop(e)}>
       <header>
         <h1>{t('app.title')}</h1>
         <label className="language">
@@ -71,9 +97,10 @@ export function App({ api }: { api: StudioApi }) {
         </p>
       )}
       <main>
-        <CreatePanel info={info} busy={job.status === 'running'} recipe={recipe} onGenerate={(r) => void generate(r)} onCancel={cancel} />
+        <CreatePanel info={info} loras={loras} busy={job.status === 'running'} recipe={recipe} onGenerate={(r) => void generate(r)} onCancel={cancel} />
         <ResultView job={job} />
         <Gallery api={api} refreshKey={galleryKey} onOpen={(id) => void open(id)} onError={setError} />
+        <StylesPanel loras={loras} outcomes={outcomes} importing={importing} />
       </main>
       {detail && (
         <DetailDialog

@@ -41,6 +41,26 @@ export interface GenerationDetail extends GenerationRecord {
   readonly parameters: string;
 }
 
+/** A LoRA of the library as the UI shows it. */
+export interface LoraCard {
+  readonly id: string;
+  readonly name: string;
+  readonly role: 'speed' | 'style';
+  /** The speed preset it brings (e.g. lightning-4), with its step count. */
+  readonly preset?: { readonly id: string; readonly label: string; readonly steps: number; readonly guidance: number };
+  readonly architecture: string;
+  /** False for LoRAs made for a model family the studio cannot run. */
+  readonly runnable: boolean;
+  readonly rank: number;
+  readonly triggerWords: readonly string[];
+  readonly baseModel?: string;
+  readonly previewUrl?: string;
+}
+
+export type ImportOutcome =
+  | { readonly ok: true; readonly file: string; readonly lora: LoraCard; readonly duplicate: boolean }
+  | { readonly ok: false; readonly file: string; readonly error: SerializedError };
+
 export interface HistoryPage {
   readonly items: readonly GenerationSummary[];
   /** Pass back as `cursor` for the next (older) page; null at the end. */
@@ -67,6 +87,9 @@ export const invokeParamSchemas = {
   'generate.cancel': z.object({ jobId: idSchema }).strict(),
   'history.list': historyQuerySchema,
   'history.get': z.object({ id: idSchema }).strict(),
+  'library.loras': z.object({}).strict(),
+  /** Electron only: a file the user dropped, by path (the browser host takes uploads over HTTP instead). */
+  'library.importLora': z.object({ path: z.string().min(1).max(4096) }).strict(),
 } as const;
 
 export type InvokeMethod = keyof typeof invokeParamSchemas;
@@ -80,6 +103,8 @@ export interface InvokeResults {
   'generate.cancel': { readonly cancelled: boolean };
   'history.list': HistoryPage;
   'history.get': GenerationDetail;
+  'library.loras': { readonly items: readonly LoraCard[] };
+  'library.importLora': ImportOutcome;
 }
 
 export type JobEvent =
@@ -104,6 +129,8 @@ export interface StudioApi {
   invoke<K extends InvokeMethod>(method: K, params: InvokeParams<K>): Promise<Result<InvokeResults[K]>>;
   /** Returns the unsubscribe function. */
   on<E extends EventName>(event: E, listener: (payload: EventPayloads[E]) => void): () => void;
+  /** Imports dropped LoRA files (DOM File objects) into the library, one outcome per file. */
+  importLoras(files: readonly unknown[]): Promise<readonly ImportOutcome[]>;
 }
 
 /** Messages on the browser host's WebSocket. */

@@ -31,7 +31,9 @@ async function start(): Promise<void> {
     demoModelDir: demoDir,
     spawnWorker: utilityWorkerSpawner(workerEntry(root)),
   });
-  studio.setFileUrls({ image: (p) => `${FILE_SCHEME}://images/${p}`, thumb: (p) => `${FILE_SCHEME}://thumbs/${p}` });
+  studio.setFileUrls({ image: (p) => `${FILE_SCHEME}://images/${p}`, thumb: (p) => `${FILE_SCHEME}://thumbs/${p}`, lora: (p) => `${FILE_SCHEME}://loras/${p}` });
+  await studio.loadLibrary();
+  await studio.discoverModels();
 
   const rendererDir = join(root, 'dist', 'renderer');
   protocol.handle(APP_SCHEME, (req) => {
@@ -41,7 +43,7 @@ async function start(): Promise<void> {
   });
   protocol.handle(FILE_SCHEME, (req) => {
     const url = new URL(req.url);
-    const base = url.host === 'images' ? studio.layout.images : url.host === 'thumbs' ? studio.layout.thumbs : undefined;
+    const base = url.host === 'images' ? studio.layout.images : url.host === 'thumbs' ? studio.layout.thumbs : url.host === 'loras' ? studio.library.dir : undefined;
     const file = base && confinedPath(base, decodeURIComponent(url.pathname.slice(1)));
     return file ? net.fetch(pathToFileURL(file).href) : new Response('Not found', { status: 404 });
   });

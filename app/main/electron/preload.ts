@@ -1,12 +1,14 @@
 // The sandboxed preload: exposes exactly one typed API, two channels, nothing of Node or Electron.
 
-import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron';
+import { contextBridge, ipcRenderer, webUtils, type IpcRendererEvent } from 'electron';
+import type { Result } from '../../shared/result.js';
 import {
   EVENT_NAMES,
   IPC_EVENT_CHANNEL,
   IPC_INVOKE_CHANNEL,
   isInvokeMethod,
   type EventName,
+  type ImportOutcome,
   type StudioApi,
 } from '../../shared/contract.js';
 
@@ -22,6 +24,16 @@ const api: StudioApi = {
     };
     ipcRenderer.on(IPC_EVENT_CHANNEL, handler);
     return () => void ipcRenderer.off(IPC_EVENT_CHANNEL, handler);
+  },
+  async importLoras(files) {
+    // Dropped files are imported by path: main reads them itself, nothing large crosses IPC.
+    const outcomes: ImportOutcome[] = [];
+    for (const file of files) {
+      const path = webUtils.getPathForFile(file as File);
+      const r = (await ipcRenderer.invoke(IPC_INVOKE_CHANNEL, 'library.importLora', { path })) as Result<ImportOutcome>;
+      outcomes.push(r.ok ? r.value : { ok: false, file: (file as File).name, error: r.error });
+    }
+    return outcomes;
   },
 };
 

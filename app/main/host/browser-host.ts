@@ -1,7 +1,9 @@
 // The browser host: the same renderer and API over HTTP + WebSocket, on 127.0.0.1 only, behind a per-launch token.
 
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { createReadStream, existsSync, statSync } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, statSync } from 'node:fs';
+import { mkdir, rm } from 'node:fs/promises';
+import { pipeline } from 'node:stream/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { extname, join } from 'node:path';
@@ -12,6 +14,8 @@ import { confinedPath } from '../paths.js';
 import type { Studio } from '../studio.js';
 
 const COOKIE = 'studio_token';
+/** LoRA files run to a few GB; anything far larger is not a LoRA. */
+const MAX_UPLOAD_BYTES = 8 * 1024 ** 3;
 const CONTENT_TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
@@ -70,7 +74,7 @@ export async function startBrowserHost(options: BrowserHostOptions): Promise<Bro
   const { studio, rendererDir } = options;
   const token = options.token ?? randomBytes(24).toString('base64url');
   const dispatch = createDispatch(studio, 'browser');
-  studio.setFileUrls({ image: (p) => `/files/images/${p}`, thumb: (p) => `/files/thumbs/${p}` });
+  studio.setFileUrls({ image: (p) => `/files/images/${p}`, thumb: (p) => `/files/thumbs/${p}`, lora: (p) => `/files/loras/${p}` });
   let port = 0;
   const allowedHosts = (): string[] => [`127.0.0.1:${port}`, `localhost:${port}`];
 
@@ -97,8 +101,13 @@ export async function startBrowserHost(options: BrowserHostOptions): Promise<Bro
   const server: Server = createServer((req, res) => {
     // A page on another site cannot reach us through a DNS name that resolves to 127.0.0.1.
     if (!allowedHosts().includes(req.headers.host ?? '')) return send(res, 403, 'Forbidden host');
-    if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'Method not allowed');
     const url = new URL(req.url ?? '/', `http://${req.headers.host}`);
+    if (req.method === 'POST' && url.pathname === '/upload/lora') {
+      // Same origin only (a cross-site form could otherwise post to 127.0.0.1), and the token.
+      if (!authorized(req) || req.headers.origin !== `http://${req.headers.host}`) return send(res, 401, 'Unauthorized');
+      return void receiveLora(req, res, url.searchParams.get('name') ?? 'upload.safetensors');
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'Method not allowed');
     if (url.pathname === '/' && url.searchParams.has('token')) {
       if (!sameToken(url.searchParams.get('token') ?? undefined, token)) return send(res, 401, 'Wrong token: open the link that `studio serve` printed.');
       return send(res, 302, '', 'text/plain', {
@@ -109,7 +118,7 @@ export async function startBrowserHost(options: BrowserHostOptions): Promise<Bro
     if (!authorized(req)) return send(res, 401, 'Open the link that `studio serve` printed (it carries the access token).');
     if (url.pathname.startsWith('/files/')) {
       const [, , kind, ...rest] = url.pathname.split('/');
-      const root = kind === 'images' ? studio.layout.images : kind === 'thumbs' ? studio.layout.thumbs : undefined;
+      const root = kind === 'images' ? studio.layout.images : kind === 'thumbs' ? studio.layout.thumbs : kind === 'loras' ? studio.library.dir : undefined;
       const file = root && confinedPath(root, decodeURIComponent(rest.join('/')));
       if (!file) return send(res, 404, 'Not found');
       return sendFile(res, file, 'private, max-age=31536000, immutable');
@@ -119,6 +128,33 @@ export async function startBrowserHost(options: BrowserHostOptions): Promise<Bro
     if (!file || !statSync(file).isFile()) return send(res, 404, 'Not found');
     return sendFile(res, file, rel === 'index.html' ? 'no-store' : 'private, max-age=3600');
   });
+
+  /** Streams an upload to a temporary file in the data folder, imports it, and always removes the temporary file. */
+  const receiveLora = async (req: IncomingMessage, res: ServerResponse, name: string) => {
+    const uploads = join(studio.layout.root, 'uploads');
+    await mkdir(uploads, { recursive: true });
+    const tmp = join(uploads, `${randomBytes(8).toString('hex')}.upload`);
+    let received = 0;
+    try {
+      await pipeline(
+        req,
+        async function* (source: AsyncIterable<Buffer>) {
+          for await (const chunk of source) {
+            received += chunk.length;
+            if (received > MAX_UPLOAD_BYTES) throw new Error(`the file is larger than ${MAX_UPLOAD_BYTES / 1024 ** 3} GB`);
+            yield chunk;
+          }
+        },
+        createWriteStream(tmp),
+      );
+      const outcome = await studio.importLora(tmp, name.slice(0, 255));
+      send(res, 200, JSON.stringify(outcome), 'application/json');
+    } catch (e) {
+      send(res, 200, JSON.stringify({ ok: false, file: name, error: { code: 'storage-failed', message: `The upload failed: ${(e as Error).message}` } }), 'application/json');
+    } finally {
+      await rm(tmp, { force: true });
+    }
+  };
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: 1024 * 1024 });
   const sockets = new Set<WebSocket>();

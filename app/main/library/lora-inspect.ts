@@ -38,8 +38,7 @@ export const PICKLE_REFUSAL =
   'is a PyTorch pickle file. Opening a pickle can run any code it contains on your computer, so the studio never opens one. ' +
   'Download the .safetensors version of this LoRA instead (most publishers offer one), or convert it with a trusted tool in a sandbox.';
 
-async function readHeader(file: string): Promise<SafetensorsHeader | LoraRefusal> {
-  const name = basename(file);
+async function readHeader(file: string, name: string): Promise<SafetensorsHeader | LoraRefusal> {
   const fh = await open(file, 'r');
   try {
     const { size } = await fh.stat();
@@ -98,12 +97,13 @@ function triggerWords(meta: Readonly<Record<string, string>>): string[] {
   return [...words].slice(0, 20).map((w) => w.slice(0, 100));
 }
 
-export async function inspectLoraFile(file: string): Promise<LoraReport | LoraRefusal> {
-  const name = basename(file);
+/** `displayName` is the user's file name when the bytes sit in a temporary file (an upload). */
+export async function inspectLoraFile(file: string, displayName = basename(file)): Promise<LoraReport | LoraRefusal> {
+  const name = basename(displayName);
   const info = await stat(file).catch(() => undefined);
   if (!info?.isFile()) return { ok: false, file, reason: `${file} does not exist or is not a file.` };
   if (PICKLE_EXTENSIONS.includes(extname(name).toLowerCase())) return { ok: false, file, reason: `${name} ${PICKLE_REFUSAL}` };
-  const header = await readHeader(file);
+  const header = await readHeader(file, name);
   if ('ok' in header) return header;
   const keys = [...header.tensors.keys()];
   const format = formatOf(keys);

@@ -58,7 +58,8 @@ export class LoraLibrary {
    * Imports a .safetensors file, or a folder holding one (with an optional preview image). Refusals
    * (pickles, damaged files, non-LoRA files) throw with the reason; the library is left unchanged.
    */
-  async import(source: string): Promise<{ lora: LibraryLora; duplicate: boolean }> {
+  /** `displayName` names the folder when the source is an upload with a temporary name. */
+  async import(source: string, displayName?: string): Promise<{ lora: LibraryLora; duplicate: boolean }> {
     const info = await stat(source).catch(() => undefined);
     if (!info) throw new StudioError('not-found', `${source} does not exist.`, source);
     let file = source;
@@ -71,15 +72,16 @@ export class LoraLibrary {
       const p = names.find((n) => PREVIEW.test(n));
       if (p) preview = join(source, p);
     }
-    const report = await inspectLoraFile(file);
+    const report = await inspectLoraFile(file, info.isDirectory() ? basename(file) : (displayName ?? basename(file)));
     if (!report.ok) throw new StudioError('invalid-request', report.reason, file);
     const sha256 = await sha256File(file);
     const existing = (await this.list()).find((l) => l.sha256 === sha256);
     if (existing) return { lora: existing, duplicate: true };
 
     await mkdir(this.dir, { recursive: true });
-    let name = safeName(basename(info.isDirectory() ? source : file));
-    for (let i = 2; await stat(join(this.dir, name)).catch(() => undefined); i++) name = `${safeName(basename(file))}-${i}`;
+    const wantedName = safeName(displayName ?? basename(info.isDirectory() ? source : file));
+    let name = wantedName;
+    for (let i = 2; await stat(join(this.dir, name)).catch(() => undefined); i++) name = `${wantedName}-${i}`;
     const folder = this.inside(name);
     const staging = this.inside(`.importing-${sha256.slice(0, 16)}`);
     await rm(staging, { recursive: true, force: true });

@@ -1,6 +1,6 @@
 // The browser host's side of the contract: invoke and events over one WebSocket to 127.0.0.1.
 
-import type { EventName, EventPayloads, StudioApi, WireToRenderer } from '../../shared/contract.js';
+import type { EventName, EventPayloads, ImportOutcome, StudioApi, WireToRenderer } from '../../shared/contract.js';
 import type { Result } from '../../shared/result.js';
 
 export function connectBrowserHost(url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/api`): StudioApi {
@@ -59,6 +59,18 @@ export function connectBrowserHost(url = `${location.protocol === 'https:' ? 'ws
         pending.set(id, resolve as (r: Result<unknown>) => void);
         ws.send(JSON.stringify({ kind: 'invoke', id, method, params }));
       });
+    },
+    async importLoras(files) {
+      const outcomes: ImportOutcome[] = [];
+      for (const file of files as File[]) {
+        try {
+          const res = await fetch(`/upload/lora?name=${encodeURIComponent(file.name)}`, { method: 'POST', body: file, credentials: 'same-origin' });
+          outcomes.push((await res.json()) as ImportOutcome);
+        } catch (e) {
+          outcomes.push({ ok: false, file: file.name, error: { code: 'storage-failed', message: (e as Error).message } });
+        }
+      }
+      return outcomes;
     },
     on(event, listener) {
       let set = listeners.get(event);

@@ -1,19 +1,20 @@
 // The prompt and settings form; Ctrl/Cmd+Enter generates.
 
 import { useState, type FormEvent, type KeyboardEvent } from 'react';
-import type { AppInfo } from '../../shared/contract.js';
+import type { AppInfo, LoraCard } from '../../shared/contract.js';
 import { MAX_SEED, MAX_STEPS, MIN_STEPS, OUTPUT_FORMATS, SIZE_PRESETS, type GenerationRequestInput, type OutputFormat } from '../../shared/generation.js';
 import { useI18n } from '../i18n/i18n.js';
 
 export interface CreatePanelProps {
   readonly info: AppInfo | undefined;
+  readonly loras: readonly LoraCard[];
   readonly busy: boolean;
   readonly recipe: GenerationRequestInput | undefined;
   onGenerate(request: GenerationRequestInput): void;
   onCancel(): void;
 }
 
-export function CreatePanel({ info, busy, recipe, onGenerate, onCancel }: CreatePanelProps) {
+export function CreatePanel({ info, loras, busy, recipe, onGenerate, onCancel }: CreatePanelProps) {
   const { t } = useI18n();
   const [prompt, setPrompt] = useState(recipe?.prompt ?? '');
   const [size, setSize] = useState('1024x1024');
@@ -22,6 +23,17 @@ export function CreatePanel({ info, busy, recipe, onGenerate, onCancel }: Create
   const [format, setFormat] = useState<OutputFormat>('jpeg95');
   const [modelId, setModelId] = useState(info?.defaultModelId ?? 'demo');
   const [appliedRecipe, setAppliedRecipe] = useState(recipe);
+  const [speedId, setSpeedId] = useState('');
+  const [styleId, setStyleId] = useState('');
+  const [strength, setStrength] = useState(1);
+  const speedLoras = loras.filter((l) => l.role === 'speed' && l.runnable);
+  const styleLoras = loras.filter((l) => l.role === 'style' && l.runnable);
+  const chooseSpeed = (id: string) => {
+    setSpeedId(id);
+    // A speed LoRA brings its preset; the user can still change the steps afterwards.
+    const preset = loras.find((l) => l.id === id)?.preset;
+    if (preset) setSteps(preset.steps);
+  };
 
   // "Use this recipe" from the gallery refills the form.
   if (recipe !== appliedRecipe) {
@@ -39,7 +51,8 @@ export function CreatePanel({ info, busy, recipe, onGenerate, onCancel }: Create
     e?.preventDefault();
     const [w, h] = size.split('x').map(Number);
     const seedNumber = seed.trim() === '' ? undefined : Number(seed);
-    onGenerate({ prompt, steps, width: w ?? 1024, height: h ?? 1024, format, modelId, ...(seedNumber === undefined ? {} : { seed: seedNumber }) });
+    const chosen = [...(speedId ? [{ id: speedId, strength: 1 }] : []), ...(styleId ? [{ id: styleId, strength }] : [])];
+    onGenerate({ prompt, steps, width: w ?? 1024, height: h ?? 1024, format, modelId, loras: chosen, ...(seedNumber === undefined ? {} : { seed: seedNumber }) });
   };
   const onKeyDown = (e: KeyboardEvent) => {
     if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) submit();
@@ -65,6 +78,36 @@ export function CreatePanel({ info, busy, recipe, onGenerate, onCancel }: Create
         </label>
       </div>
       {model?.isDemo && <p className="notice">{t('create.demoNotice')}</p>}
+      <div className="row">
+        <label>
+          {t('create.speed')}
+          <select value={speedId} onChange={(e) => chooseSpeed(e.target.value)}>
+            <option value="">{t('create.speedNone')}</option>
+            {speedLoras.map((l) => (
+              <option key={l.id} value={l.id}>
+                {l.preset?.label ?? l.name}
+              </option>
+            ))}
+          </select>
+        </label>
+      </div>
+      <div className="row">
+        <label>
+          {t('create.style')}
+          <select value={styleId} onChange={(e) => setStyleId(e.target.value)}>
+            <option value="">{t('create.styleNone')}</option>
+            {styleLoras.map((l) => (
+              <option key={l.id} value={l.id}>
+                {l.name}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          {t('create.strength')}
+          <input type="range" min={0} max={1.5} step={0.05} value={strength} disabled={!styleId} onChange={(e) => setStrength(Number(e.target.value))} />
+        </label>
+      </div>
       <div className="row">
         <label>
           {t('create.size')}

@@ -26,6 +26,7 @@ export function DetailDialog({ detail, onClose, onUseRecipe }: DetailDialogProps
     [t('detail.guidance'), String(r.guidance)],
     [t('detail.size'), `${r.width} × ${r.height}`],
     [t('detail.model'), `${r.modelName} (${r.modelId})`],
+    ...(r.loras.length > 0 ? ([[t('detail.loras'), r.loras.map((l) => `${l.name} (${l.role}, ${l.strength})`).join('\n')]] as [string, string][]) : []),
     [t('detail.sampler'), `${r.sampler.name}, shift ${r.sampler.timeShiftType} μ∈[${r.sampler.baseShift.toFixed(3)}, ${r.sampler.maxShift.toFixed(3)}]`],
     [t('detail.device'), r.device],
     [t('detail.created'), new Date(detail.createdAt).toLocaleString(locale)],

@@ -26,9 +26,7 @@ export function ResultView({ job }: { job: JobView }) {
       {job.status === 'succeeded' && (
         <figure>
           <img className="result-image" src={job.generation.imageUrl} alt={t('result.alt', { prompt: job.generation.prompt })} />
-          <figcaption>
-            {job.generation.width} × {job.generation.height} · seed {job.generation.seed}
-          </figcaption>
+          <figcaption>{t('result.caption', { width: job.generation.width, height: job.generation.height, seed: job.generation.seed })}</figcaption>
         </figure>
       )}
       {job.status === 'failed' && (
