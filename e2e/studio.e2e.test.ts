@@ -31,7 +31,7 @@ describe('studio in Chromium', () => {
   it('turns a typed prompt into an image, shown and added to the gallery', async () => {
     await page.getByRole('textbox', { name: 'Prompt' }).fill('a red fox in the snow');
     await page.getByRole('combobox', { name: 'Size' }).selectOption('512x512');
-    await page.getByRole('spinbutton', { name: 'Seed' }).fill('7');
+    await page.getByRole('spinbutton', { name: 'Seed', exact: true }).fill('7');
     await page.getByRole('button', { name: 'Generate' }).click();
     const result = page.getByRole('img', { name: 'Generated image: a red fox in the snow' });
     await result.waitFor({ timeout: 60_000 });

@@ -6,8 +6,8 @@ import type { Studio } from './studio.js';
 
 export type Dispatch = (method: unknown, params: unknown) => Promise<Result<unknown>>;
 
-function call<K extends InvokeMethod>(studio: Studio, host: 'electron' | 'browser', method: K, params: ValidParams<K>): InvokeResults[K];
-function call(studio: Studio, host: 'electron' | 'browser', method: InvokeMethod, params: unknown): unknown {
+function call<K extends InvokeMethod>(studio: Studio, host: 'electron' | 'browser', method: K, params: ValidParams<K>, trash?: Trash): InvokeResults[K] | Promise<InvokeResults[K]>;
+function call(studio: Studio, host: 'electron' | 'browser', method: InvokeMethod, params: unknown, trash?: Trash): unknown {
   switch (method) {
     case 'app.info':
       return studio.info(host);
@@ -21,6 +21,12 @@ function call(studio: Studio, host: 'electron' | 'browser', method: InvokeMethod
       return studio.listHistory(params as ValidParams<'history.list'>);
     case 'history.get':
       return studio.getHistoryItem((params as ValidParams<'history.get'>).id);
+    case 'history.setFavorite': {
+      const p = params as ValidParams<'history.setFavorite'>;
+      return studio.setFavorite(p.id, p.favorite);
+    }
+    case 'history.delete':
+      return studio.deleteGeneration((params as ValidParams<'history.delete'>).id, trash);
     case 'library.loras':
       return { items: studio.loraCards() };
     case 'library.importLora':
@@ -31,7 +37,10 @@ function call(studio: Studio, host: 'electron' | 'browser', method: InvokeMethod
   }
 }
 
-export function createDispatch(studio: Studio, host: 'electron' | 'browser'): Dispatch {
+/** Moves a file to the system trash (Electron's shell.trashItem); absent in the browser host. */
+export type Trash = (file: string) => Promise<void>;
+
+export function createDispatch(studio: Studio, host: 'electron' | 'browser', trash?: Trash): Dispatch {
   return async (method, params) => {
     if (!isInvokeMethod(method)) return fail('invalid-request', `Unknown method ${String(method)}.`);
     const parsed = invokeParamSchemas[method].safeParse(params ?? {});
@@ -40,7 +49,7 @@ export function createDispatch(studio: Studio, host: 'electron' | 'browser'): Di
       return fail('invalid-request', issue?.message ?? 'Invalid request.', parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
     }
     try {
-      return ok(call(studio, host, method, parsed.data as never));
+      return ok(await call(studio, host, method, parsed.data as never, trash));
     } catch (e) {
       if (!(e instanceof StudioError)) console.error(`studio: ${method} failed:`, e);
       return { ok: false, error: serializeError(e) };

@@ -217,3 +217,22 @@ describe('models already on disk', () => {
     }
   });
 });
+
+describe('favourites and deletion', () => {
+  it('marks a favourite, deletes an image with its files, and says so for an unknown one', async () => {
+    const studio = testStudio();
+    try {
+      const g = await studio.submit({ prompt: 'to delete', steps: 1, width: 256, height: 256, seed: 3 }).completion;
+      expect(studio.setFavorite(g.id, true)).toEqual({ favorite: true });
+      expect(studio.getHistoryItem(g.id).favorite).toBe(true);
+      expect(studio.listHistory({ limit: 10, favorites: true }).items.map((i) => i.id)).toEqual([g.id]);
+      expect(await studio.deleteGeneration(g.id)).toEqual({ deleted: true, trashed: false });
+      expect(existsSync(join(studio.layout.images, g.imageFile))).toBe(false);
+      expect(existsSync(join(studio.layout.thumbs, g.thumbFile))).toBe(false);
+      expect(studio.listHistory({ limit: 10 }).items).toEqual([]);
+      expect(await studio.deleteGeneration(g.id)).toEqual({ deleted: false, trashed: false });
+    } finally {
+      await studio.close();
+    }
+  });
+});

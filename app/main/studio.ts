@@ -24,7 +24,7 @@ import { listCachedModels } from './library/hub-cache.js';
 import { dataLayout, type DataLayout } from './paths.js';
 import { openDatabase, type Db } from './store/database.js';
 import { cachedSha256 } from './store/file-hashes.js';
-import { getGeneration, insertGeneration, listGenerations, type HistoryRow } from './store/generations.js';
+import { deleteGeneration, getGeneration, insertGeneration, listGenerations, setFavorite, type HistoryRow } from './store/generations.js';
 import type { SpawnWorker } from './worker-host/worker-handle.js';
 import { WorkerSupervisor, type SupervisorOptions, type WorkerOutput } from './worker-host/worker-supervisor.js';
 
@@ -336,12 +336,33 @@ export class Studio {
     this.urls = urls;
   }
 
+  setFavorite(id: string, favorite: boolean): { favorite: boolean } {
+    if (!setFavorite(this.db, id, favorite)) throw new StudioError('not-found', 'That image is not in the history any more.', id);
+    return { favorite };
+  }
+
+  /**
+   * Removes an image from the history. `trash` (the Electron host's shell.trashItem) moves its file to the
+   * system trash; without one the file is deleted, which the UI confirms with the user first.
+   */
+  async deleteGeneration(id: string, trash?: (file: string) => Promise<void>): Promise<{ deleted: boolean; trashed: boolean }> {
+    const g = getGeneration(this.db, id);
+    if (!g) return { deleted: false, trashed: false };
+    const image = join(this.layout.images, g.imageFile);
+    if (trash) await trash(image);
+    else await rm(image, { force: true });
+    await rm(join(this.layout.thumbs, g.thumbFile), { force: true });
+    deleteGeneration(this.db, id);
+    return { deleted: true, trashed: trash !== undefined };
+  }
+
   summaryOf(g: GenerationRecord | HistoryRow): GenerationSummary {
+    const favorite = 'favorite' in g ? g.favorite : false;
     const base =
       'recipe' in g
         ? { prompt: g.recipe.prompt, seed: g.recipe.seed, steps: g.recipe.steps, width: g.recipe.width, height: g.recipe.height, modelId: g.recipe.modelId }
         : { prompt: g.prompt, seed: g.seed, steps: g.steps, width: g.width, height: g.height, modelId: g.modelId };
-    return { id: g.id, createdAt: g.createdAt, ...base, imageUrl: this.urls.image(g.imageFile), thumbUrl: this.urls.thumb(g.thumbFile) };
+    return { id: g.id, createdAt: g.createdAt, ...base, favorite, imageUrl: this.urls.image(g.imageFile), thumbUrl: this.urls.thumb(g.thumbFile) };
   }
 
   listHistory(q: HistoryQuery): HistoryPage {
@@ -352,7 +373,8 @@ export class Studio {
   getHistoryItem(id: string): GenerationDetail {
     const g = getGeneration(this.db, id);
     if (!g) throw new StudioError('not-found', 'That image is not in the history any more.', id);
-    return { ...g, imageUrl: this.urls.image(g.imageFile), thumbUrl: this.urls.thumb(g.thumbFile), parameters: formatA1111Parameters(g.recipe) };
+    const favorite = (this.db.prepare('SELECT favorite FROM generations WHERE id = ?').get(id) as { favorite: number }).favorite === 1;
+    return { ...g, favorite, imageUrl: this.urls.image(g.imageFile), thumbUrl: this.urls.thumb(g.thumbFile), parameters: formatA1111Parameters(g.recipe) };
   }
 
   async close(): Promise<void> {

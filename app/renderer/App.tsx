@@ -1,6 +1,6 @@
 // The studio window: create on the left, the result in the middle, the gallery below; the recipe in a dialog.
 
-import { useCallback, useEffect, useState, type DragEvent } from 'react';
+import { useCallback, useEffect, useRef, useState, type DragEvent } from 'react';
 import type { AppInfo, GenerationDetail, ImportOutcome, LoraCard, StudioApi } from '../shared/contract.js';
 import type { GenerationRequestInput } from '../shared/generation.js';
 import { CreatePanel } from './components/CreatePanel.js';
@@ -32,6 +32,9 @@ export function App({ api }: { api: StudioApi }) {
     void api.invoke('app.info', {}).then((r) => (r.ok ? setInfo(r.value) : setError(r.error.message)));
     void loadLoras();
     return api.on('job', (e) => {
+      // Every job's latest state is kept, so a batch's next job shows where it already is.
+      const before = seen.current.get(e.jobId) ?? ({ status: 'running', jobId: e.jobId, progress: { phase: 'queued', step: 0, totalSteps: 0 } } as JobView);
+      seen.current.set(e.jobId, reduceJob(before, e));
       setJob((s) => reduceJob(s, e));
       if (e.type === 'succeeded') setGalleryKey((k) => k + 1);
     });
@@ -54,19 +57,38 @@ export function App({ api }: { api: StudioApi }) {
     [api, loadLoras],
   );
 
+  const [pending, setPending] = useState<string[]>([]);
+  const seen = useRef(new Map<string, JobView>());
   const generate = useCallback(
-    async (request: GenerationRequestInput) => {
+    async (requests: readonly GenerationRequestInput[]) => {
       setError(undefined);
-      const r = await api.invoke('generate.start', request);
-      if (!r.ok) return setJob({ status: 'failed', jobId: undefined, error: r.error });
-      // Events for this job may already have arrived; they are applied from 'queued' on.
-      setJob({ status: 'running', jobId: r.value.jobId, progress: { phase: 'queued', step: 0, totalSteps: r.value.request.steps } });
+      const ids: string[] = [];
+      for (const request of requests) {
+        const r = await api.invoke('generate.start', request);
+        if (!r.ok) {
+          setJob({ status: 'failed', jobId: undefined, error: r.error });
+          break;
+        }
+        ids.push(r.value.jobId);
+        // The first job is shown at once; the rest follow as each finishes.
+        if (ids.length === 1) setJob({ status: 'running', jobId: r.value.jobId, progress: { phase: 'queued', step: 0, totalSteps: r.value.request.steps } });
+      }
+      setPending(ids.slice(1));
     },
     [api],
   );
+  // When a job of a batch ends, follow the next one.
+  useEffect(() => {
+    if (job.status === 'running' || job.status === 'idle' || pending.length === 0) return;
+    const [next, ...rest] = pending;
+    setPending(rest);
+    setJob(seen.current.get(next!) ?? { status: 'running', jobId: next!, progress: { phase: 'queued', step: 0, totalSteps: 0 } });
+  }, [job, pending]);
   const cancel = useCallback(() => {
+    for (const jobId of pending) void api.invoke('generate.cancel', { jobId });
+    setPending([]);
     if (job.status === 'running') void api.invoke('generate.cancel', { jobId: job.jobId });
-  }, [api, job]);
+  }, [api, job, pending]);
   const open = useCallback(
     async (id: string) => {
       const r = await api.invoke('history.get', { id });
@@ -98,16 +120,49 @@ export function App({ api }: { api: StudioApi }) {
       )}
       <main>
         <CreatePanel info={info} loras={loras} busy={job.status === 'running'} recipe={recipe} onGenerate={(r) => void generate(r)} onCancel={cancel} />
-        <ResultView job={job} />
-        <Gallery api={api} refreshKey={galleryKey} onOpen={(id) => void open(id)} onError={setError} />
+        <ResultView
+          job={job}
+          onReuse={(g) => setRecipe({ prompt: g.prompt, steps: g.steps, width: g.width, height: g.height, seed: g.seed })}
+        />
+        <Gallery api={api} info={info} refreshKey={galleryKey} onOpen={(id) => void open(id)} onError={setError} />
         <StylesPanel loras={loras} outcomes={outcomes} importing={importing} />
       </main>
       {detail && (
         <DetailDialog
           detail={detail}
           onClose={() => setDetail(undefined)}
+          onReproduce={(d) => {
+            const r = d.recipe;
+            setDetail(undefined);
+            void generate([
+              { prompt: r.prompt, negativePrompt: r.negativePrompt, guidance: r.guidance, steps: r.steps, width: r.width, height: r.height, seed: r.seed, modelId: r.modelId, format: d.format },
+            ]);
+          }}
+          onToggleFavorite={async (d) => {
+            const res = await api.invoke('history.setFavorite', { id: d.id, favorite: !d.favorite });
+            if (!res.ok) return setError(res.error.message);
+            setDetail({ ...d, favorite: res.value.favorite });
+            setGalleryKey((k) => k + 1);
+          }}
+          onDelete={async (d) => {
+            const host = info?.host;
+            // Without a system trash (the browser host) deleting is final, so ask first.
+            if (host !== 'electron' && !window.confirm(t('detail.confirmDelete'))) return;
+            const res = await api.invoke('history.delete', { id: d.id });
+            if (!res.ok) return setError(res.error.message);
+            setDetail(undefined);
+            setGalleryKey((k) => k + 1);
+          }}
           onUseRecipe={(d) => {
-            setRecipe({ prompt: d.recipe.prompt, steps: d.recipe.steps, width: d.recipe.width, height: d.recipe.height, seed: d.recipe.seed });
+            setRecipe({
+              prompt: d.recipe.prompt,
+              negativePrompt: d.recipe.negativePrompt,
+              guidance: d.recipe.guidance,
+              steps: d.recipe.steps,
+              width: d.recipe.width,
+              height: d.recipe.height,
+              seed: d.recipe.seed,
+            });
             setDetail(undefined);
           }}
         />

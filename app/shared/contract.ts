@@ -32,11 +32,13 @@ export interface GenerationSummary {
   readonly modelId: string;
   readonly thumbUrl: string;
   readonly imageUrl: string;
+  readonly favorite: boolean;
 }
 
 export interface GenerationDetail extends GenerationRecord {
   readonly thumbUrl: string;
   readonly imageUrl: string;
+  readonly favorite: boolean;
   /** The A1111-style parameters text embedded in the image. */
   readonly parameters: string;
 }
@@ -71,6 +73,8 @@ const historyQuerySchema = z
   .object({
     search: z.string().max(500).optional(),
     modelId: z.string().max(200).optional(),
+    seed: z.number().int().min(0).max(0xffff_ffff).optional(),
+    favorites: z.boolean().optional(),
     from: z.number().int().nonnegative().optional(),
     to: z.number().int().nonnegative().optional(),
     limit: z.number().int().min(1).max(500).default(60),
@@ -87,6 +91,9 @@ export const invokeParamSchemas = {
   'generate.cancel': z.object({ jobId: idSchema }).strict(),
   'history.list': historyQuerySchema,
   'history.get': z.object({ id: idSchema }).strict(),
+  'history.setFavorite': z.object({ id: idSchema, favorite: z.boolean() }).strict(),
+  /** Moves the image to the system trash where the host can (Electron), else deletes it; the UI asks first. */
+  'history.delete': z.object({ id: idSchema }).strict(),
   'library.loras': z.object({}).strict(),
   /** Electron only: a file the user dropped, by path (the browser host takes uploads over HTTP instead). */
   'library.importLora': z.object({ path: z.string().min(1).max(4096) }).strict(),
@@ -103,6 +110,8 @@ export interface InvokeResults {
   'generate.cancel': { readonly cancelled: boolean };
   'history.list': HistoryPage;
   'history.get': GenerationDetail;
+  'history.setFavorite': { readonly favorite: boolean };
+  'history.delete': { readonly deleted: boolean; readonly trashed: boolean };
   'library.loras': { readonly items: readonly LoraCard[] };
   'library.importLora': ImportOutcome;
 }

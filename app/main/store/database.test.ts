@@ -36,7 +36,7 @@ describe('openDatabase', () => {
     raw.exec('CREATE TABLE future (x)');
     raw.close();
     const before = readFileSync(file);
-    expect(() => openDatabase(file)).toThrow(/written by a newer version of the studio \(schema 2; this version knows up to 1\)/);
+    expect(() => openDatabase(file)).toThrow(`written by a newer version of the studio (schema ${MIGRATIONS.length + 1}; this version knows up to ${MIGRATIONS.length})`);
     expect(readFileSync(file).equals(before)).toBe(true);
   });
 
@@ -49,6 +49,21 @@ describe('openDatabase', () => {
     const db = new Database(copy);
     expect(schemaVersion(db)).toBe(0);
     expect(db.prepare("SELECT count(*) FROM sqlite_master WHERE name = 'generations'").pluck().get()).toBe(0);
+    db.close();
+  });
+
+  it('upgrades a version-1 database, keeping its rows (0002 adds favourites)', () => {
+    const file = join(tmp(), 'studio.db');
+    openDatabase(file, MIGRATIONS.slice(0, 1)).close();
+    const v1 = new Database(file);
+    v1.prepare(
+      `INSERT INTO generations (id, created_at, prompt, seed, steps, guidance, width, height, model_id, recipe_json, durations_json, format, image_file, thumb_file)
+       VALUES ('00000000-0000-4000-8000-000000000001', 1, 'a fox', 7, 4, 1, 512, 512, 'demo', '{}', '{}', 'png', 'a.png', 'a.webp')`,
+    ).run();
+    v1.close();
+    const db = openDatabase(file);
+    expect(schemaVersion(db)).toBe(2);
+    expect(db.prepare('SELECT prompt, favorite FROM generations').get()).toEqual({ prompt: 'a fox', favorite: 0 });
     db.close();
   });
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { LIGHTNING_SAMPLER } from '../../shared/flow-match.js';
 import type { GenerationRecord } from '../../shared/generation.js';
 import { openDatabase } from './database.js';
-import { countGenerations, explainListQuery, getGeneration, insertGeneration, listGenerations } from './generations.js';
+import { countGenerations, deleteGeneration, explainListQuery, getGeneration, insertGeneration, listGenerations, setFavorite } from './generations.js';
 
 function record(i: number, patch: { prompt?: string; modelId?: string; createdAt?: number } = {}): GenerationRecord {
   const id = `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`;
@@ -79,6 +79,17 @@ describe('generations', () => {
     expect(search('"quoted')).toEqual([]);
   });
 
+  it('marks favourites and filters by them and by seed; deletes a row', () => {
+    const db = freshDb();
+    for (let i = 1; i <= 3; i++) insertGeneration(db, record(i));
+    expect(setFavorite(db, record(2).id, true)).toBe(true);
+    expect(listGenerations(db, { limit: 10, favorites: true }).rows.map((r) => [r.seed, r.favorite])).toEqual([[2, true]]);
+    expect(listGenerations(db, { limit: 10, seed: 3 }).rows.map((r) => r.seed)).toEqual([3]);
+    expect(deleteGeneration(db, record(2).id)).toBe(true);
+    expect(listGenerations(db, { limit: 10, favorites: true }).rows).toEqual([]);
+    expect(deleteGeneration(db, record(2).id)).toBe(false);
+  });
+
   it('filters by model and time range', () => {
     const db = freshDb();
     insertGeneration(db, record(1, { modelId: 'demo', createdAt: 1000 }));
@@ -94,6 +105,7 @@ describe('generations', () => {
     expect(explainListQuery(db, { limit: 60 })).toMatch(/SCAN g USING INDEX generations_by_time/);
     expect(explainListQuery(db, { limit: 60, modelId: 'demo' })).toMatch(/SEARCH g USING INDEX generations_by_model \(model_id=\?\)/);
     expect(explainListQuery(db, { limit: 60, search: 'red fox' })).toMatch(/VIRTUAL TABLE INDEX/);
-    for (const q of [{ limit: 60 }, { limit: 60, modelId: 'demo' }]) expect(explainListQuery(db, q)).not.toMatch(/TEMP B-TREE/);
+    expect(explainListQuery(db, { limit: 60, favorites: true })).toMatch(/USING INDEX generations_favorites/);
+    for (const q of [{ limit: 60 }, { limit: 60, modelId: 'demo' }, { limit: 60, favorites: true }]) expect(explainListQuery(db, q)).not.toMatch(/TEMP B-TREE/);
   });
 });

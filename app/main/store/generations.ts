@@ -19,6 +19,7 @@ interface Row {
   format: string;
   image_file: string;
   thumb_file: string;
+  favorite: number;
 }
 
 export function insertGeneration(db: Db, g: GenerationRecord): void {
@@ -70,6 +71,7 @@ export function countGenerations(db: Db): number {
 
 export interface HistoryRow {
   readonly id: string;
+  readonly favorite: boolean;
   readonly createdAt: number;
   readonly prompt: string;
   readonly seed: number;
@@ -113,6 +115,11 @@ export function buildListQuery(q: HistoryQuery): { sql: string; params: Record<s
     where.push('g.model_id = @modelId');
     params.modelId = q.modelId;
   }
+  if (q.seed !== undefined) {
+    where.push('g.seed = @seed');
+    params.seed = q.seed;
+  }
+  if (q.favorites) where.push('g.favorite = 1');
   if (q.from !== undefined) {
     where.push('g.created_at >= @from');
     params.from = q.from;
@@ -127,7 +134,7 @@ export function buildListQuery(q: HistoryQuery): { sql: string; params: Record<s
     params.cAt = cursor.createdAt;
     params.cId = cursor.id;
   }
-  const sql = `SELECT g.id, g.created_at, g.prompt, g.seed, g.steps, g.width, g.height, g.model_id, g.image_file, g.thumb_file
+  const sql = `SELECT g.id, g.created_at, g.prompt, g.seed, g.steps, g.width, g.height, g.model_id, g.image_file, g.thumb_file, g.favorite
     FROM ${from} ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
     ORDER BY g.created_at DESC, g.id DESC LIMIT @limit`;
   return { sql, params };
@@ -148,6 +155,7 @@ export function listGenerations(db: Db, q: HistoryQuery): { rows: HistoryRow[]; 
     modelId: r.model_id,
     imageFile: r.image_file,
     thumbFile: r.thumb_file,
+    favorite: r.favorite === 1,
   }));
   const last = rows[rows.length - 1];
   return { rows, nextCursor: hasMore && last ? encodeCursor(last.createdAt, last.id) : null };
@@ -158,4 +166,12 @@ export function explainListQuery(db: Db, q: HistoryQuery): string {
   const { sql, params } = buildListQuery(q);
   const plan = db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(params) as { detail: string }[];
   return plan.map((p) => p.detail).join('\n');
+}
+
+export function setFavorite(db: Db, id: string, favorite: boolean): boolean {
+  return db.prepare('UPDATE generations SET favorite = ? WHERE id = ?').run(favorite ? 1 : 0, id).changes === 1;
+}
+
+export function deleteGeneration(db: Db, id: string): boolean {
+  return db.prepare('DELETE FROM generations WHERE id = ?').run(id).changes === 1;
 }

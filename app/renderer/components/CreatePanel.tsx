@@ -10,7 +10,8 @@ export interface CreatePanelProps {
   readonly loras: readonly LoraCard[];
   readonly busy: boolean;
   readonly recipe: GenerationRequestInput | undefined;
-  onGenerate(request: GenerationRequestInput): void;
+  /** A batch is several requests; with a locked seed they use seed, seed + 1, ... */
+  onGenerate(requests: readonly GenerationRequestInput[]): void;
   onCancel(): void;
 }
 
@@ -26,6 +27,9 @@ export function CreatePanel({ info, loras, busy, recipe, onGenerate, onCancel }:
   const [speedId, setSpeedId] = useState('');
   const [styleId, setStyleId] = useState('');
   const [strength, setStrength] = useState(1);
+  const [guidance, setGuidance] = useState(1);
+  const [negative, setNegative] = useState('');
+  const [batch, setBatch] = useState(1);
   const speedLoras = loras.filter((l) => l.role === 'speed' && l.runnable);
   const styleLoras = loras.filter((l) => l.role === 'style' && l.runnable);
   const chooseSpeed = (id: string) => {
@@ -43,6 +47,8 @@ export function CreatePanel({ info, loras, busy, recipe, onGenerate, onCancel }:
       setSize(`${recipe.width}x${recipe.height}`);
       setSteps(recipe.steps);
       setSeed(recipe.seed === undefined ? '' : String(recipe.seed));
+      setGuidance(recipe.guidance ?? 1);
+      setNegative(recipe.negativePrompt ?? '');
     }
   }
 
@@ -52,7 +58,25 @@ export function CreatePanel({ info, loras, busy, recipe, onGenerate, onCancel }:
     const [w, h] = size.split('x').map(Number);
     const seedNumber = seed.trim() === '' ? undefined : Number(seed);
     const chosen = [...(speedId ? [{ id: speedId, strength: 1 }] : []), ...(styleId ? [{ id: styleId, strength }] : [])];
-    onGenerate({ prompt, steps, width: w ?? 1024, height: h ?? 1024, format, modelId, loras: chosen, ...(seedNumber === undefined ? {} : { seed: seedNumber }) });
+    const base: GenerationRequestInput = {
+      prompt,
+      steps,
+      guidance,
+      // The negative prompt only takes part with guidance above 1 (true CFG).
+      negativePrompt: guidance > 1 ? negative : '',
+      width: w ?? 1024,
+      height: h ?? 1024,
+      format,
+      modelId,
+      loras: chosen,
+    };
+    const count = Math.max(1, Math.min(16, Math.floor(batch) || 1));
+    onGenerate(
+      Array.from({ length: count }, (_, i) => ({
+        ...base,
+        ...(seedNumber === undefined || !Number.isFinite(seedNumber) ? {} : { seed: (seedNumber + i) % 2 ** 32 }),
+      })),
+    );
   };
   const onKeyDown = (e: KeyboardEvent) => {
     if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) submit();
@@ -65,6 +89,22 @@ export function CreatePanel({ info, loras, busy, recipe, onGenerate, onCancel }:
       <label htmlFor="prompt">{t('create.prompt')}</label>
       <textarea id="prompt" value={prompt} rows={5} placeholder={t('create.promptPlaceholder')} onChange={(e) => setPrompt(e.target.value)} />
       <p className="tip">{t('create.promptTip')}</p>
+      <div className="row">
+        <label>
+          {t('create.guidance')}
+          <input type="number" min={1} max={20} step={0.5} value={guidance} onChange={(e) => setGuidance(Number(e.target.value))} />
+        </label>
+        <label>
+          {t('create.batch')}
+          <input type="number" min={1} max={16} value={batch} onChange={(e) => setBatch(Number(e.target.value))} />
+        </label>
+      </div>
+      {guidance > 1 && (
+        <>
+          <label htmlFor="negative">{t('create.negative')}</label>
+          <textarea id="negative" value={negative} rows={2} placeholder={t('create.negativePlaceholder')} onChange={(e) => setNegative(e.target.value)} />
+        </>
+      )}
       <div className="row">
         <label>
           {t('create.model')}

@@ -8,9 +8,13 @@ export interface DetailDialogProps {
   readonly detail: GenerationDetail;
   onClose(): void;
   onUseRecipe(detail: GenerationDetail): void;
+  /** Generates the same image again: same seed and settings. */
+  onReproduce(detail: GenerationDetail): void;
+  onToggleFavorite(detail: GenerationDetail): void;
+  onDelete(detail: GenerationDetail): void;
 }
 
-export function DetailDialog({ detail, onClose, onUseRecipe }: DetailDialogProps) {
+export function DetailDialog({ detail, onClose, onUseRecipe, onReproduce, onToggleFavorite, onDelete }: DetailDialogProps) {
   const { t, locale } = useI18n();
   const ref = useRef<HTMLDialogElement>(null);
   useEffect(() => {
@@ -54,6 +58,18 @@ export function DetailDialog({ detail, onClose, onUseRecipe }: DetailDialogProps
           <div className="actions">
             <button type="button" className="primary" onClick={() => onUseRecipe(detail)}>
               {t('detail.useRecipe')}
+            </button>
+            <button type="button" className="secondary" onClick={() => onReproduce(detail)}>
+              {t('detail.reproduce')}
+            </button>
+            <button type="button" className="secondary" aria-pressed={detail.favorite} onClick={() => onToggleFavorite(detail)}>
+              {detail.favorite ? t('detail.unfavorite') : t('detail.favorite')}
+            </button>
+            <button type="button" className="secondary" onClick={() => void navigator.clipboard?.writeText(r.prompt)}>
+              {t('detail.copyPrompt')}
+            </button>
+            <button type="button" className="secondary danger" onClick={() => onDelete(detail)}>
+              {t('detail.delete')}
             </button>
             <button type="button" className="secondary" onClick={() => ref.current?.close()}>
               {t('detail.close')}

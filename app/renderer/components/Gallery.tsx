@@ -1,61 +1,186 @@
-// The gallery: thumbnails of past generations from the history, newest first, searchable, paged.
+// The gallery: a virtualized grid over the whole history (only visible rows are in the page; pages are
+// fetched as the user scrolls), searchable and filterable, with arrow-key navigation.
 
-import { useCallback, useEffect, useState } from 'react';
-import type { GenerationSummary, StudioApi } from '../../shared/contract.js';
+import { useCallback, useEffect, useLayoutEffect, useRef, useState, type KeyboardEvent } from 'react';
+import type { AppInfo, GenerationSummary, StudioApi } from '../../shared/contract.js';
 import { useI18n } from '../i18n/i18n.js';
 
 export interface GalleryProps {
   readonly api: StudioApi;
-  /** Changes whenever a new image is saved, so the first page is reloaded. */
+  readonly info: AppInfo | undefined;
+  /** Changes whenever the history changes, so the view reloads from the top. */
   readonly refreshKey: number;
   onOpen(id: string): void;
   onError(message: string): void;
 }
 
-export function Gallery({ api, refreshKey, onOpen, onError }: GalleryProps) {
+const TILE = 150;
+const GAP = 8;
+const PAGE = 120;
+const OVERSCAN_ROWS = 3;
+
+interface Filters {
+  readonly search: string;
+  readonly modelId: string;
+  readonly seed: string;
+  readonly favorites: boolean;
+  readonly day: string;
+}
+
+export function Gallery({ api, info, refreshKey, onOpen, onError }: GalleryProps) {
   const { t } = useI18n();
-  const [search, setSearch] = useState('');
+  const [filters, setFilters] = useState<Filters>({ search: '', modelId: '', seed: '', favorites: false, day: '' });
   const [items, setItems] = useState<GenerationSummary[]>([]);
   const [cursor, setCursor] = useState<string | null>(null);
   const [loaded, setLoaded] = useState(false);
+  const [focus, setFocus] = useState(0);
+  const [viewport, setViewport] = useState({ top: 0, height: 600, width: 800 });
+  const scroller = useRef<HTMLDivElement>(null);
+  const loading = useRef(false);
+  const generation = useRef(0);
 
-  const load = useCallback(
-    async (after: string | null, query: string) => {
-      const r = await api.invoke('history.list', { limit: 60, ...(query.trim() ? { search: query } : {}), ...(after ? { cursor: after } : {}) });
-      if (!r.ok) return onError(r.error.message);
-      setItems((prev) => (after ? [...prev, ...r.value.items] : [...r.value.items]));
-      setCursor(r.value.nextCursor);
-      setLoaded(true);
+  const query = useCallback(
+    (after: string | null) => {
+      const seed = filters.seed.trim() === '' ? undefined : Number(filters.seed);
+      const from = filters.day ? new Date(`${filters.day}T00:00:00`).getTime() : undefined;
+      return api.invoke('history.list', {
+        limit: PAGE,
+        ...(filters.search.trim() ? { search: filters.search } : {}),
+        ...(filters.modelId ? { modelId: filters.modelId } : {}),
+        ...(seed !== undefined && Number.isInteger(seed) && seed >= 0 ? { seed } : {}),
+        ...(filters.favorites ? { favorites: true } : {}),
+        ...(from !== undefined ? { from, to: from + 86_400_000 } : {}),
+        ...(after ? { cursor: after } : {}),
+      });
     },
-    [api, onError],
+    [api, filters],
   );
 
+  // A new search, filter or history change starts over from the newest image.
   useEffect(() => {
-    const timer = setTimeout(() => void load(null, search), 150);
+    const mine = ++generation.current;
+    const timer = setTimeout(async () => {
+      loading.current = true;
+      const r = await query(null);
+      loading.current = false;
+      if (mine !== generation.current) return;
+      if (!r.ok) return onError(r.error.message);
+      setItems([...r.value.items]);
+      setCursor(r.value.nextCursor);
+      setLoaded(true);
+      setFocus(0);
+      scroller.current?.scrollTo({ top: 0 });
+    }, 150);
     return () => clearTimeout(timer);
-  }, [load, search, refreshKey]);
+  }, [query, refreshKey, onError]);
 
+  const columns = Math.max(1, Math.floor((viewport.width + GAP) / (TILE + GAP)));
+  const rowHeight = TILE + GAP;
+  const rows = Math.ceil(items.length / columns);
+  const firstRow = Math.max(0, Math.floor(viewport.top / rowHeight) - OVERSCAN_ROWS);
+  const lastRow = Math.min(rows, Math.ceil((viewport.top + viewport.height) / rowHeight) + OVERSCAN_ROWS);
+  const visible = items.slice(firstRow * columns, lastRow * columns);
+
+  // Fetch the next page when the visible rows come near the end of what is loaded.
+  useEffect(() => {
+    if (!cursor || loading.current || lastRow < rows - OVERSCAN_ROWS * 2) return;
+    const mine = generation.current;
+    loading.current = true;
+    void query(cursor).then((r) => {
+      loading.current = false;
+      if (mine !== generation.current) return;
+      if (!r.ok) return onError(r.error.message);
+      setItems((prev) => [...prev, ...r.value.items]);
+      setCursor(r.value.nextCursor);
+    });
+  }, [cursor, lastRow, rows, query, onError]);
+
+  useLayoutEffect(() => {
+    const el = scroller.current;
+    if (!el) return;
+    const measure = () => setViewport({ top: el.scrollTop, height: el.clientHeight, width: el.clientWidth });
+    measure();
+    const observer = new ResizeObserver(measure);
+    observer.observe(el);
+    el.addEventListener('scroll', measure, { passive: true });
+    return () => {
+      observer.disconnect();
+      el.removeEventListener('scroll', measure);
+    };
+  }, []);
+
+  const onKeyDown = (e: KeyboardEvent) => {
+    const moves: Record<string, number> = { ArrowRight: 1, ArrowLeft: -1, ArrowDown: columns, ArrowUp: -columns };
+    const move = moves[e.key];
+    if (move !== undefined) {
+      e.preventDefault();
+      const next = Math.min(items.length - 1, Math.max(0, focus + move));
+      setFocus(next);
+      const row = Math.floor(next / columns);
+      const el = scroller.current;
+      if (el && (row * rowHeight < el.scrollTop || (row + 1) * rowHeight > el.scrollTop + el.clientHeight)) el.scrollTo({ top: row * rowHeight });
+      requestAnimationFrame(() => el?.querySelector<HTMLButtonElement>(`[data-index="${next}"]`)?.focus());
+    } else if (e.key === 'Enter' && items[focus]) {
+      onOpen(items[focus].id);
+    }
+  };
+
+  const set = (patch: Partial<Filters>) => setFilters((f) => ({ ...f, ...patch }));
   return (
     <section className="panel gallery" aria-labelledby="gallery-heading">
       <div className="gallery-head">
         <h2 id="gallery-heading">{t('gallery.heading')}</h2>
-        <input type="search" aria-label={t('gallery.search')} placeholder={t('gallery.search')} value={search} onChange={(e) => setSearch(e.target.value)} />
+        <input type="search" aria-label={t('gallery.search')} placeholder={t('gallery.search')} value={filters.search} onChange={(e) => set({ search: e.target.value })} />
       </div>
-      {loaded && items.length === 0 && <p className="empty">{search ? t('gallery.noMatch') : t('gallery.empty')}</p>}
-      <ul className="grid" aria-label={t('gallery.heading')}>
-        {items.map((g) => (
-          <li key={g.id}>
-            <button type="button" className="tile" onClick={() => onOpen(g.id)} aria-label={t('gallery.open', { prompt: g.prompt })}>
-              <img src={g.thumbUrl} alt="" loading="lazy" width={g.width} height={g.height} />
-            </button>
-          </li>
-        ))}
-      </ul>
-      {cursor && (
-        <button type="button" className="secondary" onClick={() => void load(cursor, search)}>
-          {t('gallery.more')}
-        </button>
-      )}
+      <div className="filters">
+        <label>
+          {t('gallery.filterModel')}
+          <select value={filters.modelId} onChange={(e) => set({ modelId: e.target.value })}>
+            <option value="">{t('gallery.allModels')}</option>
+            {(info?.models ?? []).map((m) => (
+              <option key={m.id} value={m.id}>
+                {m.name}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          {t('gallery.filterSeed')}
+          <input type="number" min={0} value={filters.seed} onChange={(e) => set({ seed: e.target.value })} />
+        </label>
+        <label>
+          {t('gallery.filterDay')}
+          <input type="date" value={filters.day} onChange={(e) => set({ day: e.target.value })} />
+        </label>
+        <label className="check">
+          <input type="checkbox" checked={filters.favorites} onChange={(e) => set({ favorites: e.target.checked })} />
+          {t('gallery.favoritesOnly')}
+        </label>
+      </div>
+      {loaded && items.length === 0 && <p className="empty">{filters.search || filters.seed || filters.favorites || filters.modelId || filters.day ? t('gallery.noMatch') : t('gallery.empty')}</p>}
+      <div className="grid-scroller" ref={scroller} onKeyDown={onKeyDown}>
+        <ul className="grid" aria-label={t('gallery.heading')} style={{ height: rows * rowHeight, gridTemplateColumns: `repeat(${columns}, ${TILE}px)` }}>
+          {visible.map((g, i) => {
+            const index = firstRow * columns + i;
+            return (
+              <li key={g.id} style={{ position: 'absolute', top: Math.floor(index / columns) * rowHeight, left: (index % columns) * (TILE + GAP), width: TILE, height: TILE }}>
+                <button
+                  type="button"
+                  className="tile"
+                  data-index={index}
+                  tabIndex={index === focus ? 0 : -1}
+                  onClick={() => onOpen(g.id)}
+                  onFocus={() => setFocus(index)}
+                  aria-label={t('gallery.open', { prompt: g.prompt })}
+                >
+                  <img src={g.thumbUrl} alt="" loading="lazy" />
+                  {g.favorite && <span className="star" aria-hidden="true">★</span>}
+                </button>
+              </li>
+            );
+          })}
+        </ul>
+      </div>
     </section>
   );
 }

@@ -2,8 +2,9 @@
 
 import { useI18n } from '../i18n/i18n.js';
 import type { JobView } from '../state/job-state.js';
+import type { GenerationSummary } from '../../shared/contract.js';
 
-export function ResultView({ job }: { job: JobView }) {
+export function ResultView({ job, onReuse }: { job: JobView; onReuse(g: GenerationSummary): void }) {
   const { t } = useI18n();
   return (
     <section className="panel result" aria-labelledby="result-heading">
@@ -26,7 +27,12 @@ export function ResultView({ job }: { job: JobView }) {
       {job.status === 'succeeded' && (
         <figure>
           <img className="result-image" src={job.generation.imageUrl} alt={t('result.alt', { prompt: job.generation.prompt })} />
-          <figcaption>{t('result.caption', { width: job.generation.width, height: job.generation.height, seed: job.generation.seed })}</figcaption>
+          <figcaption>
+            {t('result.caption', { width: job.generation.width, height: job.generation.height, seed: job.generation.seed })}{' '}
+            <button type="button" className="secondary small" onClick={() => onReuse(job.generation)}>
+              {t('result.reuseSeed')}
+            </button>
+          </figcaption>
         </figure>
       )}
       {job.status === 'failed' && (

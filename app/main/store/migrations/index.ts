@@ -2,6 +2,7 @@
 
 import type { Db } from '../database.js';
 import { migration0001 } from './0001-generations.js';
+import { migration0002 } from './0002-favorites.js';
 
 export interface Migration {
   readonly version: number;
@@ -9,4 +10,4 @@ export interface Migration {
   up(db: Db): void;
 }
 
-export const MIGRATIONS: readonly Migration[] = [migration0001];
+export const MIGRATIONS: readonly Migration[] = [migration0001, migration0002];

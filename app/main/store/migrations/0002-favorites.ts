@@ -1,0 +1,14 @@
+// Schema 2: favourites, filterable in the gallery without a scan.
+
+import type { Migration } from './index.js';
+
+export const migration0002: Migration = {
+  version: 2,
+  name: '0002-favorites',
+  up(db) {
+    db.exec(`
+      ALTER TABLE generations ADD COLUMN favorite INTEGER NOT NULL DEFAULT 0;
+      CREATE INDEX generations_favorites ON generations (favorite, created_at DESC, id DESC) WHERE favorite = 1;
+    `);
+  },
+};
