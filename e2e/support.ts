@@ -19,9 +19,9 @@ export interface RunningStudio {
   stop(): Promise<void>;
 }
 
-export async function startStudio(dataDir = mkdtempSync(join(tmpdir(), 'studio-e2e-'))): Promise<RunningStudio> {
+export async function startStudio(dataDir = mkdtempSync(join(tmpdir(), 'studio-e2e-')), env: NodeJS.ProcessEnv = {}): Promise<RunningStudio> {
   const child = spawn(process.execPath, [join(repoRoot, 'bin', 'studio.js'), 'serve', '--port', '0'], {
-    env: { ...process.env, STUDIO_DATA_DIR: dataDir, STUDIO_THREADS: '2' },
+    env: { ...process.env, STUDIO_DATA_DIR: dataDir, STUDIO_THREADS: '2', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const launchUrl = await new Promise<string>((resolve, reject) => {

@@ -27,6 +27,18 @@ function call(studio: Studio, host: 'electron' | 'browser', method: InvokeMethod
     }
     case 'history.delete':
       return studio.deleteGeneration((params as ValidParams<'history.delete'>).id, trash);
+    case 'catalog.list':
+      return studio.downloads.catalog();
+    case 'downloads.start': {
+      const p = params as ValidParams<'downloads.start'>;
+      return studio.downloads.start(p.entryId, p.source, p.mirror);
+    }
+    case 'downloads.control': {
+      const p = params as ValidParams<'downloads.control'>;
+      return studio.downloads.control(p.id, p.action);
+    }
+    case 'downloads.list':
+      return { items: studio.downloads.list() };
     case 'library.loras':
       return { items: studio.loraCards() };
     case 'library.importLora':

@@ -21,6 +21,7 @@ import { LoraLibrary, type LibraryLora } from './library/lora-library.js';
 import type { WorkerLora } from '../shared/worker-protocol.js';
 import { saveGeneratedImage, storageError } from './images/save-image.js';
 import { listCachedModels } from './library/hub-cache.js';
+import { Downloads } from './library/downloads.js';
 import { dataLayout, type DataLayout } from './paths.js';
 import { openDatabase, type Db } from './store/database.js';
 import { cachedSha256 } from './store/file-hashes.js';
@@ -38,6 +39,8 @@ export interface StudioOptions {
   readonly demoModelDir: string;
   readonly spawnWorker: SpawnWorker;
   readonly supervisor?: SupervisorOptions;
+  /** Where hub endpoints (HF_ENDPOINT, MODELSCOPE_ENDPOINT) and caches are looked up; process.env by default. */
+  readonly env?: NodeJS.ProcessEnv;
 }
 
 /** How a host turns stored files into URLs its renderer can load. */
@@ -73,6 +76,7 @@ export class Studio {
   private readonly models = new Map<string, RegisteredModel>();
   private readonly loraFiles = new Map<string, RegisteredLora>();
   readonly library: LoraLibrary;
+  readonly downloads: Downloads;
   private libraryCards = new Map<string, LoraCard>();
   private readonly listeners = new Set<(e: JobEvent) => void>();
   private readonly queue: QueuedJob[] = [];
@@ -84,6 +88,18 @@ export class Studio {
     mkdirSync(this.layout.thumbs, { recursive: true });
     this.db = openDatabase(this.layout.database);
     this.library = new LoraLibrary(join(this.layout.root, 'loras'));
+    this.downloads = new Downloads({
+      modelsDir: join(this.layout.root, 'models'),
+      ...(options.env ? { env: options.env } : {}),
+      onInstalled: async (entry, dir, files) => {
+        if (entry.kind === 'base') {
+          if (entry.runnable) this.registerModelFolder(`local:${basename(dir)}`, dir, entry.title);
+          return;
+        }
+        // A downloaded LoRA goes into the library, where the UI lists it with its preset.
+        for (const f of files.filter((f) => f.endsWith('.safetensors'))) await this.importLora(f);
+      },
+    });
     this.supervisor = new WorkerSupervisor(options.spawnWorker, options.supervisor);
     this.models.set('demo', {
       id: 'demo',

@@ -8,6 +8,7 @@ import { DetailDialog } from './components/DetailDialog.js';
 import { Gallery } from './components/Gallery.js';
 import { ResultView } from './components/ResultView.js';
 import { StylesPanel } from './components/StylesPanel.js';
+import { ModelsPanel } from './components/ModelsPanel.js';
 import { useI18n } from './i18n/i18n.js';
 import { LOCALES, type Locale } from './i18n/messages.js';
 import { idleJob, reduceJob, type JobView } from './state/job-state.js';
@@ -126,6 +127,14 @@ export function App({ api }: { api: StudioApi }) {
         />
         <Gallery api={api} info={info} refreshKey={galleryKey} onOpen={(id) => void open(id)} onError={setError} />
         <StylesPanel loras={loras} outcomes={outcomes} importing={importing} />
+        <ModelsPanel
+          api={api}
+          onError={setError}
+          onInstalled={() => {
+            void loadLoras();
+            void api.invoke('app.info', {}).then((r) => r.ok && setInfo(r.value));
+          }}
+        />
       </main>
       {detail && (
         <DetailDialog

@@ -63,6 +63,38 @@ export type ImportOutcome =
   | { readonly ok: true; readonly file: string; readonly lora: LoraCard; readonly duplicate: boolean }
   | { readonly ok: false; readonly file: string; readonly error: SerializedError };
 
+export type DownloadSource = 'huggingface' | 'mirror' | 'modelscope';
+
+export interface CatalogItem {
+  readonly id: string;
+  readonly title: string;
+  readonly kind: 'base' | 'speed-lora' | 'style-lora';
+  readonly runnable: boolean;
+  readonly approxBytes: number;
+  readonly installed: boolean;
+  readonly sources: readonly DownloadSource[];
+  readonly note?: string;
+}
+
+export interface DownloadProgress {
+  readonly file: string;
+  readonly fileBytes: number;
+  readonly fileTotal: number;
+  readonly bytes: number;
+  readonly total: number;
+  readonly speed: number;
+  readonly etaSeconds: number | null;
+}
+
+export interface DownloadState {
+  readonly id: string;
+  readonly entryId: string;
+  readonly title: string;
+  readonly status: 'running' | 'paused' | 'done' | 'failed' | 'cancelled';
+  readonly progress: DownloadProgress | null;
+  readonly error?: SerializedError;
+}
+
 export interface HistoryPage {
   readonly items: readonly GenerationSummary[];
   /** Pass back as `cursor` for the next (older) page; null at the end. */
@@ -94,6 +126,12 @@ export const invokeParamSchemas = {
   'history.setFavorite': z.object({ id: idSchema, favorite: z.boolean() }).strict(),
   /** Moves the image to the system trash where the host can (Electron), else deletes it; the UI asks first. */
   'history.delete': z.object({ id: idSchema }).strict(),
+  'catalog.list': z.object({}).strict(),
+  'downloads.start': z
+    .object({ entryId: z.string().min(1).max(200), source: z.enum(['huggingface', 'mirror', 'modelscope']), mirror: z.string().url().max(500).optional() })
+    .strict(),
+  'downloads.control': z.object({ id: z.string().min(1).max(64), action: z.enum(['pause', 'resume', 'cancel']) }).strict(),
+  'downloads.list': z.object({}).strict(),
   'library.loras': z.object({}).strict(),
   /** Electron only: a file the user dropped, by path (the browser host takes uploads over HTTP instead). */
   'library.importLora': z.object({ path: z.string().min(1).max(4096) }).strict(),
@@ -112,6 +150,10 @@ export interface InvokeResults {
   'history.get': GenerationDetail;
   'history.setFavorite': { readonly favorite: boolean };
   'history.delete': { readonly deleted: boolean; readonly trashed: boolean };
+  'catalog.list': { readonly items: readonly CatalogItem[]; readonly freeBytes: number; readonly modelsDir: string };
+  'downloads.start': DownloadState;
+  'downloads.control': DownloadState;
+  'downloads.list': { readonly items: readonly DownloadState[] };
   'library.loras': { readonly items: readonly LoraCard[] };
   'library.importLora': ImportOutcome;
 }
@@ -125,9 +167,10 @@ export type JobEvent =
 
 export interface EventPayloads {
   job: JobEvent;
+  download: DownloadState;
 }
 export type EventName = keyof EventPayloads;
-export const EVENT_NAMES: readonly EventName[] = ['job'];
+export const EVENT_NAMES: readonly EventName[] = ['job', 'download'];
 
 export function isInvokeMethod(name: unknown): name is InvokeMethod {
   return typeof name === 'string' && Object.hasOwn(invokeParamSchemas, name);

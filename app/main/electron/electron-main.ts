@@ -68,9 +68,16 @@ async function start(): Promise<void> {
       webSecurity: true,
     },
   });
-  const unsubscribe = studio.onJobEvent((payload) => {
+  const unsubscribeJobs = studio.onJobEvent((payload) => {
     if (!win.isDestroyed()) win.webContents.send(IPC_EVENT_CHANNEL, 'job', payload);
   });
+  const unsubscribeDownloads = studio.downloads.onChange((payload) => {
+    if (!win.isDestroyed()) win.webContents.send(IPC_EVENT_CHANNEL, 'download', payload);
+  });
+  const unsubscribe = () => {
+    unsubscribeJobs();
+    unsubscribeDownloads();
+  };
   // Links open in the user's browser, never inside the app window.
   win.webContents.setWindowOpenHandler(({ url }) => {
     if (url.startsWith('https://')) void shell.openExternal(url);

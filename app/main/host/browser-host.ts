@@ -185,10 +185,16 @@ export async function startBrowserHost(options: BrowserHostOptions): Promise<Bro
       });
     });
   });
-  const unsubscribe = studio.onJobEvent((payload) => {
-    const text = JSON.stringify({ kind: 'event', name: 'job', payload } satisfies WireToRenderer);
+  const broadcast = (message: WireToRenderer) => {
+    const text = JSON.stringify(message);
     for (const ws of sockets) if (ws.readyState === ws.OPEN) ws.send(text);
-  });
+  };
+  const unsubscribeJobs = studio.onJobEvent((payload) => broadcast({ kind: 'event', name: 'job', payload }));
+  const unsubscribeDownloads = studio.downloads.onChange((payload) => broadcast({ kind: 'event', name: 'download', payload }));
+  const unsubscribe = () => {
+    unsubscribeJobs();
+    unsubscribeDownloads();
+  };
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -1,0 +1,77 @@
+// Models and downloads as a user meets them, against a local stand-in for Hugging Face: download a
+// speed LoRA and see it in Styles; download a base model, pause and resume it, then generate with it.
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, it } from 'vitest';
+import { startFakeHub, type FakeHub } from '../app/main/test-support/fake-hub.js';
+import { fixtureModelFolder } from '../app/worker/test-support/fixture-model.js';
+import { launchChromium, repoRoot, screenshotsDir, startStudio, type RunningStudio } from './support.js';
+
+function filesOf(dir: string): Record<string, Buffer> {
+  const walk = (d: string): string[] => readdirSync(d).flatMap((f) => (statSync(join(d, f)).isDirectory() ? walk(join(d, f)) : [join(d, f)]));
+  return Object.fromEntries(walk(dir).map((f) => [relative(dir, f), readFileSync(f)]));
+}
+
+describe('models and downloads in Chromium', () => {
+  let hub: FakeHub;
+  let studio: RunningStudio;
+  let browser: Browser;
+  let page: Page;
+  const entry = (title: string) => page.getByRole('listitem', { name: title, exact: true });
+
+  beforeAll(async () => {
+    const model = filesOf(fixtureModelFolder(mkdtempSync(join(tmpdir(), 'hub-model-'))));
+    const weights = Object.keys(model).filter((p) => p.endsWith('.safetensors'));
+    hub = await startFakeHub({
+      'Qwen/Qwen-Image': { files: model, lfs: weights },
+      'lightx2v/Qwen-Image-Lightning': {
+        files: { 'Qwen-Image-Lightning-4steps-V1.0.safetensors': readFileSync(join(repoRoot, 'test-fixtures', 'qwen-image', 'lora', 'lora_lightx2v_format.safetensors')) },
+        lfs: ['Qwen-Image-Lightning-4steps-V1.0.safetensors'],
+      },
+    });
+    studio = await startStudio(undefined, { HF_ENDPOINT: hub.url, HF_HUB_CACHE: mkdtempSync(join(tmpdir(), 'empty-hf-cache-')) });
+    browser = await launchChromium();
+    page = await (await browser.newContext({ locale: 'en-US', viewport: { width: 1400, height: 1400 } })).newPage();
+    await page.goto(studio.launchUrl);
+    await page.getByRole('heading', { name: 'Models and downloads' }).waitFor();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await studio?.stop();
+    await hub?.close();
+  });
+
+  it('shows the catalog with sizes, free space and what cannot run yet', async () => {
+    await entry('Qwen-Image').getByText('base model · about 57.7 GB').waitFor();
+    await entry('SDXL-Turbo').getByText('Not runnable yet').waitFor();
+    await page.getByText(/GB free for models/).waitFor();
+  });
+
+  it('downloads a speed LoRA into the library, where it appears with its preset', async () => {
+    await entry('Qwen-Image-Lightning 4-step V1.0').getByRole('button', { name: 'Download' }).click();
+    await entry('Qwen-Image-Lightning 4-step V1.0').getByText('installed').waitFor({ timeout: 30_000 });
+    await page.getByRole('listitem', { name: 'Qwen-Image-Lightning-4steps-V1.0' }).getByText('Lightning 4-step').waitFor();
+  });
+
+  it('downloads a base model with pause and resume, then generates with it', async () => {
+    for (const path of Object.keys(hub.faults)) hub.faults.delete(path);
+    hub.faults.set('transformer/diffusion_pytorch_model.safetensors', { bytesPerSecond: 400_000 });
+    await entry('Qwen-Image').getByRole('button', { name: 'Download' }).click();
+    await entry('Qwen-Image').getByRole('button', { name: 'Pause' }).click();
+    await entry('Qwen-Image').getByText('Paused; resumes where it stopped.').waitFor();
+    await page.screenshot({ path: join(screenshotsDir, 'models-paused.png'), fullPage: true });
+    hub.faults.delete('transformer/diffusion_pytorch_model.safetensors');
+    await entry('Qwen-Image').getByRole('button', { name: 'Resume' }).click();
+    await entry('Qwen-Image').getByText('installed').waitFor({ timeout: 60_000 });
+
+    await page.getByRole('combobox', { name: 'Model', exact: true }).selectOption({ label: 'Qwen-Image' });
+    await page.getByRole('textbox', { name: 'Prompt' }).fill('a downloaded model');
+    await page.getByRole('combobox', { name: 'Size' }).selectOption('512x512');
+    await page.getByRole('spinbutton', { name: 'Steps' }).fill('2');
+    await page.getByRole('button', { name: 'Generate' }).click();
+    await page.getByRole('img', { name: 'Generated image: a downloaded model' }).waitFor({ timeout: 60_000 });
+  });
+});
