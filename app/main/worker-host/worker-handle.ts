@@ -22,12 +22,15 @@ export type SpawnWorker = () => WorkerHandle;
 export function nodeWorkerSpawner(entry: string, env: NodeJS.ProcessEnv = process.env): SpawnWorker {
   return () => {
     const child = fork(entry, [], { serialization: 'advanced', env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    // A worker that dies between our check and the write makes the send fail (EPIPE); its exit event is
+    // what reports the death, so the failed write itself is not an error.
+    child.on('error', () => undefined);
     return {
       get pid() {
         return child.pid;
       },
       send: (m) => {
-        if (child.connected) child.send(m);
+        if (child.connected) child.send(m, () => undefined);
       },
       onMessage: (l) => child.on('message', l),
       onExit: (l) => child.once('exit', (code, signal) => l({ code, signal })),
