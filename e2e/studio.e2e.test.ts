@@ -72,6 +72,16 @@ describe('studio in Chromium', () => {
     await expect.poll(() => page.getByRole('list', { name: 'Gallery' }).getByRole('button').count()).toBe(2);
   });
 
+  it('exports the gallery view as a ZIP of images, sidecars and a CSV', async () => {
+    await page.getByRole('combobox', { name: 'Export as' }).selectOption('zip');
+    await page.getByRole('button', { name: 'Export this view' }).click();
+    await page.getByText(/Exported 2 images with their recipes to .*\.zip/).waitFor({ timeout: 30_000 });
+    const href = await page.getByRole('link', { name: 'Download the ZIP' }).getAttribute('href');
+    const bytes = await page.evaluate(async (url) => [...new Uint8Array(await (await fetch(url!)).arrayBuffer()).slice(0, 4)], href);
+    expect(bytes).toEqual([0x50, 0x4b, 0x03, 0x04]);
+    await page.screenshot({ path: join(screenshotsDir, 'export.png') });
+  });
+
   it('explains a refused request instead of failing silently', async () => {
     await page.getByRole('spinbutton', { name: 'Steps' }).fill('0');
     await page.getByRole('button', { name: 'Generate' }).click();

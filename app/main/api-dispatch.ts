@@ -27,6 +27,10 @@ function call(studio: Studio, host: 'electron' | 'browser', method: InvokeMethod
     }
     case 'history.delete':
       return studio.deleteGeneration((params as ValidParams<'history.delete'>).id, trash);
+    case 'export.start': {
+      const p = params as ValidParams<'export.start'>;
+      return studio.startExport({ ...(p.ids ? { ids: p.ids } : {}), ...(p.filters ? { filters: p.filters } : {}) }, p.kind);
+    }
     case 'catalog.list':
       return studio.downloads.catalog();
     case 'downloads.start': {

@@ -2,9 +2,10 @@
 
 import { randomInt, randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
-import { readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { basename, join, relative } from 'node:path';
-import type { AppInfo, GenerationDetail, GenerationSummary, HistoryPage, HistoryQuery, ImportOutcome, JobEvent, LoraCard, ModelInfo } from '../shared/contract.js';
+import type { AppInfo, ExportState, GenerationDetail, GenerationSummary, HistoryPage, HistoryQuery, ImportOutcome, JobEvent, LoraCard, ModelInfo } from '../shared/contract.js';
+import { exportImages } from './library/export.js';
 import { formatA1111Parameters } from '../shared/a1111-parameters.js';
 import {
   MAX_SEED,
@@ -49,6 +50,8 @@ export interface FileUrls {
   thumb(relativePath: string): string;
   /** A file in the LoRA library (previews). */
   lora(relativePath: string): string;
+  /** A finished export in the exports folder. */
+  export(relativePath: string): string;
 }
 
 export interface RegisteredLora {
@@ -345,11 +348,56 @@ export class Studio {
     return record;
   }
 
-  private urls: FileUrls = { image: (p) => p, thumb: (p) => p, lora: (p) => p };
+  private urls: FileUrls = { image: (p) => p, thumb: (p) => p, lora: (p) => p, export: (p) => p };
 
   /** The host sets how file paths become URLs for its renderer. */
   setFileUrls(urls: FileUrls): void {
     this.urls = urls;
+  }
+
+  private readonly exportListeners = new Set<(e: ExportState) => void>();
+
+  onExport(listener: (e: ExportState) => void): () => void {
+    this.exportListeners.add(listener);
+    return () => this.exportListeners.delete(listener);
+  }
+
+  /** Starts an export into the data folder's exports/; progress and the end arrive as export events. */
+  startExport(selection: { ids?: readonly string[]; filters?: Omit<HistoryQuery, 'limit' | 'cursor'> }, kind: 'folder' | 'zip'): ExportState {
+    const ids = selection.ids ? [...selection.ids] : this.matchingIds(selection.filters ?? {});
+    const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+    const name = `export-${stamp}${kind === 'zip' ? '.zip' : ''}`;
+    const target = join(this.layout.root, 'exports', name);
+    let state: ExportState = { id: randomUUID(), status: 'running', done: 0, total: ids.length, kind, target, ...(kind === 'zip' ? { url: this.urls.export(name) } : {}) };
+    const emit = (patch: Partial<ExportState>) => {
+      state = { ...state, ...patch };
+      for (const l of this.exportListeners) l(state);
+    };
+    const db = this.db;
+    const records = (function* () {
+      for (const id of ids) {
+        const g = getGeneration(db, id);
+        if (g) yield g;
+      }
+    })();
+    void mkdir(join(this.layout.root, 'exports'), { recursive: true })
+      .then(() => exportImages({ records, total: ids.length, imagesDir: this.layout.images, kind, target, onProgress: (done) => emit({ done }) }))
+      .then(
+        (r) => emit({ status: 'done', done: r.count }),
+        (e: unknown) => emit({ status: 'failed', error: storageError(e, target).toJSON() }),
+      );
+    return state;
+  }
+
+  private matchingIds(filters: Omit<HistoryQuery, 'limit' | 'cursor'>): string[] {
+    const ids: string[] = [];
+    let cursor: string | undefined;
+    for (;;) {
+      const page = listGenerations(this.db, { ...filters, limit: 500, ...(cursor ? { cursor } : {}) });
+      ids.push(...page.rows.map((r) => r.id));
+      if (!page.nextCursor) return ids;
+      cursor = page.nextCursor;
+    }
   }
 
   setFavorite(id: string, favorite: boolean): { favorite: boolean } {

@@ -95,6 +95,19 @@ export interface DownloadState {
   readonly error?: SerializedError;
 }
 
+export interface ExportState {
+  readonly id: string;
+  readonly status: 'running' | 'done' | 'failed';
+  readonly done: number;
+  readonly total: number;
+  readonly kind: 'folder' | 'zip';
+  /** Where it went, on the studio's machine. */
+  readonly target: string;
+  /** A link the renderer can open to fetch a ZIP export. */
+  readonly url?: string;
+  readonly error?: SerializedError;
+}
+
 export interface HistoryPage {
   readonly items: readonly GenerationSummary[];
   /** Pass back as `cursor` for the next (older) page; null at the end. */
@@ -126,6 +139,14 @@ export const invokeParamSchemas = {
   'history.setFavorite': z.object({ id: idSchema, favorite: z.boolean() }).strict(),
   /** Moves the image to the system trash where the host can (Electron), else deletes it; the UI asks first. */
   'history.delete': z.object({ id: idSchema }).strict(),
+  /** Exports the given images, or every image the filters match. */
+  'export.start': z
+    .object({
+      ids: z.array(idSchema).max(100_000).optional(),
+      filters: historyQuerySchema.omit({ limit: true, cursor: true }).optional(),
+      kind: z.enum(['folder', 'zip']),
+    })
+    .strict(),
   'catalog.list': z.object({}).strict(),
   'downloads.start': z
     .object({ entryId: z.string().min(1).max(200), source: z.enum(['huggingface', 'mirror', 'modelscope']), mirror: z.string().url().max(500).optional() })
@@ -150,6 +171,7 @@ export interface InvokeResults {
   'history.get': GenerationDetail;
   'history.setFavorite': { readonly favorite: boolean };
   'history.delete': { readonly deleted: boolean; readonly trashed: boolean };
+  'export.start': ExportState;
   'catalog.list': { readonly items: readonly CatalogItem[]; readonly freeBytes: number; readonly modelsDir: string };
   'downloads.start': DownloadState;
   'downloads.control': DownloadState;
@@ -168,9 +190,10 @@ export type JobEvent =
 export interface EventPayloads {
   job: JobEvent;
   download: DownloadState;
+  export: ExportState;
 }
 export type EventName = keyof EventPayloads;
-export const EVENT_NAMES: readonly EventName[] = ['job', 'download'];
+export const EVENT_NAMES: readonly EventName[] = ['job', 'download', 'export'];
 
 export function isInvokeMethod(name: unknown): name is InvokeMethod {
   return typeof name === 'string' && Object.hasOwn(invokeParamSchemas, name);

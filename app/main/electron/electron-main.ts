@@ -31,7 +31,7 @@ async function start(): Promise<void> {
     demoModelDir: demoDir,
     spawnWorker: utilityWorkerSpawner(workerEntry(root)),
   });
-  studio.setFileUrls({ image: (p) => `${FILE_SCHEME}://images/${p}`, thumb: (p) => `${FILE_SCHEME}://thumbs/${p}`, lora: (p) => `${FILE_SCHEME}://loras/${p}` });
+  studio.setFileUrls({ image: (p) => `${FILE_SCHEME}://images/${p}`, thumb: (p) => `${FILE_SCHEME}://thumbs/${p}`, lora: (p) => `${FILE_SCHEME}://loras/${p}`, export: (p) => `${FILE_SCHEME}://exports/${p}` });
   await studio.loadLibrary();
   await studio.discoverModels();
 
@@ -43,7 +43,7 @@ async function start(): Promise<void> {
   });
   protocol.handle(FILE_SCHEME, (req) => {
     const url = new URL(req.url);
-    const base = url.host === 'images' ? studio.layout.images : url.host === 'thumbs' ? studio.layout.thumbs : url.host === 'loras' ? studio.library.dir : undefined;
+    const base = url.host === 'images' ? studio.layout.images : url.host === 'thumbs' ? studio.layout.thumbs : url.host === 'loras' ? studio.library.dir : url.host === 'exports' ? join(studio.layout.root, 'exports') : undefined;
     const file = base && confinedPath(base, decodeURIComponent(url.pathname.slice(1)));
     return file ? net.fetch(pathToFileURL(file).href) : new Response('Not found', { status: 404 });
   });
@@ -74,9 +74,13 @@ async function start(): Promise<void> {
   const unsubscribeDownloads = studio.downloads.onChange((payload) => {
     if (!win.isDestroyed()) win.webContents.send(IPC_EVENT_CHANNEL, 'download', payload);
   });
+  const unsubscribeExports = studio.onExport((payload) => {
+    if (!win.isDestroyed()) win.webContents.send(IPC_EVENT_CHANNEL, 'export', payload);
+  });
   const unsubscribe = () => {
     unsubscribeJobs();
     unsubscribeDownloads();
+    unsubscribeExports();
   };
   // Links open in the user's browser, never inside the app window.
   win.webContents.setWindowOpenHandler(({ url }) => {

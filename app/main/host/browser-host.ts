@@ -74,7 +74,7 @@ export async function startBrowserHost(options: BrowserHostOptions): Promise<Bro
   const { studio, rendererDir } = options;
   const token = options.token ?? randomBytes(24).toString('base64url');
   const dispatch = createDispatch(studio, 'browser');
-  studio.setFileUrls({ image: (p) => `/files/images/${p}`, thumb: (p) => `/files/thumbs/${p}`, lora: (p) => `/files/loras/${p}` });
+  studio.setFileUrls({ image: (p) => `/files/images/${p}`, thumb: (p) => `/files/thumbs/${p}`, lora: (p) => `/files/loras/${p}`, export: (p) => `/files/exports/${p}` });
   let port = 0;
   const allowedHosts = (): string[] => [`127.0.0.1:${port}`, `localhost:${port}`];
 
@@ -118,7 +118,7 @@ export async function startBrowserHost(options: BrowserHostOptions): Promise<Bro
     if (!authorized(req)) return send(res, 401, 'Open the link that `studio serve` printed (it carries the access token).');
     if (url.pathname.startsWith('/files/')) {
       const [, , kind, ...rest] = url.pathname.split('/');
-      const root = kind === 'images' ? studio.layout.images : kind === 'thumbs' ? studio.layout.thumbs : kind === 'loras' ? studio.library.dir : undefined;
+      const root = kind === 'images' ? studio.layout.images : kind === 'thumbs' ? studio.layout.thumbs : kind === 'loras' ? studio.library.dir : kind === 'exports' ? join(studio.layout.root, 'exports') : undefined;
       const file = root && confinedPath(root, decodeURIComponent(rest.join('/')));
       if (!file) return send(res, 404, 'Not found');
       return sendFile(res, file, 'private, max-age=31536000, immutable');
@@ -191,9 +191,11 @@ export async function startBrowserHost(options: BrowserHostOptions): Promise<Bro
   };
   const unsubscribeJobs = studio.onJobEvent((payload) => broadcast({ kind: 'event', name: 'job', payload }));
   const unsubscribeDownloads = studio.downloads.onChange((payload) => broadcast({ kind: 'event', name: 'download', payload }));
+  const unsubscribeExports = studio.onExport((payload) => broadcast({ kind: 'event', name: 'export', payload }));
   const unsubscribe = () => {
     unsubscribeJobs();
     unsubscribeDownloads();
+    unsubscribeExports();
   };
 
   await new Promise<void>((resolve, reject) => {

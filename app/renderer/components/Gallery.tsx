@@ -2,7 +2,7 @@
 // fetched as the user scrolls), searchable and filterable, with arrow-key navigation.
 
 import { useCallback, useEffect, useLayoutEffect, useRef, useState, type KeyboardEvent } from 'react';
-import type { AppInfo, GenerationSummary, StudioApi } from '../../shared/contract.js';
+import type { AppInfo, ExportState, GenerationSummary, StudioApi } from '../../shared/contract.js';
 import { useI18n } from '../i18n/i18n.js';
 
 export interface GalleryProps {
@@ -27,6 +27,19 @@ interface Filters {
   readonly day: string;
 }
 
+/** The history filters of the gallery, as the contract's query takes them. */
+function queryFilters(f: Filters) {
+  const seed = f.seed.trim() === '' ? undefined : Number(f.seed);
+  const from = f.day ? new Date(`${f.day}T00:00:00`).getTime() : undefined;
+  return {
+    ...(f.search.trim() ? { search: f.search } : {}),
+    ...(f.modelId ? { modelId: f.modelId } : {}),
+    ...(seed !== undefined && Number.isInteger(seed) && seed >= 0 ? { seed } : {}),
+    ...(f.favorites ? { favorites: true } : {}),
+    ...(from !== undefined ? { from, to: from + 86_400_000 } : {}),
+  };
+}
+
 export function Gallery({ api, info, refreshKey, onOpen, onError }: GalleryProps) {
   const { t } = useI18n();
   const [filters, setFilters] = useState<Filters>({ search: '', modelId: '', seed: '', favorites: false, day: '' });
@@ -40,21 +53,17 @@ export function Gallery({ api, info, refreshKey, onOpen, onError }: GalleryProps
   const generation = useRef(0);
 
   const query = useCallback(
-    (after: string | null) => {
-      const seed = filters.seed.trim() === '' ? undefined : Number(filters.seed);
-      const from = filters.day ? new Date(`${filters.day}T00:00:00`).getTime() : undefined;
-      return api.invoke('history.list', {
-        limit: PAGE,
-        ...(filters.search.trim() ? { search: filters.search } : {}),
-        ...(filters.modelId ? { modelId: filters.modelId } : {}),
-        ...(seed !== undefined && Number.isInteger(seed) && seed >= 0 ? { seed } : {}),
-        ...(filters.favorites ? { favorites: true } : {}),
-        ...(from !== undefined ? { from, to: from + 86_400_000 } : {}),
-        ...(after ? { cursor: after } : {}),
-      });
-    },
+    (after: string | null) => api.invoke('history.list', { limit: PAGE, ...queryFilters(filters), ...(after ? { cursor: after } : {}) }),
     [api, filters],
   );
+  const [exportKind, setExportKind] = useState<'zip' | 'folder'>('zip');
+  const [exporting, setExporting] = useState<ExportState>();
+  useEffect(() => api.on('export', (e) => setExporting((cur) => (cur && cur.id === e.id ? e : cur))), [api]);
+  const startExport = async () => {
+    const r = await api.invoke('export.start', { filters: queryFilters(filters), kind: exportKind });
+    if (!r.ok) return onError(r.error.message);
+    setExporting(r.value);
+  };
 
   // A new search, filter or history change starts over from the newest image.
   useEffect(() => {
@@ -134,6 +143,16 @@ export function Gallery({ api, info, refreshKey, onOpen, onError }: GalleryProps
       </div>
       <div className="filters">
         <label>
+          {t('export.kind')}
+          <select value={exportKind} onChange={(e) => setExportKind(e.target.value as 'zip' | 'folder')}>
+            <option value="zip">{t('export.zip')}</option>
+            <option value="folder">{t('export.folder')}</option>
+          </select>
+        </label>
+        <button type="button" className="secondary" disabled={exporting?.status === 'running'} onClick={() => void startExport()}>
+          {t('export.start')}
+        </button>
+        <label>
           {t('gallery.filterModel')}
           <select value={filters.modelId} onChange={(e) => set({ modelId: e.target.value })}>
             <option value="">{t('gallery.allModels')}</option>
@@ -157,6 +176,23 @@ export function Gallery({ api, info, refreshKey, onOpen, onError }: GalleryProps
           {t('gallery.favoritesOnly')}
         </label>
       </div>
+      {exporting && (
+        <div className="export" role="status">
+          {exporting.status === 'running' && <progress max={exporting.total || 1} value={exporting.done} aria-label={t('export.progress')} />}
+          {exporting.status === 'running' && <span className="meta">{t('export.running', { done: exporting.done, total: exporting.total })}</span>}
+          {exporting.status === 'done' && (
+            <span className="meta ok">
+              {t('export.done', { count: exporting.done, target: exporting.target })}{' '}
+              {exporting.url && (
+                <a href={exporting.url} download>
+                  {t('export.download')}
+                </a>
+              )}
+            </span>
+          )}
+          {exporting.status === 'failed' && <span className="error">{exporting.error?.message}</span>}
+        </div>
+      )}
       {loaded && items.length === 0 && <p className="empty">{filters.search || filters.seed || filters.favorites || filters.modelId || filters.day ? t('gallery.noMatch') : t('gallery.empty')}</p>}
       <div className="grid-scroller" ref={scroller} onKeyDown={onKeyDown}>
         <ul className="grid" aria-label={t('gallery.heading')} style={{ height: rows * rowHeight, gridTemplateColumns: `repeat(${columns}, ${TILE}px)` }}>
