@@ -82,6 +82,29 @@ describe('studio in Chromium', () => {
     await page.screenshot({ path: join(screenshotsDir, 'export.png') });
   });
 
+  it('shows the seeds of one prompt side by side and opens another from there', async () => {
+    await page.getByRole('textbox', { name: 'Prompt' }).fill('a red fox in the snow');
+    await page.getByRole('spinbutton', { name: 'Seed', exact: true }).fill('8');
+    await page.getByRole('button', { name: 'Generate' }).click();
+    await page.locator('figcaption').getByText(/· seed 8/).waitFor({ timeout: 60_000 });
+    await page.getByRole('button', { name: 'Open image: a red fox in the snow' }).first().click();
+    const seeds = page.getByRole('region', { name: 'Seeds of this prompt' });
+    await seeds.getByRole('button', { name: 'Open the image with seed 7' }).click();
+    await expect.poll(() => page.getByRole('dialog', { name: 'Recipe' }).innerText()).toMatch(/Seed\s+7/);
+    await page.screenshot({ path: join(screenshotsDir, 'seed-history.png') });
+    await page.getByRole('button', { name: 'Close' }).click();
+  });
+
+  it('renders while typing in live mode, and the newest prompt wins', async () => {
+    await page.getByRole('checkbox', { name: 'Live: render while typing' }).check();
+    const prompt = page.getByRole('textbox', { name: 'Prompt' });
+    await prompt.fill('a lighthouse');
+    await page.waitForTimeout(600);
+    await prompt.fill('a lighthouse at night');
+    await page.getByRole('img', { name: 'Generated image: a lighthouse at night' }).waitFor({ timeout: 60_000 });
+    await page.getByRole('checkbox', { name: 'Live: render while typing' }).uncheck();
+  });
+
   it('explains a refused request instead of failing silently', async () => {
     await page.getByRole('spinbutton', { name: 'Steps' }).fill('0');
     await page.getByRole('button', { name: 'Generate' }).click();

@@ -1,7 +1,7 @@
 // The studio window: create on the left, the result in the middle, the gallery below; the recipe in a dialog.
 
 import { useCallback, useEffect, useRef, useState, type DragEvent } from 'react';
-import type { AppInfo, GenerationDetail, ImportOutcome, LoraCard, StudioApi } from '../shared/contract.js';
+import type { AppInfo, GenerationDetail, GenerationSummary, ImportOutcome, LoraCard, StudioApi } from '../shared/contract.js';
 import type { GenerationRequestInput } from '../shared/generation.js';
 import { CreatePanel } from './components/CreatePanel.js';
 import { DetailDialog } from './components/DetailDialog.js';
@@ -60,9 +60,15 @@ export function App({ api }: { api: StudioApi }) {
 
   const [pending, setPending] = useState<string[]>([]);
   const seen = useRef(new Map<string, JobView>());
+  const live = useRef<{ current?: string; pending: string[] }>({ pending: [] });
   const generate = useCallback(
-    async (requests: readonly GenerationRequestInput[]) => {
+    async (requests: readonly GenerationRequestInput[], isLive = false) => {
       setError(undefined);
+      if (isLive) {
+        // The newest prompt wins: whatever is queued or running for an older one is cancelled.
+        const stale = [...(live.current.current ? [live.current.current] : []), ...live.current.pending];
+        for (const jobId of stale) void api.invoke('generate.cancel', { jobId });
+      }
       const ids: string[] = [];
       for (const request of requests) {
         const r = await api.invoke('generate.start', request);
@@ -71,6 +77,7 @@ export function App({ api }: { api: StudioApi }) {
           break;
         }
         ids.push(r.value.jobId);
+        if (isLive) live.current.current = r.value.jobId;
         // The first job is shown at once; the rest follow as each finishes.
         if (ids.length === 1) setJob({ status: 'running', jobId: r.value.jobId, progress: { phase: 'queued', step: 0, totalSteps: r.value.request.steps } });
       }
@@ -90,11 +97,15 @@ export function App({ api }: { api: StudioApi }) {
     setPending([]);
     if (job.status === 'running') void api.invoke('generate.cancel', { jobId: job.jobId });
   }, [api, job, pending]);
+  const [siblings, setSiblings] = useState<readonly GenerationSummary[]>([]);
   const open = useCallback(
     async (id: string) => {
       const r = await api.invoke('history.get', { id });
-      if (r.ok) setDetail(r.value);
-      else setError(r.error.message);
+      if (!r.ok) return setError(r.error.message);
+      setDetail(r.value);
+      // The seed history: every image of exactly this prompt.
+      const same = await api.invoke('history.list', { prompt: r.value.recipe.prompt, limit: 48 });
+      setSiblings(same.ok ? same.value.items : []);
     },
     [api],
   );
@@ -120,7 +131,7 @@ export function App({ api }: { api: StudioApi }) {
         </p>
       )}
       <main>
-        <CreatePanel info={info} loras={loras} busy={job.status === 'running'} recipe={recipe} onGenerate={(r) => void generate(r)} onCancel={cancel} />
+        <CreatePanel info={info} loras={loras} busy={job.status === 'running'} recipe={recipe} onGenerate={(r, isLive) => void generate(r, isLive)} onCancel={cancel} />
         <ResultView
           job={job}
           onReuse={(g) => setRecipe({ prompt: g.prompt, steps: g.steps, width: g.width, height: g.height, seed: g.seed })}
@@ -138,7 +149,10 @@ export function App({ api }: { api: StudioApi }) {
       </main>
       {detail && (
         <DetailDialog
+          key={detail.id}
           detail={detail}
+          siblings={siblings}
+          onOpen={(id) => void open(id)}
           onClose={() => setDetail(undefined)}
           onReproduce={(d) => {
             const r = d.recipe;

@@ -120,6 +120,10 @@ export function buildListQuery(q: HistoryQuery): { sql: string; params: Record<s
     params.seed = q.seed;
   }
   if (q.favorites) where.push('g.favorite = 1');
+  if (q.prompt !== undefined) {
+    where.push('g.prompt = @prompt');
+    params.prompt = q.prompt;
+  }
   if (q.from !== undefined) {
     where.push('g.created_at >= @from');
     params.from = q.from;

@@ -1,6 +1,9 @@
 // The prompt and settings form; Ctrl/Cmd+Enter generates.
 
-import { useState, type FormEvent, type KeyboardEvent } from 'react';
+import { useEffect, useRef, useState, type FormEvent, type KeyboardEvent } from 'react';
+
+/** How long typing must pause before live mode renders the prompt. */
+const LIVE_DEBOUNCE_MS = 500;
 import type { AppInfo, LoraCard } from '../../shared/contract.js';
 import { MAX_SEED, MAX_STEPS, MIN_STEPS, OUTPUT_FORMATS, SIZE_PRESETS, type GenerationRequestInput, type OutputFormat } from '../../shared/generation.js';
 import { useI18n } from '../i18n/i18n.js';
@@ -10,8 +13,8 @@ export interface CreatePanelProps {
   readonly loras: readonly LoraCard[];
   readonly busy: boolean;
   readonly recipe: GenerationRequestInput | undefined;
-  /** A batch is several requests; with a locked seed they use seed, seed + 1, ... */
-  onGenerate(requests: readonly GenerationRequestInput[]): void;
+  /** A batch is several requests; with a locked seed they use seed, seed + 1, ... `live` replaces what runs. */
+  onGenerate(requests: readonly GenerationRequestInput[], live?: boolean): void;
   onCancel(): void;
 }
 
@@ -30,6 +33,7 @@ export function CreatePanel({ info, loras, busy, recipe, onGenerate, onCancel }:
   const [guidance, setGuidance] = useState(1);
   const [negative, setNegative] = useState('');
   const [batch, setBatch] = useState(1);
+  const [live, setLive] = useState(false);
   const speedLoras = loras.filter((l) => l.role === 'speed' && l.runnable);
   const styleLoras = loras.filter((l) => l.role === 'style' && l.runnable);
   const chooseSpeed = (id: string) => {
@@ -53,7 +57,15 @@ export function CreatePanel({ info, loras, busy, recipe, onGenerate, onCancel }:
   }
 
   const model = info?.models.find((m) => m.id === modelId);
-  const submit = (e?: FormEvent) => {
+  // Live mode: the prompt is rendered as it is typed; each pause in typing starts a new job.
+  const submitRef = useRef<(live: boolean) => void>(() => undefined);
+  useEffect(() => {
+    if (!live || prompt.trim() === '') return;
+    const timer = setTimeout(() => submitRef.current(true), LIVE_DEBOUNCE_MS);
+    return () => clearTimeout(timer);
+  }, [live, prompt]);
+
+  const submit = (e?: FormEvent, isLive = false) => {
     e?.preventDefault();
     const [w, h] = size.split('x').map(Number);
     const seedNumber = seed.trim() === '' ? undefined : Number(seed);
@@ -72,12 +84,14 @@ export function CreatePanel({ info, loras, busy, recipe, onGenerate, onCancel }:
     };
     const count = Math.max(1, Math.min(16, Math.floor(batch) || 1));
     onGenerate(
-      Array.from({ length: count }, (_, i) => ({
+      Array.from({ length: isLive ? 1 : count }, (_, i) => ({
         ...base,
         ...(seedNumber === undefined || !Number.isFinite(seedNumber) ? {} : { seed: (seedNumber + i) % 2 ** 32 }),
       })),
+      isLive,
     );
   };
+  submitRef.current = (isLive) => submit(undefined, isLive);
   const onKeyDown = (e: KeyboardEvent) => {
     if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) submit();
     if (e.key === 'Escape' && busy) onCancel();
@@ -194,6 +208,10 @@ export function CreatePanel({ info, loras, busy, recipe, onGenerate, onCancel }:
             {t('create.cancel')}
           </button>
         )}
+        <label className="check">
+          <input type="checkbox" checked={live} onChange={(e) => setLive(e.target.checked)} />
+          {t('create.live')}
+        </label>
         <span className="hint">{t('create.shortcut')}</span>
       </div>
     </form>

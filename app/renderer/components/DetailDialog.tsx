@@ -1,11 +1,14 @@
 // One image with its full recipe, as recorded in the history.
 
 import { useEffect, useRef } from 'react';
-import type { GenerationDetail } from '../../shared/contract.js';
+import type { GenerationDetail, GenerationSummary } from '../../shared/contract.js';
 import { useI18n } from '../i18n/i18n.js';
 
 export interface DetailDialogProps {
   readonly detail: GenerationDetail;
+  /** The other images of the same prompt, to compare seeds. */
+  readonly siblings: readonly GenerationSummary[];
+  onOpen(id: string): void;
   onClose(): void;
   onUseRecipe(detail: GenerationDetail): void;
   /** Generates the same image again: same seed and settings. */
@@ -14,7 +17,7 @@ export interface DetailDialogProps {
   onDelete(detail: GenerationDetail): void;
 }
 
-export function DetailDialog({ detail, onClose, onUseRecipe, onReproduce, onToggleFavorite, onDelete }: DetailDialogProps) {
+export function DetailDialog({ detail, siblings, onOpen, onClose, onUseRecipe, onReproduce, onToggleFavorite, onDelete }: DetailDialogProps) {
   const { t, locale } = useI18n();
   const ref = useRef<HTMLDialogElement>(null);
   useEffect(() => {
@@ -51,6 +54,27 @@ export function DetailDialog({ detail, onClose, onUseRecipe, onReproduce, onTogg
               </div>
             ))}
           </dl>
+          {siblings.length > 1 && (
+            <section aria-label={t('detail.seedHistory')}>
+              <h3 className="small-heading">{t('detail.seedHistory')}</h3>
+              <ul className="seed-strip">
+                {siblings.map((g) => (
+                  <li key={g.id}>
+                    <button
+                      type="button"
+                      className={`tile ${g.id === detail.id ? 'current' : ''}`}
+                      aria-current={g.id === detail.id}
+                      aria-label={t('detail.seedOf', { seed: g.seed })}
+                      onClick={() => onOpen(g.id)}
+                    >
+                      <img src={g.thumbUrl} alt="" loading="lazy" />
+                      <span className="seed-label">{g.seed}</span>
+                    </button>
+                  </li>
+                ))}
+              </ul>
+            </section>
+          )}
           <details>
             <summary>{t('detail.parameters')}</summary>
             <pre>{detail.parameters}</pre>
