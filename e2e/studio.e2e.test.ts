@@ -105,6 +105,31 @@ describe('studio in Chromium', () => {
     await page.getByRole('checkbox', { name: 'Live: render while typing' }).uncheck();
   });
 
+  it('generates at a custom size, exports a Ctrl+click selection, and Esc cancels a long job', async () => {
+    await page.getByRole('textbox', { name: 'Prompt' }).fill('a tall narrow tower');
+    await page.getByRole('combobox', { name: 'Size' }).selectOption('custom');
+    await page.getByRole('spinbutton', { name: 'Width' }).fill('320');
+    await page.getByRole('spinbutton', { name: 'Height' }).fill('448');
+    await page.getByRole('button', { name: 'Generate' }).click();
+    await page.locator('figcaption').getByText(/^320 × 448 · seed/).waitFor({ timeout: 60_000 });
+
+    const tiles = page.getByRole('list', { name: 'Gallery' }).getByRole('button');
+    await tiles.nth(0).click({ modifiers: ['Control'] });
+    await tiles.nth(1).click({ modifiers: ['Control'] });
+    await page.getByRole('button', { name: /Export selected \(2 selected\)/ }).click();
+    await page.getByText(/Exported 2 images with their recipes/).waitFor({ timeout: 30_000 });
+
+    await page.getByRole('spinbutton', { name: 'Width' }).fill('1024');
+    await page.getByRole('spinbutton', { name: 'Height' }).fill('1024');
+    await page.getByRole('spinbutton', { name: 'Steps' }).fill('50');
+    await page.getByRole('button', { name: 'Generate' }).click();
+    await page.getByRole('status').filter({ hasText: /Step \d+ of 50/ }).waitFor({ timeout: 30_000 });
+    await page.keyboard.press('Escape');
+    await page.getByText('Cancelled.').waitFor();
+    await page.getByRole('spinbutton', { name: 'Steps' }).fill('4');
+    await page.getByRole('combobox', { name: 'Size' }).selectOption('512x512');
+  });
+
   it('explains a refused request instead of failing silently', async () => {
     await page.getByRole('spinbutton', { name: 'Steps' }).fill('0');
     await page.getByRole('button', { name: 'Generate' }).click();

@@ -66,7 +66,7 @@ describe('styles in Chromium', () => {
     await page.getByRole('spinbutton', { name: 'Steps' }).fill('2');
     await page.getByRole('combobox', { name: 'Speed' }).selectOption({ label: 'Lightning 4-step' });
     expect(await page.getByRole('spinbutton', { name: 'Steps' }).inputValue()).toBe('4');
-    await page.getByRole('combobox', { name: 'Style' }).selectOption({ label: 'anime-style' });
+    await page.getByRole('combobox', { name: 'Style', exact: true }).selectOption({ label: 'anime-style' });
     await page.getByRole('slider', { name: 'Style strength' }).fill('0.75');
     await page.getByRole('combobox', { name: 'Size' }).selectOption('512x512');
     await page.getByRole('button', { name: 'Generate' }).click();
@@ -76,5 +76,19 @@ describe('styles in Chromium', () => {
     expect(recipe).toContain('Qwen-Image-Lightning-4steps-V1.0 (speed, 1)');
     expect(recipe).toContain('anime-style (style, 0.75)');
     expect(recipe).toMatch(/Steps\s+4/);
+    await page.getByRole('button', { name: 'Close' }).click();
+  });
+
+  it('filters the gallery by style', async () => {
+    await page.getByRole('textbox', { name: 'Prompt' }).fill('no style at all');
+    await page.getByRole('combobox', { name: 'Style', exact: true }).selectOption({ label: 'None' });
+    await page.getByRole('combobox', { name: 'Speed' }).selectOption({ label: 'None (model default)' });
+    await page.getByRole('button', { name: 'Generate' }).click();
+    await page.getByRole('img', { name: 'Generated image: no style at all' }).waitFor({ timeout: 60_000 });
+    const tiles = page.getByRole('list', { name: 'Gallery' }).getByRole('button');
+    await expect.poll(() => tiles.count()).toBe(2);
+    await page.getByRole('combobox', { name: 'Filter by style' }).selectOption({ label: 'anime-style' });
+    await expect.poll(() => tiles.count()).toBe(1);
+    expect(await tiles.first().getAttribute('aria-label')).toBe('Open image: a lighthouse at dusk');
   });
 });

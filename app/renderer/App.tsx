@@ -98,6 +98,15 @@ export function App({ api }: { api: StudioApi }) {
     if (job.status === 'running') void api.invoke('generate.cancel', { jobId: job.jobId });
   }, [api, job, pending]);
   const [siblings, setSiblings] = useState<readonly GenerationSummary[]>([]);
+  // Esc cancels the running generation wherever the focus is.
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      if (e.key === 'Escape' && job.status === 'running' && !document.querySelector('dialog[open]')) cancel();
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, [job, cancel]);
+
   const open = useCallback(
     async (id: string) => {
       const r = await api.invoke('history.get', { id });
@@ -136,7 +145,7 @@ export function App({ api }: { api: StudioApi }) {
           job={job}
           onReuse={(g) => setRecipe({ prompt: g.prompt, steps: g.steps, width: g.width, height: g.height, seed: g.seed })}
         />
-        <Gallery api={api} info={info} refreshKey={galleryKey} onOpen={(id) => void open(id)} onError={setError} />
+        <Gallery api={api} info={info} loras={loras} refreshKey={galleryKey} onOpen={(id) => void open(id)} onError={setError} />
         <StylesPanel loras={loras} outcomes={outcomes} importing={importing} />
         <ModelsPanel
           api={api}

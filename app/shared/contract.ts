@@ -119,6 +119,8 @@ const historyQuerySchema = z
     search: z.string().max(500).optional(),
     modelId: z.string().max(200).optional(),
     seed: z.number().int().min(0).max(0xffff_ffff).optional(),
+    /** Images made with a LoRA of this name. */
+    lora: z.string().max(200).optional(),
     /** Exactly this prompt: the seed history of one prompt. */
     prompt: z.string().max(4000).optional(),
     favorites: z.boolean().optional(),

@@ -120,6 +120,11 @@ export function buildListQuery(q: HistoryQuery): { sql: string; params: Record<s
     params.seed = q.seed;
   }
   if (q.favorites) where.push('g.favorite = 1');
+  if (q.lora) {
+    // LoRAs live in the recipe JSON; their names are matched as JSON strings.
+    where.push(`g.recipe_json LIKE @lora ESCAPE '\\'`);
+    params.lora = `%"name":${JSON.stringify(q.lora).replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+  }
   if (q.prompt !== undefined) {
     where.push('g.prompt = @prompt');
     params.prompt = q.prompt;

@@ -34,6 +34,8 @@ export function CreatePanel({ info, loras, busy, recipe, onGenerate, onCancel }:
   const [negative, setNegative] = useState('');
   const [batch, setBatch] = useState(1);
   const [live, setLive] = useState(false);
+  const [customW, setCustomW] = useState(1024);
+  const [customH, setCustomH] = useState(1024);
   const speedLoras = loras.filter((l) => l.role === 'speed' && l.runnable);
   const styleLoras = loras.filter((l) => l.role === 'style' && l.runnable);
   const chooseSpeed = (id: string) => {
@@ -48,7 +50,10 @@ export function CreatePanel({ info, loras, busy, recipe, onGenerate, onCancel }:
     setAppliedRecipe(recipe);
     if (recipe) {
       setPrompt(recipe.prompt);
-      setSize(`${recipe.width}x${recipe.height}`);
+      const preset = SIZE_PRESETS.some((p) => p.width === recipe.width && p.height === recipe.height);
+      setSize(preset ? `${recipe.width}x${recipe.height}` : 'custom');
+      setCustomW(recipe.width);
+      setCustomH(recipe.height);
       setSteps(recipe.steps);
       setSeed(recipe.seed === undefined ? '' : String(recipe.seed));
       setGuidance(recipe.guidance ?? 1);
@@ -67,7 +72,7 @@ export function CreatePanel({ info, loras, busy, recipe, onGenerate, onCancel }:
 
   const submit = (e?: FormEvent, isLive = false) => {
     e?.preventDefault();
-    const [w, h] = size.split('x').map(Number);
+    const [w, h] = size === 'custom' ? [customW, customH] : size.split('x').map(Number);
     const seedNumber = seed.trim() === '' ? undefined : Number(seed);
     const chosen = [...(speedId ? [{ id: speedId, strength: 1 }] : []), ...(styleId ? [{ id: styleId, strength }] : [])];
     const base: GenerationRequestInput = {
@@ -171,8 +176,21 @@ export function CreatePanel({ info, loras, busy, recipe, onGenerate, onCancel }:
                 {p.width} × {p.height}
               </option>
             ))}
+            <option value="custom">{t('create.sizeCustom')}</option>
           </select>
         </label>
+        {size === 'custom' && (
+          <>
+            <label>
+              {t('create.width')}
+              <input type="number" min={256} max={2048} step={16} value={customW} onChange={(e) => setCustomW(Number(e.target.value))} />
+            </label>
+            <label>
+              {t('create.height')}
+              <input type="number" min={256} max={2048} step={16} value={customH} onChange={(e) => setCustomH(Number(e.target.value))} />
+            </label>
+          </>
+        )}
         <label>
           {t('create.steps')}
           <input type="number" min={MIN_STEPS} max={MAX_STEPS} value={steps} onChange={(e) => setSteps(Number(e.target.value))} />

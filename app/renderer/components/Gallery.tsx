@@ -2,12 +2,13 @@
 // fetched as the user scrolls), searchable and filterable, with arrow-key navigation.
 
 import { useCallback, useEffect, useLayoutEffect, useRef, useState, type KeyboardEvent } from 'react';
-import type { AppInfo, ExportState, GenerationSummary, StudioApi } from '../../shared/contract.js';
+import type { AppInfo, ExportState, GenerationSummary, LoraCard, StudioApi } from '../../shared/contract.js';
 import { useI18n } from '../i18n/i18n.js';
 
 export interface GalleryProps {
   readonly api: StudioApi;
   readonly info: AppInfo | undefined;
+  readonly loras: readonly LoraCard[];
   /** Changes whenever the history changes, so the view reloads from the top. */
   readonly refreshKey: number;
   onOpen(id: string): void;
@@ -25,6 +26,7 @@ interface Filters {
   readonly seed: string;
   readonly favorites: boolean;
   readonly day: string;
+  readonly lora: string;
 }
 
 /** The history filters of the gallery, as the contract's query takes them. */
@@ -36,13 +38,15 @@ function queryFilters(f: Filters) {
     ...(f.modelId ? { modelId: f.modelId } : {}),
     ...(seed !== undefined && Number.isInteger(seed) && seed >= 0 ? { seed } : {}),
     ...(f.favorites ? { favorites: true } : {}),
+    ...(f.lora ? { lora: f.lora } : {}),
     ...(from !== undefined ? { from, to: from + 86_400_000 } : {}),
   };
 }
 
-export function Gallery({ api, info, refreshKey, onOpen, onError }: GalleryProps) {
+export function Gallery({ api, info, loras, refreshKey, onOpen, onError }: GalleryProps) {
   const { t } = useI18n();
-  const [filters, setFilters] = useState<Filters>({ search: '', modelId: '', seed: '', favorites: false, day: '' });
+  const [filters, setFilters] = useState<Filters>({ search: '', modelId: '', seed: '', favorites: false, day: '', lora: '' });
+  const [selected, setSelected] = useState<ReadonlySet<string>>(new Set());
   const [items, setItems] = useState<GenerationSummary[]>([]);
   const [cursor, setCursor] = useState<string | null>(null);
   const [loaded, setLoaded] = useState(false);
@@ -59,8 +63,8 @@ export function Gallery({ api, info, refreshKey, onOpen, onError }: GalleryProps
   const [exportKind, setExportKind] = useState<'zip' | 'folder'>('zip');
   const [exporting, setExporting] = useState<ExportState>();
   useEffect(() => api.on('export', (e) => setExporting((cur) => (cur && cur.id === e.id ? e : cur))), [api]);
-  const startExport = async () => {
-    const r = await api.invoke('export.start', { filters: queryFilters(filters), kind: exportKind });
+  const startExport = async (onlySelected: boolean) => {
+    const r = await api.invoke('export.start', onlySelected ? { ids: [...selected], kind: exportKind } : { filters: queryFilters(filters), kind: exportKind });
     if (!r.ok) return onError(r.error.message);
     setExporting(r.value);
   };
@@ -149,9 +153,14 @@ export function Gallery({ api, info, refreshKey, onOpen, onError }: GalleryProps
             <option value="folder">{t('export.folder')}</option>
           </select>
         </label>
-        <button type="button" className="secondary" disabled={exporting?.status === 'running'} onClick={() => void startExport()}>
+        <button type="button" className="secondary" disabled={exporting?.status === 'running'} onClick={() => void startExport(false)}>
           {t('export.start')}
         </button>
+        {selected.size > 0 && (
+          <button type="button" className="secondary" disabled={exporting?.status === 'running'} onClick={() => void startExport(true)}>
+            {t('export.selected')} ({t('gallery.selected', { count: selected.size })})
+          </button>
+        )}
         <label>
           {t('gallery.filterModel')}
           <select value={filters.modelId} onChange={(e) => set({ modelId: e.target.value })}>
@@ -170,6 +179,17 @@ export function Gallery({ api, info, refreshKey, onOpen, onError }: GalleryProps
         <label>
           {t('gallery.filterDay')}
           <input type="date" value={filters.day} onChange={(e) => set({ day: e.target.value })} />
+        </label>
+        <label>
+          {t('gallery.filterLora')}
+          <select value={filters.lora} onChange={(e) => set({ lora: e.target.value })}>
+            <option value="">{t('gallery.allLoras')}</option>
+            {loras.map((l) => (
+              <option key={l.id} value={l.name}>
+                {l.name}
+              </option>
+            ))}
+          </select>
         </label>
         <label className="check">
           <input type="checkbox" checked={filters.favorites} onChange={(e) => set({ favorites: e.target.checked })} />
@@ -193,7 +213,8 @@ export function Gallery({ api, info, refreshKey, onOpen, onError }: GalleryProps
           {exporting.status === 'failed' && <span className="error">{exporting.error?.message}</span>}
         </div>
       )}
-      {loaded && items.length === 0 && <p className="empty">{filters.search || filters.seed || filters.favorites || filters.modelId || filters.day ? t('gallery.noMatch') : t('gallery.empty')}</p>}
+      <p className="tip">{t('gallery.selectHint')}</p>
+      {loaded && items.length === 0 && <p className="empty">{filters.search || filters.seed || filters.favorites || filters.modelId || filters.day || filters.lora ? t('gallery.noMatch') : t('gallery.empty')}</p>}
       <div className="grid-scroller" ref={scroller} onKeyDown={onKeyDown}>
         <ul className="grid" aria-label={t('gallery.heading')} style={{ height: rows * rowHeight, gridTemplateColumns: `repeat(${columns}, ${TILE}px)` }}>
           {visible.map((g, i) => {
@@ -205,7 +226,17 @@ export function Gallery({ api, info, refreshKey, onOpen, onError }: GalleryProps
                   className="tile"
                   data-index={index}
                   tabIndex={index === focus ? 0 : -1}
-                  onClick={() => onOpen(g.id)}
+                  aria-pressed={selected.has(g.id)}
+                  onClick={(e) => {
+                    // Ctrl/Cmd+click selects (for export) instead of opening.
+                    if (e.ctrlKey || e.metaKey) {
+                      setSelected((cur) => {
+                        const next = new Set(cur);
+                        if (!next.delete(g.id)) next.add(g.id);
+                        return next;
+                      });
+                    } else onOpen(g.id);
+                  }}
                   onFocus={() => setFocus(index)}
                   aria-label={t('gallery.open', { prompt: g.prompt })}
                 >
