@@ -50,6 +50,8 @@ describe('studio in Chromium', () => {
     expect(text).toMatch(/Size\s+512 × 512/);
     expect(text).toMatch(/Steps\s+4/);
     expect(text).toContain('transformer/diffusion_pytorch_model.safetensors');
+    await dialog.getByRole('button', { name: 'Show file' }).click();
+    await dialog.getByText(new RegExp(`The file is at ${studio.dataDir}/images/.*\\.jpg`)).waitFor();
     await page.screenshot({ path: join(screenshotsDir, 'recipe.png') });
     await dialog.getByRole('button', { name: 'Close' }).click();
     await dialog.waitFor({ state: 'hidden' });
@@ -87,7 +89,10 @@ describe('studio in Chromium', () => {
     await page.getByRole('spinbutton', { name: 'Seed', exact: true }).fill('8');
     await page.getByRole('button', { name: 'Generate' }).click();
     await page.locator('figcaption').getByText(/· seed 8/).waitFor({ timeout: 60_000 });
-    await page.getByRole('button', { name: 'Open image: a red fox in the snow' }).first().click();
+    const foxes = page.getByRole('button', { name: 'Open image: a red fox in the snow' });
+    await expect.poll(() => foxes.count()).toBe(2);
+    await foxes.first().click();
+    await page.getByRole('dialog', { name: 'Recipe' }).waitFor();
     const seeds = page.getByRole('region', { name: 'Seeds of this prompt' });
     await seeds.getByRole('button', { name: 'Open the image with seed 7' }).click();
     await expect.poll(() => page.getByRole('dialog', { name: 'Recipe' }).innerText()).toMatch(/Seed\s+7/);

@@ -6,8 +6,8 @@ import type { Studio } from './studio.js';
 
 export type Dispatch = (method: unknown, params: unknown) => Promise<Result<unknown>>;
 
-function call<K extends InvokeMethod>(studio: Studio, host: 'electron' | 'browser', method: K, params: ValidParams<K>, trash?: Trash): InvokeResults[K] | Promise<InvokeResults[K]>;
-function call(studio: Studio, host: 'electron' | 'browser', method: InvokeMethod, params: unknown, trash?: Trash): unknown {
+function call<K extends InvokeMethod>(studio: Studio, host: 'electron' | 'browser', method: K, params: ValidParams<K>, trash?: Trash, reveal?: Reveal): InvokeResults[K] | Promise<InvokeResults[K]>;
+function call(studio: Studio, host: 'electron' | 'browser', method: InvokeMethod, params: unknown, trash?: Trash, reveal?: Reveal): unknown {
   switch (method) {
     case 'app.info':
       return studio.info(host);
@@ -43,6 +43,11 @@ function call(studio: Studio, host: 'electron' | 'browser', method: InvokeMethod
     }
     case 'downloads.list':
       return { items: studio.downloads.list() };
+    case 'history.reveal': {
+      const path = studio.imagePath((params as ValidParams<'history.reveal'>).id);
+      if (reveal) reveal(path);
+      return { path, shown: reveal !== undefined };
+    }
     case 'library.loras':
       return { items: studio.loraCards() };
     case 'library.importLora':
@@ -55,8 +60,10 @@ function call(studio: Studio, host: 'electron' | 'browser', method: InvokeMethod
 
 /** Moves a file to the system trash (Electron's shell.trashItem); absent in the browser host. */
 export type Trash = (file: string) => Promise<void>;
+/** Shows a file in the system file manager (Electron's shell.showItemInFolder). */
+export type Reveal = (file: string) => void;
 
-export function createDispatch(studio: Studio, host: 'electron' | 'browser', trash?: Trash): Dispatch {
+export function createDispatch(studio: Studio, host: 'electron' | 'browser', trash?: Trash, reveal?: Reveal): Dispatch {
   return async (method, params) => {
     if (!isInvokeMethod(method)) return fail('invalid-request', `Unknown method ${String(method)}.`);
     const parsed = invokeParamSchemas[method].safeParse(params ?? {});
@@ -65,7 +72,7 @@ export function createDispatch(studio: Studio, host: 'electron' | 'browser', tra
       return fail('invalid-request', issue?.message ?? 'Invalid request.', parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
     }
     try {
-      return ok(await call(studio, host, method, parsed.data as never, trash));
+      return ok(await call(studio, host, method, parsed.data as never, trash, reveal));
     } catch (e) {
       if (!(e instanceof StudioError)) console.error(`studio: ${method} failed:`, e);
       return { ok: false, error: serializeError(e) };

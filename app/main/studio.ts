@@ -400,6 +400,13 @@ export class Studio {
     }
   }
 
+  /** The absolute path of an image of the history. */
+  imagePath(id: string): string {
+    const g = getGeneration(this.db, id);
+    if (!g) throw new StudioError('not-found', 'That image is not in the history any more.', id);
+    return join(this.layout.images, g.imageFile);
+  }
+
   setFavorite(id: string, favorite: boolean): { favorite: boolean } {
     if (!setFavorite(this.db, id, favorite)) throw new StudioError('not-found', 'That image is not in the history any more.', id);
     return { favorite };

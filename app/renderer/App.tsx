@@ -98,6 +98,7 @@ export function App({ api }: { api: StudioApi }) {
     if (job.status === 'running') void api.invoke('generate.cancel', { jobId: job.jobId });
   }, [api, job, pending]);
   const [siblings, setSiblings] = useState<readonly GenerationSummary[]>([]);
+  const [revealed, setRevealed] = useState<string>();
   // Esc cancels the running generation wherever the focus is.
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
@@ -112,6 +113,7 @@ export function App({ api }: { api: StudioApi }) {
       const r = await api.invoke('history.get', { id });
       if (!r.ok) return setError(r.error.message);
       setDetail(r.value);
+      setRevealed(undefined);
       // The seed history: every image of exactly this prompt.
       const same = await api.invoke('history.list', { prompt: r.value.recipe.prompt, limit: 48 });
       setSiblings(same.ok ? same.value.items : []);
@@ -162,6 +164,13 @@ export function App({ api }: { api: StudioApi }) {
           detail={detail}
           siblings={siblings}
           onOpen={(id) => void open(id)}
+          {...(revealed ? { revealedPath: revealed } : {})}
+          onReveal={async (d) => {
+            const res = await api.invoke('history.reveal', { id: d.id });
+            if (!res.ok) return setError(res.error.message);
+            // The desktop app opens the file manager; the browser can only say where the file is.
+            setRevealed(res.value.shown ? undefined : res.value.path);
+          }}
           onClose={() => setDetail(undefined)}
           onReproduce={(d) => {
             const r = d.recipe;

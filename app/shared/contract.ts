@@ -157,6 +157,8 @@ export const invokeParamSchemas = {
     .strict(),
   'downloads.control': z.object({ id: z.string().min(1).max(64), action: z.enum(['pause', 'resume', 'cancel']) }).strict(),
   'downloads.list': z.object({}).strict(),
+  /** Shows the image in the system file manager (desktop app); the browser host answers with its path. */
+  'history.reveal': z.object({ id: idSchema }).strict(),
   'library.loras': z.object({}).strict(),
   /** Electron only: a file the user dropped, by path (the browser host takes uploads over HTTP instead). */
   'library.importLora': z.object({ path: z.string().min(1).max(4096) }).strict(),
@@ -180,6 +182,7 @@ export interface InvokeResults {
   'downloads.start': DownloadState;
   'downloads.control': DownloadState;
   'downloads.list': { readonly items: readonly DownloadState[] };
+  'history.reveal': { readonly path: string; readonly shown: boolean };
   'library.loras': { readonly items: readonly LoraCard[] };
   'library.importLora': ImportOutcome;
 }

@@ -48,7 +48,7 @@ async function start(): Promise<void> {
     return file ? net.fetch(pathToFileURL(file).href) : new Response('Not found', { status: 404 });
   });
 
-  const dispatch = createDispatch(studio, 'electron', (file) => shell.trashItem(file));
+  const dispatch = createDispatch(studio, 'electron', (file) => shell.trashItem(file), (file) => shell.showItemInFolder(file));
   ipcMain.handle(IPC_INVOKE_CHANNEL, (event, method: unknown, params: unknown) => {
     if (!isTrustedSender(event.sender, event.senderFrame?.url)) {
       return { ok: false, error: { code: 'invalid-request', message: 'Untrusted sender.' } };

@@ -15,9 +15,12 @@ export interface DetailDialogProps {
   onReproduce(detail: GenerationDetail): void;
   onToggleFavorite(detail: GenerationDetail): void;
   onDelete(detail: GenerationDetail): void;
+  onReveal(detail: GenerationDetail): void;
+  /** Where the file is, when the host could not show it in a file manager. */
+  readonly revealedPath?: string;
 }
 
-export function DetailDialog({ detail, siblings, onOpen, onClose, onUseRecipe, onReproduce, onToggleFavorite, onDelete }: DetailDialogProps) {
+export function DetailDialog({ detail, siblings, onOpen, onClose, onUseRecipe, onReproduce, onToggleFavorite, onDelete, onReveal, revealedPath }: DetailDialogProps) {
   const { t, locale } = useI18n();
   const ref = useRef<HTMLDialogElement>(null);
   useEffect(() => {
@@ -75,6 +78,7 @@ export function DetailDialog({ detail, siblings, onOpen, onClose, onUseRecipe, o
               </ul>
             </section>
           )}
+          {revealedPath && <p className="meta">{t('detail.fileAt', { path: revealedPath })}</p>}
           <details>
             <summary>{t('detail.parameters')}</summary>
             <pre>{detail.parameters}</pre>
@@ -91,6 +95,9 @@ export function DetailDialog({ detail, siblings, onOpen, onClose, onUseRecipe, o
             </button>
             <button type="button" className="secondary" onClick={() => void navigator.clipboard?.writeText(r.prompt)}>
               {t('detail.copyPrompt')}
+            </button>
+            <button type="button" className="secondary" onClick={() => onReveal(detail)}>
+              {t('detail.reveal')}
             </button>
             <button type="button" className="secondary danger" onClick={() => onDelete(detail)}>
               {t('detail.delete')}
