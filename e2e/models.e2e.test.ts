@@ -54,6 +54,8 @@ describe('models and downloads in Chromium', () => {
     await entry('Qwen-Image-Lightning 4-step V1.0').getByRole('button', { name: 'Download' }).click();
     await entry('Qwen-Image-Lightning 4-step V1.0').getByText('installed').waitFor({ timeout: 30_000 });
     await page.getByRole('listitem', { name: 'Qwen-Image-Lightning-4steps-V1.0' }).getByText('Lightning 4-step').waitFor();
+    // The other files of the same repository are not installed by it.
+    await entry('Qwen-Image-Lightning 8-step V1.0').getByRole('button', { name: 'Download' }).waitFor();
   });
 
   it('downloads a base model with pause and resume, then generates with it', async () => {

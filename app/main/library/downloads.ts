@@ -41,6 +41,11 @@ export class Downloads {
     return r.state;
   }
 
+  /** Entries can share a repository folder (the Lightning LoRAs): each has its own completion marker. */
+  private markerFor(entry: CatalogEntry): string {
+    return join(this.folderFor(entry), `.studio-complete-${entry.id}`);
+  }
+
   folderFor(entry: CatalogEntry): string {
     return join(this.options.modelsDir, (entry.huggingface ?? entry.modelscope)!.repo.replace('/', '--'));
   }
@@ -62,7 +67,7 @@ export class Downloads {
     const fs = await statfs(this.options.modelsDir);
     const items = await Promise.all(
       CATALOG.map(async (e): Promise<CatalogItem> => {
-        const installed = (await stat(join(this.folderFor(e), '.studio-complete')).catch(() => undefined)) !== undefined;
+        const installed = (await stat(this.markerFor(e)).catch(() => undefined)) !== undefined;
         return {
           id: e.id,
           title: e.title,
@@ -114,7 +119,7 @@ export class Downloads {
         await this.options.onInstalled(r.entry, result.dest, result.files.map((f) => join(result.dest, f.path)));
         const { writeFile } = await import('node:fs/promises');
         await mkdir(this.folderFor(r.entry), { recursive: true });
-        await writeFile(join(this.folderFor(r.entry), '.studio-complete'), new Date().toISOString());
+        await writeFile(this.markerFor(r.entry), new Date().toISOString());
         this.emit(r, { status: 'done' });
       },
       (e: unknown) => this.emit(r, { status: 'failed', error: serializeError(e) }),
