@@ -3,22 +3,7 @@
 
 import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-
-const CRC_TABLE = (() => {
-  const t = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    t[n] = c >>> 0;
-  }
-  return t;
-})();
-
-function crc32Update(crc: number, bytes: Uint8Array): number {
-  let c = crc ^ 0xffffffff;
-  for (const b of bytes) c = CRC_TABLE[(c ^ b) & 0xff]! ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
+import { crc32 } from '../../shared/crc32.js';
 
 const LIMIT = 0xffffffff;
 
@@ -58,7 +43,7 @@ export class ZipWriter {
 
   async addBuffer(name: string, data: Uint8Array): Promise<void> {
     const n = Buffer.from(name, 'utf8');
-    const crc = crc32Update(0, data);
+    const crc = crc32(data);
     this.check(data.length);
     this.entries.push({ name: n, crc, size: data.length, offset: this.offset });
     await this.write(this.header(n, crc, data.length));
@@ -71,7 +56,7 @@ export class ZipWriter {
     const { size } = await stat(path);
     this.check(size);
     let crc = 0;
-    for await (const chunk of createReadStream(path)) crc = crc32Update(crc, chunk as Buffer);
+    for await (const chunk of createReadStream(path)) crc = crc32(chunk as Buffer, crc);
     const n = Buffer.from(name, 'utf8');
     this.entries.push({ name: n, crc, size, offset: this.offset });
     await this.write(this.header(n, crc, size));
