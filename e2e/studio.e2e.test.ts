@@ -88,7 +88,7 @@ describe('studio in Chromium', () => {
     await page.getByRole('textbox', { name: 'Prompt' }).fill('a red fox in the snow');
     await page.getByRole('spinbutton', { name: 'Seed', exact: true }).fill('8');
     await page.getByRole('button', { name: 'Generate' }).click();
-    await page.locator('figcaption').getByText(/· seed 8/).waitFor({ timeout: 60_000 });
+    await page.locator('figcaption').getByText(/· seed 8(\s|$)/).waitFor({ timeout: 60_000 });
     const foxes = page.getByRole('button', { name: 'Open image: a red fox in the snow' });
     await expect.poll(() => foxes.count()).toBe(2);
     await foxes.first().click();
