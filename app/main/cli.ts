@@ -25,6 +25,7 @@ Usage:
   studio history [--search TEXT] [--model ID] [--limit N] [--json]
   studio fixture FOLDER      check the engine against a reference fixture folder
   studio pull REPO[@REVISION] [--source hf|modelscope|auto] [--endpoint URL] [--include GLOB ...] [--dest DIR]
+  studio plan --model DIR [--size WxH] [--vram GB]   predicted VRAM, RAM and time of each execution plan
   studio lora inspect FILE   what a LoRA file is (format, base model, rank, targets), or why it is refused
 
 Common options:
@@ -250,12 +251,16 @@ async function lora(args: string[]): Promise<number> {
   return report.ok ? 0 : 1;
 }
 
-/** Runs in a worker process: only app/worker may load onnxruntime. */
-function fixture(args: string[]): Promise<number> {
+/** Runs a worker-side command in its own process: only app/worker reads model files and loads onnxruntime. */
+function inWorker(entry: string, args: string[]): Promise<number> {
   return new Promise((done) => {
-    const child = spawn(process.execPath, [join(appRoot(), 'dist', 'app', 'worker', 'fixtures', 'fixture-main.js'), ...args], { stdio: 'inherit' });
+    const child = spawn(process.execPath, [join(appRoot(), 'dist', 'app', 'worker', entry), ...args], { stdio: 'inherit' });
     child.on('exit', (code, signal) => done(code ?? (signal ? 1 : 0)));
   });
+}
+
+function fixture(args: string[]): Promise<number> {
+  return inWorker(join('fixtures', 'fixture-main.js'), args);
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -272,6 +277,8 @@ export async function main(argv: string[]): Promise<number> {
         return await fixture(rest);
       case 'pull':
         return await pull(rest);
+      case 'plan':
+        return await inWorker('plan-main.js', rest);
       case 'lora':
         return await lora(rest);
       case undefined:

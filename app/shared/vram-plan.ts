@@ -1,0 +1,187 @@
+// Execution plans for a model on a device: from the real tensor sizes, predicted peak VRAM, peak host RAM
+// and time per step for each way of running it, and the fastest one that fits the budget.
+//
+// The predictions are a model, not a measurement: activations are estimated from the token count and
+// width, compute time from the transformer's FLOPs and the card's sustained throughput, streaming time
+// from PCIe bandwidth. They are meant to rank plans and to say early that something will not fit.
+
+export interface ComponentSizes {
+  readonly textEncoderBytes: number;
+  /** Weight bytes of each transformer block, in order. */
+  readonly blockBytes: readonly number[];
+  /** Transformer weights outside the blocks (embeddings, norm_out, proj_out). */
+  readonly transformerOtherBytes: number;
+  readonly vaeBytes: number;
+  /** Bytes per stored weight element (2 for bf16/fp16, 4 for f32). */
+  readonly bytesPerWeight: number;
+  readonly width: number;
+  readonly heads: number;
+  readonly headDim: number;
+  readonly textLayers: number;
+  readonly textWidth: number;
+}
+
+export interface DeviceBudget {
+  readonly vramBytes: number;
+  readonly ramBytes: number;
+  /** Sustained dense half-precision throughput, in TFLOP/s (an RTX 4090 sustains about 150). */
+  readonly tflops: number;
+  /** Host-to-device bandwidth in GB/s (PCIe 4.0 x16 sustains about 20). */
+  readonly pcieGBs: number;
+}
+
+export type PlanKind = 'resident' | 'sequential' | 'streamed' | 'int8' | 'int4' | 'int4-streamed';
+
+export interface PlanPrediction {
+  readonly kind: PlanKind;
+  readonly label: string;
+  readonly peakVramBytes: number;
+  readonly peakRamBytes: number;
+  readonly secondsPerStep: number;
+  /** Loading and moving components around, per image. */
+  readonly secondsOverhead: number;
+  readonly fits: boolean;
+  /** Blocks per streamed group, for streamed plans. */
+  readonly groupBlocks?: number;
+  readonly vaeTiled: boolean;
+}
+
+export interface PlanResult {
+  readonly plans: readonly PlanPrediction[];
+  readonly chosen: PlanPrediction | undefined;
+  /** Why nothing fits, when nothing does. */
+  readonly advice?: string;
+}
+
+const GB = 1024 ** 3;
+/** CUDA context, cuDNN/cuBLAS workspaces and the allocator's slack. */
+const RUNTIME_OVERHEAD = 1.2 * GB;
+/** Keep this share of the card free: drivers and other programs move the goalposts. */
+const SAFETY = 0.92;
+const VAE_TILE_ABOVE = 1536 * 1536;
+
+function sum(xs: readonly number[]): number {
+  return xs.reduce((a, b) => a + b, 0);
+}
+
+export function imageTokens(width: number, height: number): number {
+  return Math.floor(width / 16) * Math.floor(height / 16);
+}
+
+/** Transformer activations at a size: the residual streams, attention and MLP intermediates of one block. */
+function transformerActivations(s: ComponentSizes, tokens: number, batch: number): number {
+  const joint = tokens + 256; // text tokens: a long prompt
+  const half = 2;
+  return batch * joint * s.width * half * 14 + batch * s.heads * joint * 64 * half;
+}
+
+function vaeActivations(pixels: number, tiled: boolean): number {
+  // The decoder's last stages hold ~128-384 channels at full resolution in half precision.
+  const effective = tiled ? Math.min(pixels, 512 * 512) : pixels;
+  return effective * 384 * 2 * 3;
+}
+
+function textEncoderActivations(s: ComponentSizes): number {
+  return 1024 * s.textWidth * 2 * 16;
+}
+
+export function planFor(sizes: ComponentSizes, width: number, height: number, batch: number, device: DeviceBudget): PlanResult {
+  const tokens = imageTokens(width, height);
+  const blocks = sum(sizes.blockBytes);
+  const transformer = blocks + sizes.transformerOtherBytes;
+  const act = transformerActivations(sizes, tokens, batch);
+  const vaeTiled = width * height > VAE_TILE_ABOVE;
+  const vaeAct = vaeActivations(width * height, vaeTiled);
+  const teAct = textEncoderActivations(sizes);
+  const params = transformer / sizes.bytesPerWeight;
+  // 2 FLOPs per parameter per token, plus attention over the joint sequence.
+  const joint = tokens + 256;
+  const flops = batch * (2 * params * joint + 4 * sizes.blockBytes.length * joint * joint * sizes.width);
+  const compute = flops / (device.tflops * 1e12);
+  const pcie = (bytes: number) => bytes / (device.pcieGBs * 1e9);
+  const budget = device.vramBytes * SAFETY;
+  const plans: PlanPrediction[] = [];
+  const add = (p: Omit<PlanPrediction, 'fits' | 'vaeTiled'>) =>
+    plans.push({ ...p, vaeTiled, fits: p.peakVramBytes <= budget && p.peakRamBytes <= device.ramBytes * SAFETY });
+
+  add({
+    kind: 'resident',
+    label: 'everything on the GPU',
+    peakVramBytes: sizes.textEncoderBytes + transformer + sizes.vaeBytes + Math.max(act, vaeAct, teAct) + RUNTIME_OVERHEAD,
+    peakRamBytes: 2 * GB,
+    secondsPerStep: compute,
+    secondsOverhead: 0,
+  });
+  add({
+    kind: 'sequential',
+    label: 'one component at a time (text encoder, transformer, VAE)',
+    peakVramBytes: Math.max(sizes.textEncoderBytes + teAct, transformer + act, sizes.vaeBytes + vaeAct) + RUNTIME_OVERHEAD,
+    peakRamBytes: 2 * GB,
+    secondsPerStep: compute,
+    secondsOverhead: pcie(sizes.textEncoderBytes + transformer + sizes.vaeBytes),
+  });
+  // Streamed: two groups of blocks on the card at a time (one computing, one arriving).
+  const perBlock = Math.max(...sizes.blockBytes);
+  const roomForBlocks = budget - sizes.transformerOtherBytes - act - RUNTIME_OVERHEAD;
+  const groupBlocks = Math.max(1, Math.min(sizes.blockBytes.length, Math.floor(roomForBlocks / (2 * perBlock))));
+  if (groupBlocks < sizes.blockBytes.length) {
+    add({
+      kind: 'streamed',
+      label: `transformer streamed in groups of ${groupBlocks} blocks`,
+      peakVramBytes: Math.max(sizes.textEncoderBytes + teAct, sizes.transformerOtherBytes + 2 * groupBlocks * perBlock + act, sizes.vaeBytes + vaeAct) + RUNTIME_OVERHEAD,
+      peakRamBytes: 2 * GB + 2 * groupBlocks * perBlock,
+      // Transfers overlap the compute of the other group; the slower of the two sets the pace.
+      secondsPerStep: Math.max(compute, pcie(blocks)),
+      secondsOverhead: pcie(sizes.textEncoderBytes + sizes.vaeBytes),
+      groupBlocks,
+    });
+  }
+  for (const [kind, bits] of [
+    ['int8', 8],
+    ['int4', 4],
+  ] as const) {
+    // MatMulNBits: the block linears at `bits` plus a half-precision scale per 32 (int4) or 64 values.
+    const ratio = (bits / 8 + 2 / (bits === 4 ? 32 : 64)) / sizes.bytesPerWeight;
+    const qBlocks = blocks * ratio;
+    const qTe = sizes.textEncoderBytes * ratio;
+    add({
+      kind,
+      label: `${bits}-bit weights (MatMulNBits), one component at a time`,
+      peakVramBytes: Math.max(qTe + teAct, qBlocks + sizes.transformerOtherBytes + act, sizes.vaeBytes + vaeAct) + RUNTIME_OVERHEAD,
+      peakRamBytes: 2 * GB,
+      // Dequantizing kernels run a little slower than dense half precision.
+      secondsPerStep: compute * (bits === 4 ? 1.25 : 1.1),
+      secondsOverhead: pcie(qTe + qBlocks + sizes.vaeBytes),
+    });
+  }
+  const fittingQ4 = plans.find((p) => p.kind === 'int4');
+  if (fittingQ4 && !fittingQ4.fits) {
+    const qPerBlock = perBlock * ((0.5 + 2 / 32) / sizes.bytesPerWeight);
+    const room = budget - sizes.transformerOtherBytes - act - RUNTIME_OVERHEAD;
+    const g = Math.max(1, Math.floor(room / (2 * qPerBlock)));
+    add({
+      kind: 'int4-streamed',
+      label: `4-bit weights, transformer streamed in groups of ${g} blocks`,
+      peakVramBytes: Math.max(sizes.textEncoderBytes * ((0.5 + 2 / 32) / sizes.bytesPerWeight) + teAct, sizes.transformerOtherBytes + 2 * g * qPerBlock + act, sizes.vaeBytes + vaeAct) + RUNTIME_OVERHEAD,
+      peakRamBytes: 2 * GB,
+      secondsPerStep: Math.max(compute * 1.25, pcie(blocks * ((0.5 + 2 / 32) / sizes.bytesPerWeight))),
+      secondsOverhead: 0,
+      groupBlocks: g,
+    });
+  }
+  // Fastest first (what a 4-step image costs end to end), with quantized plans weighed down so that full
+  // precision wins unless it is clearly slower or does not fit: quantization costs some fidelity.
+  const fidelity: Record<PlanKind, number> = { resident: 1, sequential: 1, streamed: 1, int8: 1.3, int4: 1.6, 'int4-streamed': 1.6 };
+  const cost = (p: PlanPrediction) => (p.secondsPerStep * 4 + p.secondsOverhead) * fidelity[p.kind];
+  const chosen = plans.filter((p) => p.fits).sort((a, b) => cost(a) - cost(b))[0];
+  const smallest = [...plans].sort((a, b) => a.peakVramBytes - b.peakVramBytes)[0]!;
+  return {
+    plans,
+    chosen,
+    ...(chosen
+      ? {}
+      : {
+          advice: `Nothing fits in ${(device.vramBytes / GB).toFixed(0)} GB at ${width}x${height}: the smallest plan (${smallest.label}) needs ${(smallest.peakVramBytes / GB).toFixed(1)} GB. Try a smaller image size.`,
+        }),
+  };
+}

@@ -1,0 +1,68 @@
+// Execution plans for the full-size Qwen-Image on cards from 8 to 80 GB, from skeleton checkpoints.
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { planFor, type ComponentSizes } from '../../shared/vram-plan.js';
+import { openModelFolder } from '../model-folder.js';
+import { writeSkeleton, type Inventory } from '../safetensors/skeleton.js';
+import { modelSizes } from './model-sizes.js';
+
+const GB = 1024 ** 3;
+const inventories = new URL('../../../test-fixtures/full-size/qwen-image/', import.meta.url).pathname;
+const studioBin = new URL('../../../bin/studio.js', import.meta.url).pathname;
+
+describe('VRAM planning for full-size Qwen-Image', () => {
+  const root = mkdtempSync(join(tmpdir(), 'qwen-plan-'));
+  let sizes: ComponentSizes;
+  beforeAll(async () => {
+    for (const c of ['transformer', 'text_encoder', 'vae']) await writeSkeleton(JSON.parse(readFileSync(join(inventories, `${c}.json`), 'utf8')) as Inventory, root);
+    for (const d of ['scheduler', 'tokenizer']) mkdirSync(join(root, d));
+    writeFileSync(join(root, 'model_index.json'), JSON.stringify({ _class_name: 'QwenImagePipeline' }));
+    sizes = await modelSizes(await openModelFolder(root));
+  });
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+  it('reads the real sizes from the headers', () => {
+    expect(sizes.blockBytes).toHaveLength(60);
+    expect(sizes.bytesPerWeight).toBe(2);
+    expect((sizes.transformerOtherBytes + sizes.blockBytes.reduce((a, b) => a + b, 0)) / GB).toBeCloseTo(38.05, 1);
+    expect(sizes.textEncoderBytes / GB).toBeCloseTo(13.17, 1);
+  });
+
+  it.each([
+    [8, 'int4-streamed'],
+    [12, 'int4-streamed'],
+    [16, 'streamed'],
+    [24, 'streamed'],
+    [48, 'sequential'],
+    [80, 'resident'],
+  ])('a %i GB card gets a plan whose predicted peak fits (%s)', (vram, kind) => {
+    const r = planFor(sizes, 1024, 1024, 1, { vramBytes: vram * GB, ramBytes: 32 * GB, tflops: 150, pcieGBs: 20 });
+    expect(r.chosen?.kind).toBe(kind);
+    expect(r.chosen!.peakVramBytes).toBeLessThanOrEqual(vram * GB);
+    expect(r.chosen!.fits).toBe(true);
+  });
+
+  it('says what would fit when nothing does', () => {
+    const r = planFor(sizes, 2048, 2048, 1, { vramBytes: 2 * GB, ramBytes: 32 * GB, tflops: 150, pcieGBs: 20 });
+    expect(r.chosen).toBeUndefined();
+    expect(r.advice).toMatch(/Nothing fits in 2 GB at 2048x2048: the smallest plan .* needs \d+\.\d GB\. Try a smaller image size\./);
+  });
+
+  it('tiles the VAE above 1536x1536', () => {
+    expect(planFor(sizes, 2048, 2048, 1, { vramBytes: 80 * GB, ramBytes: 64 * GB, tflops: 150, pcieGBs: 20 }).chosen?.vaeTiled).toBe(true);
+    expect(planFor(sizes, 1024, 1024, 1, { vramBytes: 80 * GB, ramBytes: 64 * GB, tflops: 150, pcieGBs: 20 }).chosen?.vaeTiled).toBe(false);
+  });
+
+  it('`studio plan` prints the table and the choice in seconds, without reading the weights', () => {
+    const started = Date.now();
+    const r = spawnSync(process.execPath, [studioBin, 'plan', '--model', root, '--size', '1328x1328', '--vram', '12', '--ram', '32'], { encoding: 'utf8' });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/chosen: 4-bit weights, transformer streamed in groups of \d+ blocks/);
+    expect(Date.now() - started).toBeLessThan(15_000);
+    const json = spawnSync(process.execPath, [studioBin, 'plan', '--model', root, '--vram', '24', '--ram', '32', '--json'], { encoding: 'utf8' });
+    expect(JSON.parse(json.stdout).chosen.kind).toBe('streamed');
+  });
+});
