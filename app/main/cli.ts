@@ -235,7 +235,7 @@ async function pull(args: string[]): Promise<number> {
     onProgress: (p) => {
       if (Date.now() - lastPrint < 500 && p.bytes < p.total) return;
       lastPrint = Date.now();
-      const eta = p.etaSeconds === undefined ? '' : `, ${Math.ceil(p.etaSeconds)} s left`;
+      const eta = p.etaSeconds === null ? '' : `, ${Math.ceil(p.etaSeconds)} s left`;
       process.stderr.write(`  ${p.file} ${mb(p.fileBytes)}/${mb(p.fileTotal)} MB · total ${mb(p.bytes)}/${mb(p.total)} MB · ${mb(p.speed)} MB/s${eta}\n`);
     },
   });

@@ -104,7 +104,7 @@ export class Downloads {
       include: primary.include,
       dest,
       env: this.options.env ?? process.env,
-      onProgress: (p) => this.emit(r, { progress: { ...p, etaSeconds: p.etaSeconds ?? null } }),
+      onProgress: (progress) => this.emit(r, { progress }),
     });
     const r: Running = { id, entry, download, state: { id, entryId, title: entry.title, status: 'running', progress: null } };
     this.running.set(id, r);

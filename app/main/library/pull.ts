@@ -4,22 +4,14 @@
 import { mkdir, stat, statfs } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
 import { globMatch } from '../../shared/catalog.js';
+import type { DownloadProgress } from '../../shared/contract.js';
 import { StudioError } from '../../shared/result.js';
 import { downloadFile, partPaths, type DownloadOptions } from './file-download.js';
 import { findInHubCache } from './hub-cache.js';
 import { defaultRevision, fileUrl, listRepoFiles, type HubSource, type RemoteFile } from './hub-client.js';
 
-export interface PullProgress {
-  readonly file: string;
-  readonly fileBytes: number;
-  readonly fileTotal: number;
-  readonly bytes: number;
-  readonly total: number;
-  /** Bytes per second over the last few seconds. */
-  readonly speed: number;
-  /** Seconds left at that speed; undefined until it is known. */
-  readonly etaSeconds: number | undefined;
-}
+/** Progress of a pull: the same shape the UI receives. */
+export type PullProgress = DownloadProgress;
 
 export interface PullOptions {
   readonly repo: string;
@@ -118,7 +110,7 @@ export async function pullRepository(o: PullOptions): Promise<PullResult> {
     while (samples.length > 2 && now - samples[0]!.t > 5000) samples.shift();
     const first = samples[0]!;
     const speed = now > first.t ? ((bytes - first.bytes) * 1000) / (now - first.t) : 0;
-    o.onProgress?.({ file: file.path, fileBytes, fileTotal: file.size, bytes, total, speed, etaSeconds: speed > 0 ? (total - bytes) / speed : undefined });
+    o.onProgress?.({ file: file.path, fileBytes, fileTotal: file.size, bytes, total, speed, etaSeconds: speed > 0 ? (total - bytes) / speed : null });
   };
 
   const results: { path: string; size: number; status: 'downloaded' | 'present' }[] = [];
