@@ -26,7 +26,7 @@ import { Downloads } from './library/downloads.js';
 import { dataLayout, type DataLayout } from './paths.js';
 import { openDatabase, type Db } from './store/database.js';
 import { cachedSha256 } from './store/file-hashes.js';
-import { deleteGeneration, getGeneration, insertGeneration, listGenerations, setFavorite, type HistoryRow } from './store/generations.js';
+import { deleteGeneration, getGeneration, insertGeneration, isFavorite, listGenerations, setFavorite, type HistoryRow } from './store/generations.js';
 import type { SpawnWorker } from './worker-host/worker-handle.js';
 import { WorkerSupervisor, type SupervisorOptions, type WorkerOutput } from './worker-host/worker-supervisor.js';
 
@@ -444,8 +444,7 @@ export class Studio {
   getHistoryItem(id: string): GenerationDetail {
     const g = getGeneration(this.db, id);
     if (!g) throw new StudioError('not-found', 'That image is not in the history any more.', id);
-    const favorite = (this.db.prepare('SELECT favorite FROM generations WHERE id = ?').get(id) as { favorite: number }).favorite === 1;
-    return { ...g, favorite, imageUrl: this.urls.image(g.imageFile), thumbUrl: this.urls.thumb(g.thumbFile), parameters: formatA1111Parameters(g.recipe) };
+    return { ...g, favorite: isFavorite(this.db, id), imageUrl: this.urls.image(g.imageFile), thumbUrl: this.urls.thumb(g.thumbFile), parameters: formatA1111Parameters(g.recipe) };
   }
 
   async close(): Promise<void> {

@@ -60,14 +60,14 @@ export function App({ api }: { api: StudioApi }) {
 
   const [pending, setPending] = useState<string[]>([]);
   const seen = useRef(new Map<string, JobView>());
-  const live = useRef<{ current?: string; pending: string[] }>({ pending: [] });
+  /** The job of the latest live-mode request: the one a newer prompt replaces. */
+  const liveJob = useRef<string | undefined>(undefined);
   const generate = useCallback(
     async (requests: readonly GenerationRequestInput[], isLive = false) => {
       setError(undefined);
       if (isLive) {
         // The newest prompt wins: whatever is queued or running for an older one is cancelled.
-        const stale = [...(live.current.current ? [live.current.current] : []), ...live.current.pending];
-        for (const jobId of stale) void api.invoke('generate.cancel', { jobId });
+        if (liveJob.current) void api.invoke('generate.cancel', { jobId: liveJob.current });
       }
       const ids: string[] = [];
       for (const request of requests) {
@@ -77,7 +77,7 @@ export function App({ api }: { api: StudioApi }) {
           break;
         }
         ids.push(r.value.jobId);
-        if (isLive) live.current.current = r.value.jobId;
+        if (isLive) liveJob.current = r.value.jobId;
         // The first job is shown at once; the rest follow as each finishes.
         if (ids.length === 1) setJob({ status: 'running', jobId: r.value.jobId, progress: { phase: 'queued', step: 0, totalSteps: r.value.request.steps } });
       }

@@ -2,7 +2,7 @@
 // what arrives put to use (a base model registered, a LoRA imported into the library).
 
 import { randomUUID } from 'node:crypto';
-import { mkdir, statfs, stat } from 'node:fs/promises';
+import { mkdir, stat, statfs, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CATALOG, type CatalogEntry } from '../../shared/catalog.js';
 import type { CatalogItem, DownloadSource, DownloadState } from '../../shared/contract.js';
@@ -117,7 +117,6 @@ export class Downloads {
       async (result) => {
         if (!result) return; // paused or cancelled: the control call reports it
         await this.options.onInstalled(r.entry, result.dest, result.files.map((f) => join(result.dest, f.path)));
-        const { writeFile } = await import('node:fs/promises');
         await mkdir(this.folderFor(r.entry), { recursive: true });
         await writeFile(this.markerFor(r.entry), new Date().toISOString());
         this.emit(r, { status: 'done' });

@@ -1,7 +1,7 @@
 // `studio pull`: fetches the files of a repository the studio needs, from Hugging Face, a mirror or
 // ModelScope, file by file with fallback between sources, after checking the disk has room.
 
-import { mkdir, stat, statfs } from 'node:fs/promises';
+import { mkdir, readdir, rm, stat, statfs } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
 import { globMatch } from '../../shared/catalog.js';
 import type { DownloadProgress } from '../../shared/contract.js';
@@ -208,7 +208,6 @@ export class RepositoryDownload {
     this.controller.abort(new StudioError('cancelled', 'Cancelled.'));
     await this.run.catch(() => undefined);
     this.status = 'cancelled';
-    const { readdir, rm } = await import('node:fs/promises');
     const dest = resolve(this.options.dest);
     const files = await readdir(dest, { recursive: true }).catch(() => [] as string[]);
     await Promise.all(files.filter((f) => String(f).includes('.studio-part')).map((f) => rm(join(dest, String(f)), { force: true })));

@@ -177,6 +177,10 @@ export function explainListQuery(db: Db, q: HistoryQuery): string {
   return plan.map((p) => p.detail).join('\n');
 }
 
+export function isFavorite(db: Db, id: string): boolean {
+  return (db.prepare('SELECT favorite FROM generations WHERE id = ?').get(id) as { favorite: number } | undefined)?.favorite === 1;
+}
+
 export function setFavorite(db: Db, id: string, favorite: boolean): boolean {
   return db.prepare('UPDATE generations SET favorite = ? WHERE id = ?').run(favorite ? 1 : 0, id).changes === 1;
 }

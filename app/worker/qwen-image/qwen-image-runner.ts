@@ -181,7 +181,7 @@ export class QwenImageRunner {
     const t2 = performance.now();
     onProgress({ phase: 'decoding', step: steps, totalSteps: steps });
     const { image } = await this.pipeline.decode(trace.latents, width, height);
-    const rgb = floatImageToRgb(image, width, height, 'unit');
+    const rgb = floatImageToRgb(image, width, height);
     return { width, height, rgb, durations: { encodeMs: t1 - t0, denoiseMs: t2 - t1, decodeMs: performance.now() - t2 } };
   }
 

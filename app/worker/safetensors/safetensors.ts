@@ -1,6 +1,6 @@
 // Reads and writes safetensors files; the header is validated strictly so a bad file fails with a precise message.
 
-import { open, writeFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { DTYPE_BYTES, MAX_HEADER_BYTES, SafetensorsError, parseSafetensorsHeader, type SafetensorsDtype, type SafetensorsHeader } from '../../shared/safetensors-format.js';
 
 export { DTYPE_BYTES, MAX_HEADER_BYTES, SafetensorsError, parseSafetensorsHeader } from '../../shared/safetensors-format.js';
@@ -75,8 +75,4 @@ export function encodeSafetensors(tensors: readonly TensorToWrite[], metadata?: 
     pos += t.data.length;
   }
   return out;
-}
-
-export async function writeSafetensors(file: string, tensors: readonly TensorToWrite[], metadata?: Record<string, string>): Promise<void> {
-  await writeFile(file, encodeSafetensors(tensors, metadata));
 }
