@@ -185,3 +185,51 @@ export function planFor(sizes: ComponentSizes, width: number, height: number, ba
         }),
   };
 }
+
+/** What the engine needs to know to run a plan. */
+export interface ExecutionChoice {
+  readonly kind: PlanKind;
+  /** Blocks per streamed group (streamed plans). */
+  readonly groupBlocks?: number;
+  readonly vaeTiled: boolean;
+}
+
+export const RESIDENT: ExecutionChoice = { kind: 'resident', vaeTiled: false };
+
+/** Weight bits of a plan's linears: undefined for the checkpoint's own precision. */
+export function planBits(kind: PlanKind): 4 | 8 | undefined {
+  return kind === 'int8' ? 8 : kind === 'int4' || kind === 'int4-streamed' ? 4 : undefined;
+}
+
+/** Every plan but `resident` loads each component only while it works and releases it after. */
+export function oneAtATime(kind: PlanKind): boolean {
+  return kind !== 'resident';
+}
+
+export function isStreamed(kind: PlanKind): boolean {
+  return kind === 'streamed' || kind === 'int4-streamed';
+}
+
+const PLAN_KINDS: readonly PlanKind[] = ['resident', 'sequential', 'streamed', 'int8', 'int4', 'int4-streamed'];
+
+/**
+ * A plan named by the user (STUDIO_PLAN, `--plan`): `resident`, `sequential`, `streamed:<blocks>`, `int8`,
+ * `int4`, `int4-streamed:<blocks>`, with `+tiled` to decode the VAE in tiles. Undefined for "choose for me".
+ */
+export function parsePlan(text: string | undefined): ExecutionChoice | undefined {
+  if (!text || text === 'auto') return undefined;
+  const [main, ...flags] = text.split('+');
+  const [kind, groups] = main!.split(':');
+  if (!PLAN_KINDS.includes(kind as PlanKind)) throw new Error(`unknown plan "${text}" (plans: ${PLAN_KINDS.join(', ')}, auto; add +tiled for a tiled VAE)`);
+  const bad = flags.filter((f) => f !== 'tiled');
+  if (bad.length) throw new Error(`unknown plan option ${bad.join(', ')} in "${text}"`);
+  const streamed = isStreamed(kind as PlanKind);
+  const n = groups === undefined ? undefined : Number(groups);
+  if (streamed && (n === undefined || !Number.isInteger(n) || n < 1)) throw new Error(`plan "${text}" needs the blocks per group, e.g. ${kind}:4`);
+  if (!streamed && groups !== undefined) throw new Error(`plan "${kind}" takes no block count`);
+  return { kind: kind as PlanKind, ...(n ? { groupBlocks: n } : {}), vaeTiled: flags.includes('tiled') };
+}
+
+export function describePlan(p: ExecutionChoice): string {
+  return `${p.kind}${p.groupBlocks ? `:${p.groupBlocks}` : ''}${p.vaeTiled ? '+tiled' : ''}`;
+}

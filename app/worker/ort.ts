@@ -114,3 +114,51 @@ export function outputFloats(outputs: Record<string, OrtTensor>, name: string): 
 export async function release(session: Session | undefined): Promise<void> {
   await session?.release();
 }
+
+/**
+ * A session that exists only while it is needed: created on first use from its graph, released by
+ * unload(). Plans that keep one component on the device at a time (or stream groups of transformer blocks
+ * through it) unload what they have finished with; the graph bytes stay, so loading again is cheap to ask for.
+ */
+export class LazySession {
+  private session: Session | undefined;
+  private creating: Promise<Session> | undefined;
+
+  constructor(
+    readonly label: string,
+    private readonly graph: Uint8Array,
+    private readonly config: SessionConfig,
+  ) {}
+
+  get loaded(): boolean {
+    return this.session !== undefined;
+  }
+
+  get inputNames(): readonly string[] | undefined {
+    return this.session?.inputNames;
+  }
+
+  async get(): Promise<Session> {
+    if (this.session) return this.session;
+    this.creating ??= createSession(this.graph, this.config).finally(() => (this.creating = undefined));
+    this.session = await this.creating;
+    return this.session;
+  }
+
+  /** Runs with the feeds this graph declares, picked from a larger set (parts of a split graph share one). */
+  async run(feeds: Record<string, OrtTensor>): Promise<Record<string, OrtTensor>> {
+    const session = await this.get();
+    const picked: Record<string, OrtTensor> = {};
+    for (const name of session.inputNames) {
+      const t = feeds[name];
+      if (t) picked[name] = t;
+    }
+    return run(session, this.label, picked);
+  }
+
+  async unload(): Promise<void> {
+    const s = this.session;
+    this.session = undefined;
+    await s?.release();
+  }
+}

@@ -5,12 +5,13 @@ import { join } from 'node:path';
 import { StudioError } from '../../shared/result.js';
 import type { SessionConfig } from '../ort.js';
 import { loadLora, type LoraWeights } from '../lora/lora-weights.js';
-import { openWeightSet } from '../safetensors/weight-set.js';
+import { openWeightSet, type WeightSet } from '../safetensors/weight-set.js';
+import type { QuantizedLinears } from '../quant/quantized-weights.js';
 import { QwenImagePipeline } from './pipeline.js';
 import { parseTextEncoderConfig } from './text-encoder-config.js';
 import { QwenTextEncoder } from './text-encoder-model.js';
 import { parseTransformerConfig } from './transformer-config.js';
-import { QwenTransformer } from './transformer-model.js';
+import { QwenTransformer, type TransformerLayout } from './transformer-model.js';
 import { parseVaeConfig } from './vae-config.js';
 import { QwenVae } from './vae-model.js';
 
@@ -43,18 +44,26 @@ export async function openTransformer(
   session: SessionOptions,
   loraFiles: readonly (string | LoraWeights)[] = [],
   styleSlots?: { count: number; rank: number },
+  layout: TransformerLayout | ((weights: WeightSet) => Promise<TransformerLayout>) = {},
 ): Promise<QwenTransformer> {
   const config = parseTransformerConfig(await readConfig(dir), join(dir, 'config.json'));
   const weights = await openWeightSet(dir, ['diffusion_pytorch_model'], root, 'transformer');
   // A file is mapped here; an already mapped LoRA (the transformer part of a file) is used as it is.
   const loras = await Promise.all(loraFiles.map((f) => (typeof f === 'string' ? loadLora(f, weights) : f)));
-  return QwenTransformer.open(weights, config, session, loras, styleSlots);
+  const resolved = typeof layout === 'function' ? await layout(weights) : layout;
+  return QwenTransformer.open(weights, config, session, loras, styleSlots, resolved);
 }
 
-export async function openTextEncoder(dir: string, root: string, session: SessionOptions, loras: readonly LoraWeights[] = []): Promise<QwenTextEncoder> {
+export async function openTextEncoder(
+  dir: string,
+  root: string,
+  session: SessionOptions,
+  loras: readonly LoraWeights[] = [],
+  quantize?: (weights: WeightSet) => Promise<QuantizedLinears | undefined>,
+): Promise<QwenTextEncoder> {
   const config = parseTextEncoderConfig(await readConfig(dir), join(dir, 'config.json'));
   const weights = await openWeightSet(dir, ['model'], root, 'text encoder');
-  return QwenTextEncoder.open(weights, config, session, loras);
+  return QwenTextEncoder.open(weights, config, session, loras, await quantize?.(weights));
 }
 
 export async function openVae(dir: string, root: string, session: SessionOptions): Promise<QwenVae> {
@@ -63,14 +72,22 @@ export async function openVae(dir: string, root: string, session: SessionOptions
   return QwenVae.open(weights, config, session);
 }
 
+/** How an execution plan lays out the components; each is told the weights it will use. */
+export interface ComponentLayouts {
+  readonly transformer?: (weights: WeightSet) => Promise<TransformerLayout>;
+  readonly textEncoder?: (weights: WeightSet) => Promise<QuantizedLinears | undefined>;
+}
+
+/** Opens the three components; no session is created until one is used (see QwenImagePipeline.load). */
 export async function openPipeline(
   dirs: ComponentDirs,
   session: SessionOptions,
   loraFiles: readonly string[] = [],
   styleSlots?: { count: number; rank: number },
+  layouts: ComponentLayouts = {},
 ): Promise<QwenImagePipeline> {
-  const textEncoder = await openTextEncoder(dirs.textEncoder, dirs.root, session);
-  const transformer = await openTransformer(dirs.transformer, dirs.root, session, loraFiles, styleSlots).catch(async (e: unknown) => {
+  const textEncoder = await openTextEncoder(dirs.textEncoder, dirs.root, session, [], layouts.textEncoder);
+  const transformer = await openTransformer(dirs.transformer, dirs.root, session, loraFiles, styleSlots, layouts.transformer).catch(async (e: unknown) => {
     await textEncoder.release();
     throw e;
   });

@@ -4,6 +4,7 @@ import { DataType } from '../onnx/onnx-model.js';
 import { GraphBuilder, attr } from '../onnx/graph-builder.js';
 import { locationUnder, type WeightRef, type WeightSet } from '../safetensors/weight-set.js';
 import type { LoraModule, LoraWeights } from '../lora/lora-weights.js';
+import type { QuantizedLinear, QuantizedLinears } from '../quant/quantized-weights.js';
 import { slotInputNames, slotScaleName, type StyleSlotLayout } from '../lora/style-slots.js';
 
 /** Opset 21: Gelu with the tanh approximation and ReduceMean taking axes as an input. */
@@ -23,6 +24,8 @@ export class ModelGraph extends GraphBuilder {
     readonly weights: WeightSet,
     /** The folder external data is resolved against; must contain every weight file used. */
     readonly root: string = weights.root,
+    /** Linears whose weights come from a quantized cache instead (MatMulNBits). */
+    readonly quantized?: QuantizedLinears,
   ) {
     super(name);
   }
@@ -97,7 +100,9 @@ export class ModelGraph extends GraphBuilder {
 
   /** PyTorch nn.Linear: y = x W^T + b with W stored [out, in], used as stored (no transposed copy). */
   dense(x: string, prefix: string, inFeatures: number, outFeatures: number, bias = true): string {
-    const y = this.matmulT(x, this.w(`${prefix}.weight`, [outFeatures, inFeatures]));
+    const q = this.quantized?.linears.get(`${prefix}.weight`);
+    if (q && (q.n !== outFeatures || q.k !== inFeatures)) throw new Error(`${prefix}: the quantized weight is ${q.n}x${q.k}, the layer ${outFeatures}x${inFeatures}`);
+    const y = q ? this.matmulNBits(x, q) : this.matmulT(x, this.w(`${prefix}.weight`, [outFeatures, inFeatures]));
     const base = bias ? this.op('Add', [y, this.w(`${prefix}.bias`, [outFeatures])]) : y;
     const adapters = this.adapters.get(prefix) ?? [];
     const slots = this.styleSlots?.targets.has(prefix) ? this.styleSlots : undefined;
@@ -123,6 +128,22 @@ export class ModelGraph extends GraphBuilder {
   /** x @ W^T for W stored [out, in]. */
   private matmulT(x: string, w: string): string {
     return this.op('FusedMatMul', [x, w], { transB: attr.int(1) }, { domain: 'com.microsoft' });
+  }
+
+  /**
+   * x @ W^T with W as blockwise n-bit codes and float scales. accuracy_level 4 lets the CPU kernel use
+   * int8 dot products (without it 8-bit weights run several times slower); on CUDA it is ignored.
+   */
+  private matmulNBits(x: string, q: QuantizedLinear): string {
+    const location = (r: WeightRef) => ({ location: locationUnder(this.root, r.file), offset: r.offset, length: r.byteLength });
+    const packed = this.external(q.packed.name, DataType.UINT8, q.packed.shape, location(q.packed));
+    const scales = this.external(q.scales.name, DataType.FLOAT, q.scales.shape, location(q.scales));
+    return this.op(
+      'MatMulNBits',
+      [x, packed, scales],
+      { K: attr.int(q.k), N: attr.int(q.n), bits: attr.int(q.bits), block_size: attr.int(q.blockSize), accuracy_level: attr.int(4) },
+      { domain: 'com.microsoft' },
+    );
   }
 
   /** RMSNorm over the last axis: x / sqrt(mean(x^2) + eps), times the weight when there is one. */

@@ -9,6 +9,7 @@ import { denormalizeLatents, trueCfg, unpackLatents } from './latents.js';
 import type { PromptEmbeds, QwenTextEncoder } from './text-encoder-model.js';
 import type { QwenTransformer } from './transformer-model.js';
 import type { QwenVae } from './vae-model.js';
+import { decodeTiled, type TileGrid } from './vae-tiles.js';
 
 export interface DenoiseOptions {
   readonly prompt: PromptEmbeds;
@@ -65,6 +66,13 @@ export class QwenImagePipeline {
     await old.release();
   }
 
+  /** Creates every session now (the all-resident plan). */
+  async load(): Promise<void> {
+    await this.textEncoder.load();
+    await this.transformer.load();
+    await this.vae.load();
+  }
+
   encodePrompt(ids: readonly number[]): Promise<PromptEmbeds> {
     return this.textEncoder.promptEmbeds(ids, ids.map(() => 1), 1);
   }
@@ -113,13 +121,15 @@ export class QwenImagePipeline {
     return { latents, sigmas: schedule.sigmas, condPredictions, uncondPredictions };
   }
 
-  /** Packed latents -> VAE input z, raw decoder output in [-1, 1], and the image in [0, 1] (planar RGB). */
-  async decode(packed: Float32Array, width: number, height: number): Promise<{ z: Float32Array; decoded: Float32Array; image: Float32Array }> {
+  /** Packed latents -> VAE input z, raw decoder output in [-1, 1] (whole, or blended from tiles) and the image in [0, 1] (planar RGB). */
+  async decode(packed: Float32Array, width: number, height: number, tiles?: TileGrid): Promise<{ z: Float32Array; decoded: Float32Array; image: Float32Array }> {
     const cfg = this.vae.config;
     const h = height / this.vae.scale;
     const w = width / this.vae.scale;
     const z = denormalizeLatents(unpackLatents(packed, cfg.zDim, h, w), cfg.latentsMean, cfg.latentsStd, h * w);
-    const decoded = await this.vae.decode(z, 1, h, w);
+    const decoded = tiles
+      ? await decodeTiled(z, cfg.zDim, h, w, this.vae.scale, 3, tiles, (tile, th, tw) => this.vae.decode(tile, 1, th, tw))
+      : await this.vae.decode(z, 1, h, w);
     const bad = countNonFinite(decoded);
     if (bad > 0) throw new StudioError('inference-failed', `The VAE produced ${bad} invalid (NaN or infinite) values; the image was not saved.`);
     const image = decoded.map((x) => Math.min(1, Math.max(0, x / 2 + 0.5)));

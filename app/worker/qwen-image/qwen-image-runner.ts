@@ -9,7 +9,11 @@ import type { ModelFolder } from '../model-folder.js';
 import { gaussianNoise } from '../noise.js';
 import { floatImageToRgb } from '../pixels.js';
 import { promptIds, Qwen2Tokenizer } from '../tokenizer/qwen2-tokenizer.js';
-import { openPipeline, openTextEncoder, openTransformer, type SessionOptions } from './components.js';
+import { openPipeline, openTextEncoder, openTransformer, type ComponentLayouts, type SessionOptions } from './components.js';
+import { describePlan, isStreamed, oneAtATime, planBits, RESIDENT, type ExecutionChoice } from '../../shared/vram-plan.js';
+import { ensureQuantized, quantCacheDir, type QuantizedLinears } from '../quant/quantized-weights.js';
+import type { WeightSet } from '../safetensors/weight-set.js';
+import { DEFAULT_TILES } from './vae-tiles.js';
 import { loadLoraParts, type LoraWeights } from '../lora/lora-weights.js';
 import { prepareStyle, type PreparedStyle } from '../lora/style-slots.js';
 import type { WorkerLora } from '../../shared/worker-protocol.js';
@@ -45,18 +49,36 @@ export class QwenImageRunner {
     private readonly tokenizer: Qwen2Tokenizer,
     private readonly pipeline: QwenImagePipeline,
     readonly sampler: SamplerSettings,
-    /** Where it runs, in words: the provider, and any that could not load. */
-    readonly device: string,
+    readonly plan: ExecutionChoice,
+    private readonly layouts: ComponentLayouts,
+    private readonly providers: { used: Set<string>; fallbacks: Map<string, string> },
   ) {}
 
-  static async open(folder: ModelFolder, sessionOptions: SessionOptions): Promise<QwenImageRunner> {
-    const used = new Set<string>();
-    const fallbacks = new Map<string, string>();
+  /** Where it runs, in words: the provider, the plan, and any provider that could not load. */
+  get device(): string {
+    const { used, fallbacks } = this.providers;
+    const threads = this.session.intraOpThreads ? `, ${this.session.intraOpThreads} threads` : '';
+    const fellBack = [...fallbacks.keys()].filter((p) => !used.has(p));
+    const where = used.size ? [...used].join('+') : (this.session.providers ?? ['cpu'])[0];
+    return `${where} float32${threads}, plan ${describePlan(this.plan)}${fellBack.length ? `; ${fellBack.join(', ')} unavailable` : ''}`;
+  }
+
+  /**
+   * Opens a model to run under an execution plan. Quantized plans make (once) or check the n-bit cache
+   * next to the model; `notify` hears about that work, which takes minutes at full size.
+   */
+  static async open(
+    folder: ModelFolder,
+    sessionOptions: SessionOptions,
+    plan: ExecutionChoice = RESIDENT,
+    notify: (message: string) => void = () => undefined,
+  ): Promise<QwenImageRunner> {
+    const providers = { used: new Set<string>(), fallbacks: new Map<string, string>() };
     const session: SessionOptions = {
       ...sessionOptions,
       onProvider: (provider, skipped) => {
-        used.add(provider);
-        for (const s of skipped) fallbacks.set(s.provider, s.reason);
+        providers.used.add(provider);
+        for (const s of skipped) providers.fallbacks.set(s.provider, s.reason);
         sessionOptions.onProvider?.(provider, skipped);
       },
     };
@@ -66,11 +88,13 @@ export class QwenImageRunner {
     });
     const sampler = samplerFromSchedulerConfig(JSON.parse(schedulerText) as Record<string, unknown>);
     const tokenizer = await Qwen2Tokenizer.fromFolder(folder.components.tokenizer);
+    const layouts = componentLayouts(folder, plan, notify);
     const pipeline = await openPipeline(
       { textEncoder: folder.components.textEncoder, transformer: folder.components.transformer, vae: folder.components.vae, root: folder.root },
       session,
       [],
       DEFAULT_STYLE_SLOTS,
+      layouts,
     );
     const vocab = pipeline.textEncoder.config.vocabSize;
     if (tokenizer.vocabSize > vocab) {
@@ -81,10 +105,14 @@ export class QwenImageRunner {
         folder.components.tokenizer,
       );
     }
-    const threads = sessionOptions.intraOpThreads ? `, ${sessionOptions.intraOpThreads} threads` : '';
-    const fellBack = [...fallbacks.keys()].filter((p) => !used.has(p));
-    const device = `${[...used].join('+')} float32${threads}${fellBack.length ? `; ${fellBack.join(', ')} unavailable` : ''}`;
-    return new QwenImageRunner(session, folder, tokenizer, pipeline, sampler, device);
+    // Everything resident: load now, so the first image pays no loading and a provider problem shows at once.
+    if (!oneAtATime(plan.kind)) {
+      await pipeline.load().catch(async (e: unknown) => {
+        await pipeline.release();
+        throw e;
+      });
+    }
+    return new QwenImageRunner(session, folder, tokenizer, pipeline, sampler, plan, layouts, providers);
   }
 
   /**
@@ -105,7 +133,7 @@ export class QwenImageRunner {
     const speedPart = parts.find((p) => p.lora.role === 'speed')?.transformer;
     const speedFile = speedPart?.file;
     if (speedFile !== this.speedFile || needed.count !== this.slots.count || needed.rank !== this.slots.rank) {
-      const next = await openTransformer(this.folder.components.transformer, this.folder.root, this.session, speedPart ? [speedPart] : [], needed);
+      const next = await openTransformer(this.folder.components.transformer, this.folder.root, this.session, speedPart ? [speedPart] : [], needed, this.layouts.transformer);
       await this.pipeline.replaceTransformer(next);
       this.speedFile = speedFile;
       this.slots = needed;
@@ -134,7 +162,7 @@ export class QwenImageRunner {
     const same = current.loras.length === loras.length && current.loras.every((l, i) => l.file === loras[i]!.weights.file);
     if (!same) {
       await this.pipeline.replaceTextEncoder(
-        await openTextEncoder(this.folder.components.textEncoder, this.folder.root, this.session, loras.map((l) => l.weights)),
+        await openTextEncoder(this.folder.components.textEncoder, this.folder.root, this.session, loras.map((l) => l.weights), this.layouts.textEncoder),
       );
     }
     this.pipeline.textEncoder.loraScales = loras.map((l) => l.strength);
@@ -159,6 +187,8 @@ export class QwenImageRunner {
     // True CFG runs only with guidance above 1 and a negative prompt, as the reference pipeline does.
     const useNegative = req.guidance > 1 && req.negativePrompt.trim() !== '';
     const negative = useNegative ? await this.pipeline.encodePrompt(promptIds(this.tokenizer, req.negativePrompt)) : undefined;
+    const sequential = oneAtATime(this.plan.kind);
+    if (sequential) await this.pipeline.textEncoder.unload();
     const t1 = performance.now();
 
     const channels = this.pipeline.vae.config.zDim;
@@ -179,8 +209,10 @@ export class QwenImageRunner {
       onStep: (step) => onProgress({ phase: 'denoising', step, totalSteps: steps }),
     });
     const t2 = performance.now();
+    if (sequential) await this.pipeline.transformer.unload();
     onProgress({ phase: 'decoding', step: steps, totalSteps: steps });
-    const { image } = await this.pipeline.decode(trace.latents, width, height);
+    const { image } = await this.pipeline.decode(trace.latents, width, height, this.plan.vaeTiled ? DEFAULT_TILES : undefined);
+    if (sequential) await this.pipeline.vae.unload();
     const rgb = floatImageToRgb(image, width, height);
     return { width, height, rgb, durations: { encodeMs: t1 - t0, denoiseMs: t2 - t1, decodeMs: performance.now() - t2 } };
   }
@@ -188,4 +220,34 @@ export class QwenImageRunner {
   release(): Promise<void> {
     return this.pipeline.release();
   }
+}
+
+/** The component layouts a plan asks for: streamed transformer groups, n-bit caches made on demand. */
+function componentLayouts(folder: ModelFolder, plan: ExecutionChoice, notify: (message: string) => void): ComponentLayouts {
+  const bits = planBits(plan.kind);
+  const quantized = async (weights: WeightSet, component: 'transformer' | 'text-encoder'): Promise<QuantizedLinears | undefined> => {
+    if (!bits) return undefined;
+    let last = 0;
+    return ensureQuantized(
+      weights,
+      component,
+      bits,
+      quantCacheDir(folder.root, component, bits),
+      (problem, message) => notify(problem === 'missing' ? `Making the ${bits}-bit copy of the ${weights.label} (once).` : `${message} Making it again.`),
+      (p) => {
+        const pct = Math.floor((100 * p.done) / p.total);
+        if (pct >= last + 10 || p.done === p.total) notify(`Quantizing the ${weights.label} to ${bits} bits: ${(last = pct)}%`);
+      },
+    );
+  };
+  return {
+    transformer: async (weights) => {
+      const q = await quantized(weights, 'transformer');
+      return {
+        ...(isStreamed(plan.kind) && plan.groupBlocks ? { groupBlocks: plan.groupBlocks, pinnedGroups: 1 } : {}),
+        ...(q ? { quantized: q } : {}),
+      };
+    },
+    textEncoder: (weights) => quantized(weights, 'text-encoder'),
+  };
 }

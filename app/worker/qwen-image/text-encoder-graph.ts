@@ -7,6 +7,7 @@ import { DataType } from '../onnx/onnx-model.js';
 import { attr } from '../onnx/graph-builder.js';
 import { dirname } from 'node:path';
 import type { LoraWeights } from '../lora/lora-weights.js';
+import type { QuantizedLinears } from '../quant/quantized-weights.js';
 import { commonRoot, type WeightSet } from '../safetensors/weight-set.js';
 import { ENGINE_OPSETS, ModelGraph } from './graph-ops.js';
 import type { TextEncoderConfig } from './text-encoder-config.js';
@@ -22,13 +23,13 @@ function rotateHalf(g: ModelGraph, x: string, headDim: number): string {
 }
 
 /** The folder a text-encoder session reads weights under: holds the checkpoint and every LoRA file. */
-export function textEncoderRoot(weights: WeightSet, loras: readonly LoraWeights[]): string {
-  return commonRoot([weights.root, ...loras.map((l) => dirname(l.file))]);
+export function textEncoderRoot(weights: WeightSet, loras: readonly LoraWeights[], quantized?: QuantizedLinears): string {
+  return commonRoot([weights.root, ...loras.map((l) => dirname(l.file)), ...(quantized ? [quantized.dir] : [])]);
 }
 
 /** LoRA k (patching the language model's linears) gets the strength input lora_scale_k [1]. */
-export function buildTextEncoderGraph(weights: WeightSet, cfg: TextEncoderConfig, loras: readonly LoraWeights[] = []): Uint8Array {
-  const g = new ModelGraph('qwen2_5_vl_text', weights, textEncoderRoot(weights, loras));
+export function buildTextEncoderGraph(weights: WeightSet, cfg: TextEncoderConfig, loras: readonly LoraWeights[] = [], quantized?: QuantizedLinears): Uint8Array {
+  const g = new ModelGraph('qwen2_5_vl_text', weights, textEncoderRoot(weights, loras, quantized), quantized);
   loras.forEach((l, k) => g.addLora(l, `lora_scale_${k}`));
   const p = textEncoderPrefix(weights);
   const { hidden, headDim, heads, kvHeads } = cfg;

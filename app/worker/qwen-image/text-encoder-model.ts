@@ -1,6 +1,7 @@
 // Runs the text encoder and turns its output into the prompt embeddings the pipeline feeds the transformer.
 
-import { createSession, floatTensor, int64Tensor, outputFloats, release, run, type Session, type SessionConfig } from '../ort.js';
+import { floatTensor, int64Tensor, LazySession, outputFloats, type SessionConfig } from '../ort.js';
+import type { QuantizedLinears } from '../quant/quantized-weights.js';
 import type { WeightSet } from '../safetensors/weight-set.js';
 import { textRope } from './rope.js';
 import type { TextEncoderConfig } from './text-encoder-config.js';
@@ -24,10 +25,11 @@ export class QwenTextEncoder {
   loraScales: number[];
 
   private constructor(
-    private readonly session: Session,
+    private readonly session: LazySession,
     readonly config: TextEncoderConfig,
     readonly weights: WeightSet,
     readonly loras: readonly LoraWeights[],
+    readonly quantized: QuantizedLinears | undefined,
   ) {
     this.loraScales = loras.map(() => 1);
   }
@@ -37,9 +39,21 @@ export class QwenTextEncoder {
     config: TextEncoderConfig,
     session: Omit<SessionConfig, 'externalDataFolder'>,
     loras: readonly LoraWeights[] = [],
+    quantized?: QuantizedLinears,
   ): Promise<QwenTextEncoder> {
-    const created = await createSession(buildTextEncoderGraph(weights, config, loras), { ...session, externalDataFolder: textEncoderRoot(weights, loras) });
-    return new QwenTextEncoder(created, config, weights, loras);
+    const graph = buildTextEncoderGraph(weights, config, loras, quantized);
+    const lazy = new LazySession('text encoder', graph, { ...session, externalDataFolder: textEncoderRoot(weights, loras, quantized) });
+    return new QwenTextEncoder(lazy, config, weights, loras, quantized);
+  }
+
+  /** Creates the session now (plans that keep everything loaded); otherwise it is made on first use. */
+  async load(): Promise<void> {
+    await this.session.get();
+  }
+
+  /** Releases the session until the next prompt (plans that hold one component at a time). */
+  unload(): Promise<void> {
+    return this.session.unload();
   }
 
   /** The last hidden state for right-padded ids [batch, tokens] with a 0/1 mask. */
@@ -71,7 +85,7 @@ export class QwenTextEncoder {
         }
       }
     }
-    const out = await run(this.session, 'text encoder', {
+    const out = await this.session.run({
       input_ids: await int64Tensor(BigInt64Array.from(ids, BigInt), [batch, tokens]),
       attention_bias: await floatTensor(bias, [batch, 1, tokens, tokens]),
       rope_cos: await floatTensor(cos, [batch, tokens, headDim]),
@@ -103,6 +117,6 @@ export class QwenTextEncoder {
   }
 
   release(): Promise<void> {
-    return release(this.session);
+    return this.session.unload();
   }
 }

@@ -12,6 +12,7 @@ import type { LoraWeights } from '../lora/lora-weights.js';
 import { commonRoot, type WeightSet } from '../safetensors/weight-set.js';
 import { ENGINE_OPSETS, ModelGraph } from './graph-ops.js';
 import type { TransformerConfig } from './transformer-config.js';
+import type { QuantizedLinears } from '../quant/quantized-weights.js';
 
 const EPS = 1e-6;
 const TIME_CHANNELS = 256;
@@ -97,8 +98,8 @@ function timestepFeatures(g: ModelGraph, timestep: string): string {
 }
 
 /** The folder a transformer session reads weights under: holds the checkpoint and every LoRA file. */
-export function transformerRoot(weights: WeightSet, loras: readonly LoraWeights[]): string {
-  return commonRoot([weights.root, ...loras.map((l) => dirname(l.file))]);
+export function transformerRoot(weights: WeightSet, loras: readonly LoraWeights[], quantized?: QuantizedLinears): string {
+  return commonRoot([weights.root, ...loras.map((l) => dirname(l.file)), ...(quantized ? [quantized.dir] : [])]);
 }
 
 /** The linear layers of the blocks that style slots cover: what style LoRAs for Qwen-Image patch. */
@@ -116,44 +117,84 @@ export function styleTargets(cfg: TransformerConfig): Map<string, readonly [numb
   return targets;
 }
 
+/**
+ * Which part of the transformer a graph holds. Streaming plans split it at block boundaries: the head
+ * (input projections and the timestep embedding) and the tail (norm_out, proj_out) stay loaded, and the
+ * blocks run as groups, each its own session, loaded and released in turn. Every part computes exactly what
+ * the same nodes compute in the whole graph.
+ */
+export type TransformerPart = { readonly kind: 'whole' } | { readonly kind: 'head' } | { readonly kind: 'blocks'; readonly from: number; readonly to: number } | { readonly kind: 'tail' };
+
 export interface TransformerGraphOptions {
   /** Fixed LoRAs (the speed LoRA): side branches whose weights stay in their files; LoRA k's strength is lora_scale_k. */
   readonly loras?: readonly LoraWeights[];
   /** Style slots: LoRA matrices fed as inputs, so styles switch without a new session. */
   readonly styleSlots?: { readonly count: number; readonly rank: number };
+  /** Block linears stored as MatMulNBits weights (see quant/quantized-weights). */
+  readonly quantized?: QuantizedLinears;
+  readonly part?: TransformerPart;
 }
+
+/** Names of the activations passed between the parts of a split transformer. */
+export const PART_IO = { img: 'img', txt: 'txt', temb: 'temb', imgNext: 'img_next', txtNext: 'txt_next' } as const;
 
 export function buildTransformerGraph(weights: WeightSet, cfg: TransformerConfig, options: TransformerGraphOptions = {}): Uint8Array {
   const loras = options.loras ?? [];
-  const g = new ModelGraph('qwen_image_transformer', weights, transformerRoot(weights, loras));
+  const part = options.part ?? { kind: 'whole' };
+  const g = new ModelGraph('qwen_image_transformer', weights, transformerRoot(weights, loras, options.quantized), options.quantized);
   loras.forEach((l, k) => g.addLora(l, `lora_scale_${k}`));
   if (options.styleSlots && options.styleSlots.count > 0) g.addStyleSlots({ ...options.styleSlots, targets: styleTargets(cfg) });
   const dim = cfg.numHeads * cfg.headDim;
   const half = cfg.headDim / 2;
-  const hidden = g.input('hidden_states', DataType.FLOAT, ['batch', 'image_tokens', cfg.inChannels]);
-  const encoder = g.input('encoder_hidden_states', DataType.FLOAT, ['batch', 'text_tokens', cfg.jointAttentionDim]);
-  const timestep = g.input('timestep', DataType.FLOAT, ['batch']);
-  const bias = g.input('attention_bias', DataType.FLOAT, ['batch', 1, 1, 'joint_tokens']);
-  const ropeShape = g.ints([1, -1, 1, half, 1]);
-  const ropeIn = (name: string, rows: string) => g.op('Reshape', [g.input(name, DataType.FLOAT, [rows, half]), ropeShape]);
-  const rope = {
-    imgCos: ropeIn('img_cos', 'image_tokens'),
-    imgSin: ropeIn('img_sin', 'image_tokens'),
-    txtCos: ropeIn('txt_cos', 'text_tokens'),
-    txtSin: ropeIn('txt_sin', 'text_tokens'),
-  };
+  const withHead = part.kind === 'whole' || part.kind === 'head';
+  const withTail = part.kind === 'whole' || part.kind === 'tail';
+  const [from, to] = part.kind === 'blocks' ? [part.from, part.to] : part.kind === 'whole' ? [0, cfg.numLayers] : [0, 0];
+  if (from < 0 || to > cfg.numLayers || from > to) throw new RangeError(`blocks ${from}..${to} are not within 0..${cfg.numLayers}`);
 
-  let img = g.dense(hidden, 'img_in', cfg.inChannels, dim);
-  let txt = g.dense(g.rmsNorm(encoder, 'txt_norm.weight', cfg.jointAttentionDim, EPS), 'txt_in', cfg.jointAttentionDim, dim);
-  const temb = g.dense(
-    g.silu(g.dense(timestepFeatures(g, timestep), 'time_text_embed.timestep_embedder.linear_1', TIME_CHANNELS, dim)),
-    'time_text_embed.timestep_embedder.linear_2',
-    dim,
-    dim,
-  );
-  const tembAct = g.silu(temb);
-  for (let i = 0; i < cfg.numLayers; i++) ({ img, txt } = block(g, i, img, txt, tembAct, rope, bias, cfg));
-
+  let img: string;
+  let txt: string;
+  let tembAct: string;
+  if (withHead) {
+    const hidden = g.input('hidden_states', DataType.FLOAT, ['batch', 'image_tokens', cfg.inChannels]);
+    const encoder = g.input('encoder_hidden_states', DataType.FLOAT, ['batch', 'text_tokens', cfg.jointAttentionDim]);
+    const timestep = g.input('timestep', DataType.FLOAT, ['batch']);
+    img = g.dense(hidden, 'img_in', cfg.inChannels, dim);
+    txt = g.dense(g.rmsNorm(encoder, 'txt_norm.weight', cfg.jointAttentionDim, EPS), 'txt_in', cfg.jointAttentionDim, dim);
+    const temb = g.dense(
+      g.silu(g.dense(timestepFeatures(g, timestep), 'time_text_embed.timestep_embedder.linear_1', TIME_CHANNELS, dim)),
+      'time_text_embed.timestep_embedder.linear_2',
+      dim,
+      dim,
+    );
+    tembAct = g.silu(temb);
+  } else {
+    img = g.input(PART_IO.img, DataType.FLOAT, ['batch', 'image_tokens', dim]);
+    tembAct = g.input(PART_IO.temb, DataType.FLOAT, ['batch', dim]);
+    txt = part.kind === 'blocks' ? g.input(PART_IO.txt, DataType.FLOAT, ['batch', 'text_tokens', dim]) : '';
+  }
+  if (to > from) {
+    const bias = g.input('attention_bias', DataType.FLOAT, ['batch', 1, 1, 'joint_tokens']);
+    const ropeShape = g.ints([1, -1, 1, half, 1]);
+    const ropeIn = (name: string, rows: string) => g.op('Reshape', [g.input(name, DataType.FLOAT, [rows, half]), ropeShape]);
+    const rope = {
+      imgCos: ropeIn('img_cos', 'image_tokens'),
+      imgSin: ropeIn('img_sin', 'image_tokens'),
+      txtCos: ropeIn('txt_cos', 'text_tokens'),
+      txtSin: ropeIn('txt_sin', 'text_tokens'),
+    };
+    for (let i = from; i < to; i++) ({ img, txt } = block(g, i, img, txt, tembAct, rope, bias, cfg));
+  }
+  if (!withTail) {
+    if (part.kind === 'head') {
+      g.output(img, PART_IO.img, DataType.FLOAT, ['batch', 'image_tokens', dim]);
+      g.output(txt, PART_IO.txt, DataType.FLOAT, ['batch', 'text_tokens', dim]);
+      g.output(tembAct, PART_IO.temb, DataType.FLOAT, ['batch', dim]);
+    } else {
+      g.output(img, PART_IO.imgNext, DataType.FLOAT, ['batch', 'image_tokens', dim]);
+      g.output(txt, PART_IO.txtNext, DataType.FLOAT, ['batch', 'text_tokens', dim]);
+    }
+    return g.encode(ENGINE_OPSETS);
+  }
   // norm_out splits its modulation as (scale, shift): the reverse of the blocks.
   const [scale, shift] = chunks(g, g.dense(tembAct, 'norm_out.linear', dim, 2 * dim), 2) as [string, string];
   const out = g.dense(modulate(g, g.layerNorm(img, dim, EPS), shift, scale), 'proj_out', dim, cfg.inChannels);
