@@ -31,6 +31,10 @@ function call(studio: Studio, host: 'electron' | 'browser', method: InvokeMethod
       const p = params as ValidParams<'export.start'>;
       return studio.startExport({ ...(p.ids ? { ids: p.ids } : {}), ...(p.filters ? { filters: p.filters } : {}) }, p.kind);
     }
+    case 'plan.get': {
+      const p = params as ValidParams<'plan.get'>;
+      return studio.plan(p.modelId, p.width, p.height);
+    }
     case 'catalog.list':
       return studio.downloads.catalog();
     case 'downloads.start': {

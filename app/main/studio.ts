@@ -28,6 +28,7 @@ import { openDatabase, type Db } from './store/database.js';
 import { cachedSha256 } from './store/file-hashes.js';
 import { deleteGeneration, getGeneration, insertGeneration, isFavorite, listGenerations, setFavorite, type HistoryRow } from './store/generations.js';
 import type { SpawnWorker } from './worker-host/worker-handle.js';
+import type { PlanReport } from '../shared/vram-plan.js';
 import { WorkerSupervisor, type SupervisorOptions, type WorkerOutput } from './worker-host/worker-supervisor.js';
 
 export interface RegisteredModel extends ModelInfo {
@@ -223,6 +224,13 @@ export class Studio {
   }
 
   /** Validates, fills in the seed, queues. The record (or error) arrives through `completion` and events. */
+  /** The worker's plan report for a model at a size: shown before the user generates. */
+  plan(modelId: string, width: number, height: number): Promise<PlanReport> {
+    const model = this.models.get(modelId);
+    if (!model) throw new StudioError('model-not-found', `Unknown model "${modelId}".`, modelId);
+    return this.supervisor.plan(model.dir, width, height);
+  }
+
   submit(input: unknown): { jobId: string; request: ResolvedRequest; completion: Promise<GenerationRecord> } {
     const v = validateGenerationRequest(input);
     if (!v.ok) {

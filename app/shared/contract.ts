@@ -1,7 +1,8 @@
 // The one typed contract between the renderer and its host (Electron main or the browser host).
 
 import { z } from 'zod';
-import { generationRequestSchema, type GenerationRecord, type ResolvedRequest } from './generation.js';
+import type { PlanReport } from './vram-plan.js';
+import { MAX_SIDE, generationRequestSchema, type GenerationRecord, type ResolvedRequest } from './generation.js';
 import type { JobProgress } from './progress.js';
 import type { Result, SerializedError } from './result.js';
 
@@ -152,6 +153,10 @@ export const invokeParamSchemas = {
     })
     .strict(),
   'catalog.list': z.object({}).strict(),
+  /** How the model would run at this size on this device: every plan's predictions and the choice. */
+  'plan.get': z
+    .object({ modelId: z.string().min(1).max(200), width: z.number().int().min(16).max(MAX_SIDE), height: z.number().int().min(16).max(MAX_SIDE) })
+    .strict(),
   'downloads.start': z
     .object({ entryId: z.string().min(1).max(200), source: z.enum(['huggingface', 'mirror', 'modelscope']), mirror: z.string().url().max(500).optional() })
     .strict(),
@@ -178,6 +183,7 @@ export interface InvokeResults {
   'history.setFavorite': { readonly favorite: boolean };
   'history.delete': { readonly deleted: boolean; readonly trashed: boolean };
   'export.start': ExportState;
+  'plan.get': PlanReport;
   'catalog.list': { readonly items: readonly CatalogItem[]; readonly freeBytes: number; readonly modelsDir: string };
   'downloads.start': DownloadState;
   'downloads.control': DownloadState;

@@ -8,4 +8,6 @@ export interface JobProgress {
   /** Completed denoising steps; 0 outside the denoising phase. */
   readonly step: number;
   readonly totalSteps: number;
+  /** Something the user should know about this job: a cache being made, a plan that ran out of memory. */
+  readonly note?: string;
 }

@@ -28,6 +28,13 @@ export interface DeviceBudget {
   readonly tflops: number;
   /** Host-to-device bandwidth in GB/s (PCIe 4.0 x16 sustains about 20). */
   readonly pcieGBs: number;
+  /**
+   * Bytes per float weight once loaded, when the device widens them: the CPU provider computes in float32,
+   * so bf16 weights take 4 bytes there. Absent: as stored.
+   */
+  readonly computeBytesPerWeight?: number;
+  /** Memory the runtime itself takes (CUDA context and workspaces); default 1.2 GB for a GPU. */
+  readonly runtimeOverheadBytes?: number;
 }
 
 export type PlanKind = 'resident' | 'sequential' | 'streamed' | 'int8' | 'int4' | 'int4-streamed';
@@ -55,7 +62,7 @@ export interface PlanResult {
 
 const GB = 1024 ** 3;
 /** CUDA context, cuDNN/cuBLAS workspaces and the allocator's slack. */
-const RUNTIME_OVERHEAD = 1.2 * GB;
+const GPU_RUNTIME_OVERHEAD = 1.2 * GB;
 /** Keep this share of the card free: drivers and other programs move the goalposts. */
 const SAFETY = 0.92;
 const VAE_TILE_ABOVE = 1536 * 1536;
@@ -85,8 +92,19 @@ function textEncoderActivations(s: ComponentSizes): number {
   return 1024 * s.textWidth * 2 * 16;
 }
 
-export function planFor(sizes: ComponentSizes, width: number, height: number, batch: number, device: DeviceBudget): PlanResult {
+export function planFor(stored: ComponentSizes, width: number, height: number, batch: number, device: DeviceBudget): PlanResult {
+  const widen = (device.computeBytesPerWeight ?? stored.bytesPerWeight) / stored.bytesPerWeight;
+  // Float plans hold widened weights; quantized plans use the stored sizes as the source of their codes.
+  const sizes: ComponentSizes = {
+    ...stored,
+    textEncoderBytes: stored.textEncoderBytes * widen,
+    blockBytes: stored.blockBytes.map((b) => b * widen),
+    transformerOtherBytes: stored.transformerOtherBytes * widen,
+    vaeBytes: stored.vaeBytes * widen,
+    bytesPerWeight: stored.bytesPerWeight * widen,
+  };
   const tokens = imageTokens(width, height);
+  const RUNTIME_OVERHEAD = device.runtimeOverheadBytes ?? GPU_RUNTIME_OVERHEAD;
   const blocks = sum(sizes.blockBytes);
   const transformer = blocks + sizes.transformerOtherBytes;
   const act = transformerActivations(sizes, tokens, batch);
@@ -140,8 +158,8 @@ export function planFor(sizes: ComponentSizes, width: number, height: number, ba
     ['int8', 8],
     ['int4', 4],
   ] as const) {
-    // MatMulNBits: the block linears at `bits` plus a half-precision scale per 32 (int4) or 64 values.
-    const ratio = (bits / 8 + 2 / (bits === 4 ? 32 : 64)) / sizes.bytesPerWeight;
+    // MatMulNBits: the block linears at `bits` plus a float32 scale per 32 (int4) or 64 (int8) values.
+    const ratio = (bits / 8 + 4 / (bits === 4 ? 32 : 64)) / sizes.bytesPerWeight;
     const qBlocks = blocks * ratio;
     const qTe = sizes.textEncoderBytes * ratio;
     add({
@@ -156,15 +174,16 @@ export function planFor(sizes: ComponentSizes, width: number, height: number, ba
   }
   const fittingQ4 = plans.find((p) => p.kind === 'int4');
   if (fittingQ4 && !fittingQ4.fits) {
-    const qPerBlock = perBlock * ((0.5 + 2 / 32) / sizes.bytesPerWeight);
+    const q4 = (0.5 + 4 / 32) / sizes.bytesPerWeight;
+    const qPerBlock = perBlock * q4;
     const room = budget - sizes.transformerOtherBytes - act - RUNTIME_OVERHEAD;
     const g = Math.max(1, Math.floor(room / (2 * qPerBlock)));
     add({
       kind: 'int4-streamed',
       label: `4-bit weights, transformer streamed in groups of ${g} blocks`,
-      peakVramBytes: Math.max(sizes.textEncoderBytes * ((0.5 + 2 / 32) / sizes.bytesPerWeight) + teAct, sizes.transformerOtherBytes + 2 * g * qPerBlock + act, sizes.vaeBytes + vaeAct) + RUNTIME_OVERHEAD,
+      peakVramBytes: Math.max(sizes.textEncoderBytes * q4 + teAct, sizes.transformerOtherBytes + 2 * g * qPerBlock + act, sizes.vaeBytes + vaeAct) + RUNTIME_OVERHEAD,
       peakRamBytes: 2 * GB,
-      secondsPerStep: Math.max(compute * 1.25, pcie(blocks * ((0.5 + 2 / 32) / sizes.bytesPerWeight))),
+      secondsPerStep: Math.max(compute * 1.25, pcie(blocks * q4)),
       secondsOverhead: 0,
       groupBlocks: g,
     });
@@ -232,4 +251,65 @@ export function parsePlan(text: string | undefined): ExecutionChoice | undefined
 
 export function describePlan(p: ExecutionChoice): string {
   return `${p.kind}${p.groupBlocks ? `:${p.groupBlocks}` : ''}${p.vaeTiled ? '+tiled' : ''}`;
+}
+
+/** The device a plan is made for, as the UI and CLI show it. */
+export interface DeviceSummary {
+  /** Where sessions run: the first provider that loads. */
+  readonly provider: 'cuda' | 'dml' | 'cpu';
+  readonly name: string;
+  /** The memory plans are fitted into: the card's VRAM, or system RAM on the CPU. */
+  readonly memoryBytes: number;
+  readonly freeBytes?: number;
+  readonly ramBytes: number;
+  /** Providers asked for that could not load, and why. */
+  readonly unavailable: readonly { readonly provider: string; readonly reason: string }[];
+  /** Said when a number is an assumption (e.g. VRAM not reported on DirectML). */
+  readonly note?: string;
+}
+
+export interface PlanReport extends PlanResult {
+  readonly device: DeviceSummary;
+  readonly width: number;
+  readonly height: number;
+  /** A plan the user named (STUDIO_PLAN), used instead of the planner's choice. */
+  readonly forced?: string;
+}
+
+/** The budget for the CPU provider: weights live in RAM, widened to float32; "PCIe" is reading from disk. */
+export function cpuBudget(ramBytes: number, threads: number): DeviceBudget {
+  // About 0.1 TFLOP/s of float32 per core with AVX2/AVX-512 FMA (measured: ~0.14 per core here).
+  return { vramBytes: ramBytes * 0.8, ramBytes, tflops: 0.1 * Math.max(1, threads), pcieGBs: 2, computeBytesPerWeight: 4, runtimeOverheadBytes: 0.25 * GB };
+}
+
+/**
+ * Plans to try after `failed` ran out of memory, most capable first: the device evidently has less room than
+ * the failed plan's predicted peak, so the planner is asked again with budgets below it (streamed plans get
+ * smaller groups as the budget shrinks). Plans predicted to need less than the failed one, each once.
+ */
+export function fallbacksAfter(sizes: ComponentSizes, width: number, height: number, batch: number, device: DeviceBudget, failed: ExecutionChoice): ExecutionChoice[] {
+  const all = planFor(sizes, width, height, batch, device).plans;
+  const failedPeak = all.find((p) => p.kind === failed.kind && (p.groupBlocks === undefined || p.groupBlocks === failed.groupBlocks))?.peakVramBytes;
+  const limit = failedPeak ?? device.vramBytes;
+  const seen = new Set<string>([describePlan(failed)]);
+  const out: ExecutionChoice[] = [];
+  // A few rungs, not every possible group size: each attempt reloads the model.
+  for (const factor of [0.85, 0.7, 0.55, 0.4, 0.3, 0.2, 0.1]) {
+    const chosen = planFor(sizes, width, height, batch, { ...device, vramBytes: (limit * factor) / SAFETY }).chosen;
+    if (!chosen || chosen.peakVramBytes >= limit) continue;
+    const choice = { ...choiceOf(chosen), vaeTiled: chosen.vaeTiled || failed.vaeTiled };
+    if (seen.has(describePlan(choice))) continue;
+    seen.add(describePlan(choice));
+    out.push(choice);
+  }
+  return out;
+}
+
+export function choiceOf(p: PlanPrediction): ExecutionChoice {
+  return { kind: p.kind, ...(p.groupBlocks ? { groupBlocks: p.groupBlocks } : {}), vaeTiled: p.vaeTiled };
+}
+
+/** Errors that mean a device (or the host) ran out of memory, as ONNX Runtime and CUDA word them. */
+export function isOutOfMemory(message: string): boolean {
+  return /out of memory|failed to allocate memory|bad_alloc|cudaErrorMemoryAllocation|CUBLAS_STATUS_ALLOC_FAILED|CUDNN_STATUS_ALLOC_FAILED|E_OUTOFMEMORY/i.test(message);
 }

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { generationRequestSchema } from './generation.js';
 import { JOB_PHASES } from './progress.js';
 import { ERROR_CODES } from './result.js';
+import type { PlanReport } from './vram-plan.js';
 
 const jobId = z.string().min(1).max(64);
 const serializedError = z.object({
@@ -41,6 +42,8 @@ export const toWorkerSchema = z.discriminatedUnion('type', [
     sampler: samplerSchema.optional(),
   }),
   z.object({ type: z.literal('cancel'), seq: z.number().int(), jobId }),
+  /** Asks for the plan report of a model at a size; answered by plan-report or plan-failed. */
+  z.object({ type: z.literal('plan'), seq: z.number().int(), requestId: z.string().min(1).max(64), modelDir: z.string().min(1), width: z.number().int().positive(), height: z.number().int().positive() }),
   z.object({ type: z.literal('shutdown'), seq: z.number().int() }),
 ]);
 export type ToWorker = z.infer<typeof toWorkerSchema>;
@@ -62,6 +65,7 @@ export const fromWorkerSchema = z.discriminatedUnion('type', [
     phase: z.enum(JOB_PHASES),
     step: z.number().int().nonnegative(),
     totalSteps: z.number().int().nonnegative(),
+    note: z.string().max(2000).optional(),
   }),
   z.object({
     type: z.literal('done'),
@@ -70,6 +74,8 @@ export const fromWorkerSchema = z.discriminatedUnion('type', [
     model: z.object({ id: z.string(), name: z.string(), files: z.array(modelFileSchema) }),
     sampler: samplerSchema,
     device: z.string(),
+    /** The plan that made the image (after any out-of-memory fallback). */
+    plan: z.string(),
     durations: z.object({
       loadMs: z.number(),
       encodeMs: z.number(),
@@ -78,6 +84,8 @@ export const fromWorkerSchema = z.discriminatedUnion('type', [
     }),
   }),
   z.object({ type: z.literal('failed'), jobId, error: serializedError }),
+  z.object({ type: z.literal('plan-report'), requestId: z.string(), report: z.custom<PlanReport>((v) => typeof v === 'object' && v !== null && 'plans' in v, 'expected a plan report') }),
+  z.object({ type: z.literal('plan-failed'), requestId: z.string(), error: serializedError }),
   z.object({ type: z.literal('cancelled'), jobId }),
 ]);
 export type FromWorker = z.infer<typeof fromWorkerSchema>;

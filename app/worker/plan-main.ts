@@ -1,24 +1,112 @@
 // `studio plan --model DIR --size WxH [--vram GB]`: the table of execution plans and the one chosen.
+// `--measure PLAN` also runs the transformer under that plan (random inputs, --steps steps) and prints
+// what it measured next to what was predicted: time per step, peak host memory, peak VRAM on NVIDIA cards.
 
-import { execFileSync } from 'node:child_process';
-import { totalmem } from 'node:os';
+import { spawn } from 'node:child_process';
+import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { parseSize } from '../shared/generation.js';
-import { planFor, type DeviceBudget } from '../shared/vram-plan.js';
-import { openModelFolder } from './model-folder.js';
-import { modelSizes } from './qwen-image/model-sizes.js';
+import { describePlan, isStreamed, parsePlan, planBits, type ExecutionChoice, type PlanReport } from '../shared/vram-plan.js';
+import { discoverDevice } from './device.js';
+import { openModelFolder, type ModelFolder } from './model-folder.js';
+import { gaussianNoise } from './noise.js';
+import { providersFromEnv } from './ort.js';
+import { planReport } from './plan-report.js';
+import { openTransformer } from './qwen-image/components.js';
+import { ensureQuantized, quantCacheDir } from './quant/quantized-weights.js';
 
 const GB = 1024 ** 3;
 
-/** The first NVIDIA card, from nvidia-smi; undefined where there is none. */
-function discoverGpu(): { name: string; vramBytes: number } | undefined {
-  try {
-    const out = execFileSync('nvidia-smi', ['--query-gpu=name,memory.total', '--format=csv,noheader,nounits'], { encoding: 'utf8', timeout: 5000 });
-    const [name, mib] = out.trim().split('\n')[0]!.split(',').map((s) => s.trim());
-    return { name: name!, vramBytes: Number(mib) * 1024 * 1024 };
-  } catch {
-    return undefined;
+/** Polls nvidia-smi from a separate process (session.run blocks this thread) and keeps the highest use. */
+function sampleVram(): { stop: () => number | undefined } {
+  let peak: number | undefined;
+  const child = spawn('nvidia-smi', ['--query-gpu=memory.used', '--format=csv,noheader,nounits', '-lms', '100'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  child.on('error', () => undefined);
+  child.stdout.on('data', (d: Buffer) => {
+    for (const line of d.toString().split('\n')) {
+      const mib = Number(line.trim());
+      if (line.trim() && Number.isFinite(mib)) peak = Math.max(peak ?? 0, mib * 1024 * 1024);
+    }
+  });
+  return {
+    stop: () => {
+      child.kill();
+      return peak;
+    },
+  };
+}
+
+export interface Measured {
+  readonly plan: string;
+  readonly loadMs: number;
+  readonly quantizeMs: number;
+  readonly msPerStep: number[];
+  readonly peakRssBytes: number;
+  readonly peakVramBytes?: number;
+  readonly peakLoadedParts: number;
+}
+
+async function measure(folder: ModelFolder, plan: ExecutionChoice, width: number, height: number, steps: number, textTokens: number, threads: number): Promise<Measured> {
+  const vram = sampleVram();
+  const t0 = performance.now();
+  const bits = planBits(plan.kind);
+  let quantizeMs = 0;
+  const model = await openTransformer(folder.components.transformer, folder.root, { intraOpThreads: threads, providers: providersFromEnv() }, [], undefined, async (weights) => {
+    const q0 = performance.now();
+    const quantized = bits ? await ensureQuantized(weights, 'transformer', bits, quantCacheDir(folder.root, 'transformer', bits)) : undefined;
+    quantizeMs = performance.now() - q0;
+    return { ...(isStreamed(plan.kind) && plan.groupBlocks ? { groupBlocks: plan.groupBlocks, pinnedGroups: 1 } : {}), ...(quantized ? { quantized } : {}) };
+  });
+  await model.load();
+  const loadMs = performance.now() - t0 - quantizeMs;
+  const cfg = model.config;
+  const gridH = height / 16;
+  const gridW = width / 16;
+  const input = {
+    hidden: gaussianNoise(1, gridH * gridW * cfg.inChannels),
+    batch: 1,
+    gridH,
+    gridW,
+    encoder: gaussianNoise(2, textTokens * cfg.jointAttentionDim),
+    textTokens,
+    textLengths: [textTokens],
+    timesteps: Float32Array.of(0.9),
+  };
+  const msPerStep: number[] = [];
+  for (let i = 0; i < steps; i++) {
+    const s = performance.now();
+    await model.run(input);
+    msPerStep.push(performance.now() - s);
   }
+  await model.release();
+  const peakVramBytes = vram.stop();
+  return {
+    plan: describePlan(plan),
+    loadMs,
+    quantizeMs,
+    msPerStep,
+    peakRssBytes: process.resourceUsage().maxRSS * 1024,
+    ...(peakVramBytes ? { peakVramBytes } : {}),
+    peakLoadedParts: model.peakLoadedParts,
+  };
+}
+
+function printTable(name: string, report: PlanReport): void {
+  const d = report.device;
+  process.stdout.write(`${name} at ${report.width}x${report.height} on ${d.name} via ${d.provider} (${(d.memoryBytes / GB).toFixed(1)} GB to plan with):\n`);
+  for (const u of d.unavailable) process.stdout.write(`  ${u.provider} unavailable: ${u.reason}\n`);
+  if (d.note) process.stdout.write(`  ${d.note}\n`);
+  console.table(
+    report.plans.map((p) => ({
+      plan: p.label,
+      'peak VRAM GB': (p.peakVramBytes / GB).toFixed(1),
+      'peak RAM GB': (p.peakRamBytes / GB).toFixed(1),
+      's/step': p.secondsPerStep.toFixed(2),
+      fits: p.fits ? 'yes' : 'no',
+      chosen: p === report.chosen ? '<-' : '',
+    })),
+  );
+  process.stdout.write(report.chosen ? `chosen: ${report.chosen.label}\n` : `${report.advice}\n`);
 }
 
 async function main(): Promise<number> {
@@ -28,15 +116,15 @@ async function main(): Promise<number> {
       size: { type: 'string', default: '1024x1024' },
       vram: { type: 'string' },
       ram: { type: 'string' },
-      tflops: { type: 'string', default: '150' },
-      pcie: { type: 'string', default: '20' },
-      batch: { type: 'string', default: '1' },
+      measure: { type: 'string' },
+      steps: { type: 'string', default: '2' },
+      'text-tokens': { type: 'string', default: '128' },
       json: { type: 'boolean' },
     },
     strict: true,
   });
   if (!values.model) {
-    process.stderr.write('usage: studio plan --model DIR [--size WxH] [--vram GB] [--ram GB] [--json]\n');
+    process.stderr.write('usage: studio plan --model DIR [--size WxH] [--vram GB] [--ram GB] [--measure PLAN [--steps N]] [--json]\n');
     return 2;
   }
   const size = parseSize(values.size!);
@@ -44,37 +132,38 @@ async function main(): Promise<number> {
     process.stderr.write(`studio plan: --size must be WxH in multiples of 16, got ${values.size}\n`);
     return 2;
   }
-  const gpu = discoverGpu();
-  const vramBytes = values.vram ? Number(values.vram) * GB : gpu?.vramBytes;
-  if (!vramBytes) {
-    process.stderr.write('studio plan: no NVIDIA GPU found here; give --vram GB to plan for a card.\n');
-    return 2;
-  }
-  const device: DeviceBudget = {
-    vramBytes,
-    ramBytes: values.ram ? Number(values.ram) * GB : totalmem(),
-    tflops: Number(values.tflops),
-    pcieGBs: Number(values.pcie),
-  };
+  const threads = Number(process.env.STUDIO_THREADS) || availableParallelism();
+  const providers = providersFromEnv();
+  const device = await discoverDevice(providers, threads, values.vram ? Number(values.vram) : undefined);
+  // --vram plans for a card of that size even where this machine has none (or only a CPU).
+  const planned = values.vram
+    ? {
+        summary: { ...device.summary, provider: 'cuda' as const, name: `a ${values.vram} GB card`, memoryBytes: Number(values.vram) * GB },
+        budget: { vramBytes: Number(values.vram) * GB, ramBytes: values.ram ? Number(values.ram) * GB : device.budget.ramBytes, tflops: Number(process.env.STUDIO_GPU_TFLOPS) || 150, pcieGBs: Number(process.env.STUDIO_PCIE_GBS) || 20 },
+      }
+    : values.ram
+      ? { ...device, budget: { ...device.budget, ramBytes: Number(values.ram) * GB } }
+      : device;
   const folder = await openModelFolder(values.model);
-  const sizes = await modelSizes(folder);
-  const result = planFor(sizes, size.width, size.height, Number(values.batch), device);
+  const report = await planReport(folder, size.width, size.height, planned);
+  const measured = values.measure
+    ? await measure(folder, parsePlan(values.measure) ?? { kind: 'resident', vaeTiled: false }, size.width, size.height, Number(values.steps), Number(values['text-tokens']), threads)
+    : undefined;
   if (values.json) {
-    process.stdout.write(`${JSON.stringify({ device: { ...device, name: values.vram ? 'given' : gpu?.name }, ...result })}\n`);
+    process.stdout.write(`${JSON.stringify({ ...report, ...(measured ? { measured } : {}) })}\n`);
   } else {
-    process.stdout.write(`${folder.name} at ${size.width}x${size.height} on ${values.vram ? `a ${values.vram} GB card` : gpu!.name} (${(vramBytes / GB).toFixed(1)} GB):\n`);
-    const rows = result.plans.map((p) => ({
-      plan: p.label,
-      'peak VRAM GB': (p.peakVramBytes / GB).toFixed(1),
-      'peak RAM GB': (p.peakRamBytes / GB).toFixed(1),
-      's/step': p.secondsPerStep.toFixed(2),
-      fits: p.fits ? 'yes' : 'no',
-      chosen: p === result.chosen ? '<-' : '',
-    }));
-    console.table(rows);
-    process.stdout.write(result.chosen ? `chosen: ${result.chosen.label}\n` : `${result.advice}\n`);
+    printTable(folder.name, report);
+    if (measured) {
+      const predicted = report.plans.find((p) => describePlan({ kind: p.kind, ...(p.groupBlocks ? { groupBlocks: p.groupBlocks } : {}), vaeTiled: false }) === measured.plan.replace('+tiled', ''));
+      process.stdout.write(
+        `measured ${measured.plan}: load ${(measured.loadMs / 1000).toFixed(1)} s${measured.quantizeMs > 100 ? ` (+ quantizing ${(measured.quantizeMs / 1000).toFixed(1)} s)` : ''}, ` +
+          `steps ${measured.msPerStep.map((m) => (m / 1000).toFixed(2)).join(' / ')} s, peak host RSS ${(measured.peakRssBytes / GB).toFixed(2)} GB` +
+          `${measured.peakVramBytes ? `, peak VRAM ${(measured.peakVramBytes / GB).toFixed(1)} GB` : ''}` +
+          `${predicted ? ` (predicted ${(predicted.peakVramBytes / GB).toFixed(1)} GB, ${predicted.secondsPerStep.toFixed(2)} s/step)` : ''}\n`,
+      );
+    }
   }
-  return result.chosen ? 0 : 1;
+  return report.chosen || measured ? 0 : 1;
 }
 
 try {

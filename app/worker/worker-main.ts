@@ -2,65 +2,99 @@
 
 import { availableParallelism } from 'node:os';
 import { serializeError, StudioError } from '../shared/result.js';
+import { choiceOf, describePlan, fallbacksAfter, parsePlan, type ExecutionChoice } from '../shared/vram-plan.js';
 import { toWorkerSchema, type ToWorker } from '../shared/worker-protocol.js';
-import { openModelFolder } from './model-folder.js';
+import { discoverDevice, type Device } from './device.js';
+import { openModelFolder, type ModelFolder } from './model-folder.js';
 import { connectToParent } from './parent-channel.js';
 import { providersFromEnv } from './ort.js';
+import { withPlanFallback } from './plan-fallback.js';
+import { planReport } from './plan-report.js';
 import { QwenImageRunner } from './qwen-image/qwen-image-runner.js';
 
 type GenerateMessage = Extract<ToWorker, { type: 'generate' }>;
+type PlanMessage = Extract<ToWorker, { type: 'plan' }>;
 
 const parent = connectToParent();
 const threads = Number(process.env.STUDIO_THREADS) || availableParallelism();
 // CUDA -> DirectML -> CPU where configured; each one that cannot load is reported, never fatal.
 const providers = providersFromEnv();
+// A plan the user names (STUDIO_PLAN=streamed:8, int4, ...) replaces the planner's choice.
+const forcedPlan = parsePlan(process.env.STUDIO_PLAN);
+const vramGB = Number(process.env.STUDIO_VRAM_GB) || undefined;
+let device: Promise<Device> | undefined;
 const loaded = new Map<string, QwenImageRunner>();
 const running = new Map<string, AbortController>();
 let queue: Promise<void> = Promise.resolve();
 
-async function loadModel(dir: string): Promise<{ runner: QwenImageRunner; loadMs: number }> {
-  const cached = loaded.get(dir);
-  if (cached) return { runner: cached, loadMs: 0 };
+function currentDevice(): Promise<Device> {
+  device ??= discoverDevice(providers, threads, vramGB);
+  return device;
+}
+
+async function loadModel(folder: ModelFolder, plan: ExecutionChoice, note: (message: string) => void): Promise<{ runner: QwenImageRunner; loadMs: number }> {
+  const cached = loaded.get(folder.dir);
+  if (cached && describePlan(cached.plan) === describePlan(plan)) return { runner: cached, loadMs: 0 };
   const t0 = performance.now();
-  const folder = await openModelFolder(dir);
-  // One model at a time: the real ones need all the memory there is.
+  // One model (and one plan) at a time: the real ones need all the memory there is.
   for (const [key, runner] of loaded) {
     await runner.release();
     loaded.delete(key);
   }
-  const runner = await QwenImageRunner.open(folder, { intraOpThreads: threads, providers });
-  loaded.set(dir, runner);
+  const runner = await QwenImageRunner.open(folder, { intraOpThreads: threads, providers }, plan, note);
+  loaded.set(folder.dir, runner);
   return { runner, loadMs: performance.now() - t0 };
 }
 
 async function generate(msg: GenerateMessage): Promise<void> {
   const controller = new AbortController();
   running.set(msg.jobId, controller);
+  const steps = msg.request.steps;
+  const note = (text: string) => parent.send({ type: 'progress', jobId: msg.jobId, phase: 'loading', step: 0, totalSteps: steps, note: text });
   try {
-    parent.send({ type: 'progress', jobId: msg.jobId, phase: 'loading', step: 0, totalSteps: msg.request.steps });
-    const { runner, loadMs } = await loadModel(msg.modelDir);
-    const sampler = msg.sampler ?? runner.sampler;
-    const out = await runner.generate(
-      msg.request,
-      (p) => parent.send({ type: 'progress', jobId: msg.jobId, ...p }),
-      controller.signal,
-      msg.loras,
-      sampler,
+    parent.send({ type: 'progress', jobId: msg.jobId, phase: 'loading', step: 0, totalSteps: steps });
+    const folder = await openModelFolder(msg.modelDir);
+    const device = await currentDevice();
+    const report = await planReport(folder, msg.request.width, msg.request.height, device, forcedPlan);
+    const first = forcedPlan ?? (report.chosen ? choiceOf(report.chosen) : undefined);
+    if (!first) throw new StudioError('invalid-request', report.advice ?? 'No execution plan fits this device.');
+    let loadMs = 0;
+    const { value: out, plan } = await withPlanFallback(
+      first,
+      (failed) => fallbacksAfter(report.sizes, msg.request.width, msg.request.height, 1, device.budget, failed),
+      async (p) => {
+        const opened = await loadModel(folder, p, note);
+        loadMs += opened.loadMs;
+        const sampler = msg.sampler ?? opened.runner.sampler;
+        const image = await opened.runner.generate(msg.request, (progress) => parent.send({ type: 'progress', jobId: msg.jobId, ...progress }), controller.signal, msg.loras, sampler);
+        return { image, runner: opened.runner, sampler };
+      },
+      (from, to, reason) => note(`Out of memory with plan ${describePlan(from)} (${reason}); trying ${describePlan(to)}.`),
     );
     parent.send({
       type: 'done',
       jobId: msg.jobId,
-      image: { width: out.width, height: out.height, rgb: out.rgb },
-      model: { id: msg.request.modelId, name: runner.folder.name, files: [...runner.folder.files] },
-      sampler,
-      device: runner.device,
-      durations: { loadMs, ...out.durations },
+      image: { width: out.image.width, height: out.image.height, rgb: out.image.rgb },
+      model: { id: msg.request.modelId, name: out.runner.folder.name, files: [...out.runner.folder.files] },
+      sampler: out.sampler,
+      device: out.runner.device,
+      plan: describePlan(plan),
+      durations: { loadMs, ...out.image.durations },
     });
   } catch (e) {
     if (e instanceof StudioError && e.code === 'cancelled') parent.send({ type: 'cancelled', jobId: msg.jobId });
     else parent.send({ type: 'failed', jobId: msg.jobId, error: serializeError(e) });
   } finally {
     running.delete(msg.jobId);
+  }
+}
+
+async function plan(msg: PlanMessage): Promise<void> {
+  try {
+    const folder = await openModelFolder(msg.modelDir);
+    parent.send({ type: 'plan-report', requestId: msg.requestId, report: await planReport(folder, msg.width, msg.height, await currentDevice(), forcedPlan) });
+  } catch (e) {
+    parent.send({ type: 'plan-failed', requestId: msg.requestId, error: serializeError(e) });
   }
 }
 
@@ -75,6 +109,10 @@ parent.onMessage((raw) => {
   switch (msg.type) {
     case 'generate':
       queue = queue.then(() => generate(msg));
+      break;
+    case 'plan':
+      // Not queued: planning reads headers only and answers between the steps of a running job.
+      void plan(msg);
       break;
     case 'cancel':
       running.get(msg.jobId)?.abort();

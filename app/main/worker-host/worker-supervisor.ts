@@ -4,6 +4,7 @@ import type { ResolvedRequest, SamplerSettings } from '../../shared/generation.j
 import type { JobProgress } from '../../shared/progress.js';
 import { StudioError } from '../../shared/result.js';
 import { fromWorkerSchema, type FromWorker, type ModelFile, type WorkerLora } from '../../shared/worker-protocol.js';
+import type { PlanReport } from '../../shared/vram-plan.js';
 import type { SpawnWorker, WorkerExit, WorkerHandle } from './worker-handle.js';
 
 export interface WorkerJob {
@@ -19,6 +20,8 @@ export interface WorkerOutput {
   readonly model: { readonly id: string; readonly name: string; readonly files: readonly ModelFile[] };
   readonly sampler: SamplerSettings;
   readonly device: string;
+  /** The execution plan that made the image. */
+  readonly plan: string;
   readonly durations: { readonly loadMs: number; readonly encodeMs: number; readonly denoiseMs: number; readonly decodeMs: number };
 }
 
@@ -48,6 +51,8 @@ export class WorkerSupervisor {
   private current: Pending | undefined;
   private crashes: number[] = [];
   private stopped = false;
+  private readonly planRequests = new Map<string, { resolve: (r: PlanReport) => void; reject: (e: StudioError) => void }>();
+  private planSeq = 0;
   private readonly readyTimeoutMs: number;
   private readonly maxCrashes: number;
   private readonly crashWindowMs: number;
@@ -104,15 +109,22 @@ export class WorkerSupervisor {
   }
 
   private handle(msg: FromWorker): void {
+    if (msg.type === 'plan-report' || msg.type === 'plan-failed') {
+      const waiting = this.planRequests.get(msg.requestId);
+      this.planRequests.delete(msg.requestId);
+      if (msg.type === 'plan-report') waiting?.resolve(msg.report);
+      else waiting?.reject(new StudioError(msg.error.code, msg.error.message, msg.error.detail));
+      return;
+    }
     const p = this.current;
     if (!p || !('jobId' in msg) || msg.jobId !== p.job.jobId) return;
     switch (msg.type) {
       case 'progress':
-        p.onProgress({ phase: msg.phase, step: msg.step, totalSteps: msg.totalSteps });
+        p.onProgress({ phase: msg.phase, step: msg.step, totalSteps: msg.totalSteps, ...(msg.note ? { note: msg.note } : {}) });
         return;
       case 'done':
         this.current = undefined;
-        p.resolve({ image: msg.image, model: msg.model, sampler: msg.sampler, device: msg.device, durations: msg.durations });
+        p.resolve({ image: msg.image, model: msg.model, sampler: msg.sampler, device: msg.device, plan: msg.plan, durations: msg.durations });
         return;
       case 'failed':
         this.current = undefined;
@@ -126,6 +138,8 @@ export class WorkerSupervisor {
   }
 
   private onCrash(exit: WorkerExit): void {
+    for (const waiting of this.planRequests.values()) waiting.reject(new StudioError('worker-crashed', `The image worker stopped while planning: ${describeExit(exit)}.`));
+    this.planRequests.clear();
     const p = this.current;
     this.current = undefined;
     if (this.stopped) {
@@ -162,6 +176,16 @@ export class WorkerSupervisor {
         loras: [...(job.loras ?? [])],
         ...(job.sampler ? { sampler: job.sampler } : {}),
       });
+    });
+  }
+
+  /** The plan report for a model at a size on the worker's device (answered between steps of a running job). */
+  async plan(modelDir: string, width: number, height: number): Promise<PlanReport> {
+    const w = await this.start();
+    const requestId = `plan-${++this.planSeq}`;
+    return new Promise<PlanReport>((resolve, reject) => {
+      this.planRequests.set(requestId, { resolve, reject });
+      w.send({ type: 'plan', seq: Date.now(), requestId, modelDir, width, height });
     });
   }
 

@@ -1,0 +1,92 @@
+// What this machine can run on: which execution providers load, the GPU's name and memory, system RAM,
+// and the budget plans are fitted into. A provider that cannot load is a reason in the summary, not a crash.
+
+import { execFile } from 'node:child_process';
+import { freemem, totalmem } from 'node:os';
+import { promisify } from 'node:util';
+import { cpuBudget, type DeviceBudget, type DeviceSummary } from '../shared/vram-plan.js';
+import { DataType } from './onnx/onnx-model.js';
+import { GraphBuilder } from './onnx/graph-builder.js';
+import { createSession, type Provider } from './ort.js';
+
+const GB = 1024 ** 3;
+
+export interface Gpu {
+  readonly name: string;
+  readonly totalBytes: number;
+  readonly freeBytes: number;
+}
+
+/** The first NVIDIA card as nvidia-smi reports it (Linux and Windows drivers ship it); undefined without one. */
+export async function nvidiaGpu(): Promise<Gpu | undefined> {
+  try {
+    const { stdout } = await promisify(execFile)('nvidia-smi', ['--query-gpu=name,memory.total,memory.free', '--format=csv,noheader,nounits'], { timeout: 5000 });
+    const [name, total, free] = stdout.trim().split('\n')[0]!.split(',').map((s) => s.trim());
+    if (!name || !Number(total)) return undefined;
+    return { name, totalBytes: Number(total) * 1024 * 1024, freeBytes: Number(free) * 1024 * 1024 };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether a provider can create a session here: a one-node graph, so this costs a provider's start-up only. */
+export async function providerLoads(provider: Provider): Promise<{ ok: true } | { ok: false; reason: string }> {
+  const g = new GraphBuilder('probe');
+  g.output(g.input('x', DataType.FLOAT, [1]), 'y', DataType.FLOAT, [1]);
+  try {
+    const session = await createSession(g.encode({ '': 21 }), { externalDataFolder: '.', intraOpThreads: 1, providers: [provider] });
+    await session.release();
+    return { ok: true };
+  } catch (e) {
+    return { ok: false, reason: (e as Error).message.replace(/^no execution provider could run the model: \w+: /, '') };
+  }
+}
+
+export interface Device {
+  readonly summary: DeviceSummary;
+  readonly budget: DeviceBudget;
+}
+
+/**
+ * Discovers the device for a provider list (tried in order, as sessions will be). `vramGB` replaces the
+ * reported memory (to plan for another card, or to enforce a budget below the card's size).
+ */
+export async function discoverDevice(providers: readonly Provider[], threads: number, vramGB?: number): Promise<Device> {
+  const unavailable: { provider: string; reason: string }[] = [];
+  let provider: Provider = 'cpu';
+  for (const p of providers) {
+    if (p === 'cpu') break;
+    const r = await providerLoads(p);
+    if (r.ok) {
+      provider = p;
+      break;
+    }
+    unavailable.push({ provider: p, reason: r.reason });
+  }
+  const ramBytes = totalmem();
+  const tflops = Number(process.env.STUDIO_GPU_TFLOPS) || 150;
+  const pcieGBs = Number(process.env.STUDIO_PCIE_GBS) || 20;
+  if (provider === 'cpu') {
+    const budget = cpuBudget(vramGB ? vramGB * GB : ramBytes, threads);
+    return {
+      summary: { provider, name: `CPU (${threads} threads)`, memoryBytes: budget.vramBytes, freeBytes: freemem(), ramBytes, unavailable },
+      budget,
+    };
+  }
+  const gpu = await nvidiaGpu();
+  // DirectML does not report memory through anything this process can ask without native code.
+  const assumed = !gpu && !vramGB;
+  const vramBytes = vramGB ? vramGB * GB : (gpu?.totalBytes ?? 8 * GB);
+  return {
+    summary: {
+      provider,
+      name: gpu?.name ?? (provider === 'dml' ? 'DirectML GPU' : 'GPU'),
+      memoryBytes: vramBytes,
+      ...(gpu ? { freeBytes: gpu.freeBytes } : {}),
+      ramBytes,
+      unavailable,
+      ...(assumed ? { note: 'The card did not report its memory; planning for 8 GB (set STUDIO_VRAM_GB to say).' } : {}),
+    },
+    budget: { vramBytes, ramBytes, tflops, pcieGBs },
+  };
+}

@@ -1,0 +1,85 @@
+// Out-of-memory fallback: a plan that runs out of memory gives way to the next smaller one, the user is
+// told, and anything else fails as it is. A CUDA allocation failure cannot happen on this machine (no
+// GPU), so the attempt throws ONNX Runtime's own CUDA error text, verbatim.
+import { describe, expect, it } from 'vitest';
+import { cpuBudget, describePlan, fallbacksAfter, isOutOfMemory, parsePlan, planFor, type ComponentSizes, type ExecutionChoice } from '../shared/vram-plan.js';
+import { discoverDevice } from './device.js';
+import { withPlanFallback } from './plan-fallback.js';
+
+const GB = 1024 ** 3;
+const CUDA_OOM =
+  '[ONNXRuntimeError] : 6 : RUNTIME_EXCEPTION : Non-zero status code returned while running MatMul node. Name:\'/blocks.12/MatMul\' Status Message: /onnxruntime_src/onnxruntime/core/framework/bfc_arena.cc:376 void* onnxruntime::BFCArena::AllocateRawInternal(size_t, bool, onnxruntime::Stream*, bool, onnxruntime::WaitNotificationFn) Failed to allocate memory for requested buffer of size 2415919104';
+
+// Full-size Qwen-Image proportions (from the inventories): 60 blocks of 634 MB, 13.2 GB text encoder.
+const budget80 = { vramBytes: 80 * GB, ramBytes: 64 * GB, tflops: 150, pcieGBs: 20 };
+const sizes: ComponentSizes = {
+  textEncoderBytes: 13.17 * GB,
+  blockBytes: Array.from({ length: 60 }, () => 0.634 * GB),
+  transformerOtherBytes: 0.03 * GB,
+  vaeBytes: 0.14 * GB,
+  bytesPerWeight: 2,
+  width: 3072,
+  heads: 24,
+  headDim: 128,
+  textLayers: 28,
+  textWidth: 3584,
+};
+
+describe('plans by name and out-of-memory fallback', () => {
+  it('parses the plans a user can name and refuses the rest', () => {
+    expect(parsePlan('streamed:8+tiled')).toEqual({ kind: 'streamed', groupBlocks: 8, vaeTiled: true });
+    expect(parsePlan('int4')).toEqual({ kind: 'int4', vaeTiled: false });
+    expect(parsePlan('auto')).toBeUndefined();
+    expect(() => parsePlan('streamed')).toThrow(/needs the blocks per group/);
+    expect(() => parsePlan('int3')).toThrow(/unknown plan/);
+    expect(() => parsePlan('resident:2')).toThrow(/takes no block count/);
+  });
+
+  it('knows an out-of-memory error when it sees one', () => {
+    expect(isOutOfMemory(CUDA_OOM)).toBe(true);
+    expect(isOutOfMemory('CUDA failure 2: out of memory ; GPU=0')).toBe(true);
+    expect(isOutOfMemory('std::bad_alloc')).toBe(true);
+    expect(isOutOfMemory('Invalid input shape')).toBe(false);
+  });
+
+  it('falls from the chosen plan to smaller ones until one fits, and says so', async () => {
+    const result = planFor(sizes, 1024, 1024, 1, budget80);
+    const first: ExecutionChoice = { kind: result.chosen!.kind, vaeTiled: false };
+    expect(first.kind).toBe('resident');
+    const tried: string[] = [];
+    const notes: string[] = [];
+    const outcome = await withPlanFallback(
+      first,
+      (failed) => fallbacksAfter(sizes, 1024, 1024, 1, budget80, failed),
+      async (plan) => {
+        tried.push(describePlan(plan));
+        // The card turns out smaller than it said: only plans holding one component at a time fit.
+        if (plan.kind === 'resident' || plan.kind === 'sequential') throw new Error(CUDA_OOM);
+        return 'image';
+      },
+      (from, to) => notes.push(`${describePlan(from)} -> ${describePlan(to)}`),
+    );
+    expect(outcome.value).toBe('image');
+    expect(tried[0]).toBe('resident');
+    expect(tried[1]).toBe('sequential');
+    expect(outcome.plan.kind).toMatch(/streamed|int8/);
+    expect(notes).toEqual(['resident -> sequential', `sequential -> ${describePlan(outcome.plan)}`]);
+  });
+
+  it('passes other errors through, and gives up with a clear message when nothing smaller is left', async () => {
+    await expect(withPlanFallback({ kind: 'resident', vaeTiled: false }, (f) => fallbacksAfter(sizes, 1024, 1024, 1, budget80, f), () => Promise.reject(new Error('Invalid input shape')), () => undefined)).rejects.toThrow('Invalid input shape');
+    await expect(withPlanFallback({ kind: 'resident', vaeTiled: false }, (f) => fallbacksAfter(sizes, 1024, 1024, 1, budget80, f), () => Promise.reject(new Error(CUDA_OOM)), () => undefined)).rejects.toMatchObject({
+      code: 'inference-failed',
+      message: expect.stringMatching(/^Out of memory with plan int4-streamed:\d+, and no smaller plan is left \(tried resident, sequential, .*\)\. Try a smaller image size/),
+    });
+  });
+
+  it('plans on the CPU with float32-widened weights, and reports CUDA as unavailable here with the reason', async () => {
+    const cpu = planFor(sizes, 1024, 1024, 1, cpuBudget(24 * GB, 2));
+    expect(cpu.plans.find((p) => p.kind === 'resident')!.peakVramBytes).toBeGreaterThan(2 * (13.17 + 38) * GB);
+    expect(cpu.chosen?.kind).toMatch(/^int4/);
+    const device = await discoverDevice(['cuda', 'cpu'], 2);
+    expect(device.summary.provider).toBe('cpu');
+    expect(device.summary.unavailable).toEqual([{ provider: 'cuda', reason: expect.stringMatching(/Failed to load shared library/) }]);
+  });
+});
