@@ -25,6 +25,14 @@ describe('Studio with the real worker', () => {
   const studio = testStudio();
   afterAll(() => studio.close());
 
+  it('reports the plan for a model and size before generating: the device, every plan, the choice', async () => {
+    const report = await studio.plan('demo', 1024, 1024);
+    expect(report.device).toMatchObject({ provider: 'cpu', name: expect.stringMatching(/^CPU \(\d+ threads\)$/), unavailable: [] });
+    expect(report.plans.map((p) => p.kind)).toEqual(expect.arrayContaining(['resident', 'sequential', 'int8', 'int4']));
+    expect(report.chosen).toMatchObject({ kind: 'resident', fits: true });
+    await expect(studio.plan('nope', 512, 512)).rejects.toMatchObject({ code: 'model-not-found' });
+  });
+
   it('turns a prompt into a saved image with its full recipe in the history and in the file', async () => {
     let id: string | undefined;
     const seen = events(studio, () => id);
@@ -55,7 +63,7 @@ describe('Studio with the real worker', () => {
       loras: [],
       sampler: { name: 'flow-match-euler', baseShift: Math.log(3), shiftTerminal: null },
       appVersion: expect.stringMatching(/^\d+\.\d+\.\d+/),
-      device: expect.stringContaining('cpu'),
+      device: expect.stringMatching(/^cpu float32, \d+ threads, plan resident/),
     });
     expect(record.recipe.modelHashes).toEqual(
       expect.arrayContaining([

@@ -225,7 +225,7 @@ export class Studio {
 
   /** Validates, fills in the seed, queues. The record (or error) arrives through `completion` and events. */
   /** The worker's plan report for a model at a size: shown before the user generates. */
-  plan(modelId: string, width: number, height: number): Promise<PlanReport> {
+  async plan(modelId: string, width: number, height: number): Promise<PlanReport> {
     const model = this.models.get(modelId);
     if (!model) throw new StudioError('model-not-found', `Unknown model "${modelId}".`, modelId);
     return this.supervisor.plan(model.dir, width, height);

@@ -92,6 +92,11 @@ export function App({ api }: { api: StudioApi }) {
     setPending(rest);
     setJob(seen.current.get(next!) ?? { status: 'running', jobId: next!, progress: { phase: 'queued', step: 0, totalSteps: 0 } });
   }, [job, pending]);
+  // A report that cannot be made (a model folder gone missing) just hides the plan line; generating says why.
+  const planFor = useCallback(async (modelId: string, width: number, height: number) => {
+    const r = await api.invoke('plan.get', { modelId, width, height });
+    return r.ok ? r.value : undefined;
+  }, [api]);
   const cancel = useCallback(() => {
     for (const jobId of pending) void api.invoke('generate.cancel', { jobId });
     setPending([]);
@@ -142,7 +147,7 @@ export function App({ api }: { api: StudioApi }) {
         </p>
       )}
       <main>
-        <CreatePanel info={info} loras={loras} busy={job.status === 'running'} recipe={recipe} onGenerate={(r, isLive) => void generate(r, isLive)} onCancel={cancel} />
+        <CreatePanel info={info} loras={loras} busy={job.status === 'running'} recipe={recipe} onGenerate={(r, isLive) => void generate(r, isLive)} onCancel={cancel} planFor={planFor} />
         <ResultView
           job={job}
           onReuse={(g) => setRecipe({ prompt: g.prompt, steps: g.steps, width: g.width, height: g.height, seed: g.seed })}

@@ -124,7 +124,7 @@ export function planFor(stored: ComponentSizes, width: number, height: number, b
 
   add({
     kind: 'resident',
-    label: 'everything on the GPU',
+    label: 'everything loaded at once',
     peakVramBytes: sizes.textEncoderBytes + transformer + sizes.vaeBytes + Math.max(act, vaeAct, teAct) + RUNTIME_OVERHEAD,
     peakRamBytes: 2 * GB,
     secondsPerStep: compute,

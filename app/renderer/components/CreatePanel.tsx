@@ -7,6 +7,8 @@ const LIVE_DEBOUNCE_MS = 500;
 import type { AppInfo, LoraCard } from '../../shared/contract.js';
 import { MAX_SEED, MAX_STEPS, MIN_STEPS, OUTPUT_FORMATS, SIZE_PRESETS, type GenerationRequestInput, type OutputFormat } from '../../shared/generation.js';
 import { useI18n } from '../i18n/i18n.js';
+import type { PlanReport } from '../../shared/vram-plan.js';
+import { PlanSummary } from './PlanSummary.js';
 
 export interface CreatePanelProps {
   readonly info: AppInfo | undefined;
@@ -16,9 +18,11 @@ export interface CreatePanelProps {
   /** A batch is several requests; with a locked seed they use seed, seed + 1, ... `live` replaces what runs. */
   onGenerate(requests: readonly GenerationRequestInput[], live?: boolean): void;
   onCancel(): void;
+  /** The plan report for a model at a size (plan.get), shown under the size before generating. */
+  planFor?(modelId: string, width: number, height: number): Promise<PlanReport | undefined>;
 }
 
-export function CreatePanel({ info, loras, busy, recipe, onGenerate, onCancel }: CreatePanelProps) {
+export function CreatePanel({ info, loras, busy, recipe, onGenerate, onCancel, planFor }: CreatePanelProps) {
   const { t } = useI18n();
   const [prompt, setPrompt] = useState(recipe?.prompt ?? '');
   const [size, setSize] = useState('1024x1024');
@@ -62,6 +66,7 @@ export function CreatePanel({ info, loras, busy, recipe, onGenerate, onCancel }:
   }
 
   const model = info?.models.find((m) => m.id === modelId);
+  const [planW, planH] = size === 'custom' ? [customW, customH] : size.split('x').map(Number);
   // Live mode: the prompt is rendered as it is typed; each pause in typing starts a new job.
   const submitRef = useRef<(live: boolean) => void>(() => undefined);
   useEffect(() => {
@@ -196,6 +201,7 @@ export function CreatePanel({ info, loras, busy, recipe, onGenerate, onCancel }:
           <input type="number" min={MIN_STEPS} max={MAX_STEPS} value={steps} onChange={(e) => setSteps(Number(e.target.value))} />
         </label>
       </div>
+      {planFor && <PlanSummary planFor={planFor} modelId={modelId} width={planW ?? 1024} height={planH ?? 1024} />}
       <div className="row">
         <label>
           {t('create.seed')}

@@ -22,6 +22,7 @@ export function ResultView({ job, onReuse }: { job: JobView; onReuse(g: Generati
               ? t('progress.denoising', { step: job.progress.step, total: job.progress.totalSteps })
               : t(`progress.${job.progress.phase}`)}
           </span>
+          {job.progress.note && <p className="notice job-note">{job.progress.note}</p>}
         </div>
       )}
       {job.status === 'succeeded' && (

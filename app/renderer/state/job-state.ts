@@ -20,7 +20,8 @@ export function reduceJob(state: JobView, e: JobEvent): JobView {
     case 'queued':
       return { status: 'running', jobId: e.jobId, progress: { phase: 'queued', step: 0, totalSteps: e.request.steps } };
     case 'progress':
-      return state.status === 'running' ? { ...state, progress: e.progress } : state;
+      // A note (a cache being made, an out-of-memory fallback) stays on screen until the next one.
+      return state.status === 'running' ? { ...state, progress: { ...e.progress, ...(e.progress.note || state.progress.note ? { note: e.progress.note ?? state.progress.note! } : {}) } } : state;
     case 'succeeded':
       return { status: 'succeeded', jobId: e.jobId, generation: e.generation };
     case 'failed':

@@ -1,0 +1,73 @@
+// One line under the size: how the chosen model will run at this size on this device, before generating.
+// The full table is one click away; a size that fits nowhere says so with the planner's advice.
+
+import { useEffect, useState } from 'react';
+import type { PlanReport } from '../../shared/vram-plan.js';
+import { useI18n } from '../i18n/i18n.js';
+
+const GB = 1024 ** 3;
+/** Sizes change while typing custom dimensions; ask once they settle. */
+const ASK_AFTER_MS = 300;
+
+export interface PlanSummaryProps {
+  planFor(modelId: string, width: number, height: number): Promise<PlanReport | undefined>;
+  readonly modelId: string;
+  readonly width: number;
+  readonly height: number;
+}
+
+export function PlanSummary({ planFor, modelId, width, height }: PlanSummaryProps) {
+  const { t } = useI18n();
+  const [report, setReport] = useState<PlanReport | undefined>();
+  useEffect(() => {
+    if (width % 16 || height % 16 || width < 16 || height < 16) return;
+    let stale = false;
+    const timer = setTimeout(() => void planFor(modelId, width, height).then((r) => !stale && setReport(r)), ASK_AFTER_MS);
+    return () => {
+      stale = true;
+      clearTimeout(timer);
+    };
+  }, [planFor, modelId, width, height]);
+  if (!report) return null;
+  const gb = (bytes: number) => (bytes / GB).toFixed(1);
+  const chosen = report.chosen;
+  const device = t('plan.device', { name: report.device.name, memory: gb(report.device.memoryBytes) });
+  return (
+    <details className="plan-summary" data-plan={chosen?.kind ?? 'none'}>
+      <summary>
+        {report.forced
+          ? t('plan.forced', { plan: report.forced, device })
+          : chosen
+            ? t('plan.chosen', { plan: chosen.label, peak: gb(chosen.peakVramBytes), seconds: chosen.secondsPerStep.toFixed(2), device })
+            : t('plan.none', { device })}
+      </summary>
+      {!chosen && report.advice && <p className="notice">{report.advice}</p>}
+      {report.device.note && <p className="tip">{report.device.note}</p>}
+      {report.device.unavailable.map((u) => (
+        <p className="tip" key={u.provider}>
+          {t('plan.unavailable', { provider: u.provider, reason: u.reason })}
+        </p>
+      ))}
+      <table>
+        <thead>
+          <tr>
+            <th>{t('plan.col.plan')}</th>
+            <th>{t('plan.col.peak')}</th>
+            <th>{t('plan.col.step')}</th>
+            <th>{t('plan.col.fits')}</th>
+          </tr>
+        </thead>
+        <tbody>
+          {report.plans.map((p) => (
+            <tr key={p.kind} className={p === chosen || p.kind === chosen?.kind ? 'chosen' : undefined}>
+              <td>{p.label}</td>
+              <td>{gb(p.peakVramBytes)} GB</td>
+              <td>{p.secondsPerStep.toFixed(2)} s</td>
+              <td>{p.fits ? t('plan.fits') : t('plan.doesNotFit')}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </details>
+  );
+}
