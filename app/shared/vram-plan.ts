@@ -112,9 +112,12 @@ export function planFor(stored: ComponentSizes, width: number, height: number, b
   const vaeAct = vaeActivations(width * height, vaeTiled);
   const teAct = textEncoderActivations(sizes);
   const params = transformer / sizes.bytesPerWeight;
-  // 2 FLOPs per parameter per token, plus attention over the joint sequence.
+  // 2 FLOPs per parameter per token, plus attention over the joint sequence. Each block has two streams:
+  // image tokens pass only the image linears, text tokens only the text ones, and the AdaLN modulation
+  // (6d x d per stream against 12d x d for attention and MLP: a third of the parameters) acts once per step
+  // on the timestep embedding. So every token meets a third of the parameters: ~73 TFLOP at 1024x1024.
   const joint = tokens + 256;
-  const flops = batch * (2 * params * joint + 4 * sizes.blockBytes.length * joint * joint * sizes.width);
+  const flops = batch * (2 * (params / 3) * joint + 4 * sizes.blockBytes.length * joint * joint * sizes.width);
   const compute = flops / (device.tflops * 1e12);
   const pcie = (bytes: number) => bytes / (device.pcieGBs * 1e9);
   const budget = device.vramBytes * SAFETY;
@@ -190,7 +193,7 @@ export function planFor(stored: ComponentSizes, width: number, height: number, b
   }
   // Fastest first (what a 4-step image costs end to end), with quantized plans weighed down so that full
   // precision wins unless it is clearly slower or does not fit: quantization costs some fidelity.
-  const fidelity: Record<PlanKind, number> = { resident: 1, sequential: 1, streamed: 1, int8: 1.3, int4: 1.6, 'int4-streamed': 1.6 };
+  const fidelity: Record<PlanKind, number> = { resident: 1, sequential: 1, streamed: 1, int8: 1.4, int4: 1.6, 'int4-streamed': 1.6 };
   const cost = (p: PlanPrediction) => (p.secondsPerStep * 4 + p.secondsOverhead) * fidelity[p.kind];
   const chosen = plans.filter((p) => p.fits).sort((a, b) => cost(a) - cost(b))[0];
   const smallest = [...plans].sort((a, b) => a.peakVramBytes - b.peakVramBytes)[0]!;
@@ -278,8 +281,9 @@ export interface PlanReport extends PlanResult {
 
 /** The budget for the CPU provider: weights live in RAM, widened to float32; "PCIe" is reading from disk. */
 export function cpuBudget(ramBytes: number, threads: number): DeviceBudget {
-  // About 0.1 TFLOP/s of float32 per core with AVX2/AVX-512 FMA (measured: ~0.14 per core here).
-  return { vramBytes: ramBytes * 0.8, ramBytes, tflops: 0.1 * Math.max(1, threads), pcieGBs: 2, computeBytesPerWeight: 4, runtimeOverheadBytes: 0.25 * GB };
+  // Sustained float32 through ONNX Runtime's CPU kernels, attention included: ~0.06 TFLOP/s per core
+  // (npm run bench:plans on a 2-core AVX-512 machine).
+  return { vramBytes: ramBytes * 0.8, ramBytes, tflops: 0.06 * Math.max(1, threads), pcieGBs: 2, computeBytesPerWeight: 4, runtimeOverheadBytes: 0.25 * GB };
 }
 
 /**

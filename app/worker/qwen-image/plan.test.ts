@@ -34,8 +34,8 @@ describe('VRAM planning for full-size Qwen-Image', () => {
   it.each([
     [8, 'int4-streamed'],
     [12, 'int4-streamed'],
-    [16, 'streamed'],
-    [24, 'streamed'],
+    [16, 'int4'],
+    [24, 'int8'],
     [48, 'sequential'],
     [80, 'resident'],
   ])('a %i GB card gets a plan whose predicted peak fits (%s)', (vram, kind) => {
@@ -63,6 +63,6 @@ describe('VRAM planning for full-size Qwen-Image', () => {
     expect(r.stdout).toMatch(/chosen: 4-bit weights, transformer streamed in groups of \d+ blocks/);
     expect(Date.now() - started).toBeLessThan(15_000);
     const json = spawnSync(process.execPath, [studioBin, 'plan', '--model', root, '--vram', '24', '--ram', '32', '--json'], { encoding: 'utf8' });
-    expect(JSON.parse(json.stdout).chosen.kind).toBe('streamed');
+    expect(JSON.parse(json.stdout).chosen.kind).toBe('int8');
   });
 });
