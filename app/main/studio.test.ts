@@ -10,6 +10,8 @@ import { readPngText } from './images/png-text.js';
 import { countGenerations } from './store/generations.js';
 import type { Studio } from './studio.js';
 import { testStudio } from './test-support/test-studio.js';
+import { workerEntry } from './paths.js';
+import { nodeWorkerSpawner } from './worker-host/worker-handle.js';
 
 const base = { prompt: 'a red fox', steps: 4, width: 256, height: 256, seed: 7, format: 'png' as const };
 
@@ -220,6 +222,28 @@ describe('models already on disk', () => {
       expect(studio.info('browser').models.map((m) => m.id)).toEqual(expect.arrayContaining(['demo', 'hf:Qwen/Tiny-Image', 'local:tiny-qwen-image']));
       const record = await studio.submit({ prompt: 'a fox', steps: 1, width: 256, height: 256, seed: 1, modelId: 'hf:Qwen/Tiny-Image' }).completion;
       expect(record.recipe.modelHashes.find((h) => h.file === 'vae/diffusion_pytorch_model.safetensors')?.sha256).toMatch(/^[0-9a-f]{64}$/);
+    } finally {
+      await studio.close();
+    }
+  });
+});
+
+describe('execution plans through the worker', () => {
+  it('runs a plan the user named, says while it makes the quantized copy, and records the plan', async () => {
+    const { fixtureModelFolder } = await import('../worker/test-support/fixture-model.js');
+    const studio = testStudio({ spawnWorker: nodeWorkerSpawner(workerEntry(), { ...process.env, STUDIO_THREADS: '2', STUDIO_PLAN: 'int4-streamed:1' }) });
+    try {
+      fixtureModelFolder(join(studio.layout.root, 'models'));
+      await studio.discoverModels({ HF_HUB_CACHE: join(studio.layout.root, 'no-cache') });
+      const report = await studio.plan('local:tiny-qwen-image', 256, 256);
+      expect(report.forced).toBe('int4-streamed:1');
+      const notes: string[] = [];
+      studio.onJobEvent((e) => e.type === 'progress' && e.progress.note && notes.push(e.progress.note));
+      const record = await studio.submit({ prompt: 'a fox', steps: 1, width: 256, height: 256, seed: 1, modelId: 'local:tiny-qwen-image' }).completion;
+      expect(record.recipe.device).toContain('plan int4-streamed:1');
+      expect(notes).toContain('Making the 4-bit copy of the transformer (once).');
+      expect(notes).toContain('Quantizing the transformer to 4 bits: 100%');
+      expect(existsSync(join(studio.layout.root, 'models', 'tiny-qwen-image', 'studio-quantized', 'transformer-int4', 'manifest.json'))).toBe(true);
     } finally {
       await studio.close();
     }

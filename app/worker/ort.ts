@@ -25,6 +25,12 @@ export interface SessionConfig {
   readonly intraOpThreads: number;
   /** Tried in order; the first that creates the session wins. Default: the CPU provider. */
   readonly providers?: readonly Provider[];
+  /**
+   * The budget a plan was made for, enforced where the provider can: CUDA's arena gets it as gpu_mem_limit
+   * (per session), so an allocation beyond it fails as out-of-memory and the plan falls back, instead of the
+   * driver paging or another program losing its memory.
+   */
+  readonly deviceMemoryLimitBytes?: number;
   /** Told which provider was used, and why the ones before it were not. */
   readonly onProvider?: (used: Provider, skipped: readonly { provider: Provider; reason: string }[]) => void;
 }
@@ -59,8 +65,14 @@ export async function createSession(model: Uint8Array, config: SessionConfig): P
 
 async function createOn(provider: Provider, model: Uint8Array, config: SessionConfig): Promise<Session> {
   const ort = await loadOrt();
+  // Provider options beyond the name are read by the binding's ParseExecutionProviders (gpuMemLimit,
+  // arenaExtendStrategy for CUDA); the typings only declare deviceId.
+  const ep =
+    provider === 'cuda' && config.deviceMemoryLimitBytes
+      ? ({ name: 'cuda', gpuMemLimit: Math.floor(config.deviceMemoryLimitBytes), arenaExtendStrategy: 'kSameAsRequested' } as unknown as Ort.InferenceSession.ExecutionProviderConfig)
+      : provider;
   return ort.InferenceSession.create(model, {
-    executionProviders: [provider],
+    executionProviders: [ep],
     // A provider that cannot load is an expected, reported fallback, not an error worth a log line.
     logSeverityLevel: provider === 'cpu' ? 2 : 4,
     graphOptimizationLevel: 'all',

@@ -32,7 +32,7 @@ function currentDevice(): Promise<Device> {
   return device;
 }
 
-async function loadModel(folder: ModelFolder, plan: ExecutionChoice, note: (message: string) => void): Promise<{ runner: QwenImageRunner; loadMs: number }> {
+async function loadModel(folder: ModelFolder, plan: ExecutionChoice, limitBytes: number, note: (message: string) => void): Promise<{ runner: QwenImageRunner; loadMs: number }> {
   const cached = loaded.get(folder.dir);
   if (cached && describePlan(cached.plan) === describePlan(plan)) return { runner: cached, loadMs: 0 };
   const t0 = performance.now();
@@ -41,7 +41,7 @@ async function loadModel(folder: ModelFolder, plan: ExecutionChoice, note: (mess
     await runner.release();
     loaded.delete(key);
   }
-  const runner = await QwenImageRunner.open(folder, { intraOpThreads: threads, providers }, plan, note);
+  const runner = await QwenImageRunner.open(folder, { intraOpThreads: threads, providers, deviceMemoryLimitBytes: limitBytes }, plan, note);
   loaded.set(folder.dir, runner);
   return { runner, loadMs: performance.now() - t0 };
 }
@@ -63,7 +63,7 @@ async function generate(msg: GenerateMessage): Promise<void> {
       first,
       (failed) => fallbacksAfter(report.sizes, msg.request.width, msg.request.height, 1, device.budget, failed),
       async (p) => {
-        const opened = await loadModel(folder, p, note);
+        const opened = await loadModel(folder, p, device.budget.vramBytes, note);
         loadMs += opened.loadMs;
         const sampler = msg.sampler ?? opened.runner.sampler;
         const image = await opened.runner.generate(msg.request, (progress) => parent.send({ type: 'progress', jobId: msg.jobId, ...progress }), controller.signal, msg.loras, sampler);

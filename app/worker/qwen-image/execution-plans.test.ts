@@ -10,6 +10,9 @@ import { parsePlan, type ExecutionChoice } from '../../shared/vram-plan.js';
 import { openModelFolder } from '../model-folder.js';
 import { fixtureModelFolder } from '../test-support/fixture-model.js';
 import { QwenImageRunner } from './qwen-image-runner.js';
+import type { WorkerLora } from '../../shared/worker-protocol.js';
+
+const fixtures = new URL('../../../test-fixtures/qwen-image/', import.meta.url).pathname;
 
 const request: ResolvedRequest = { prompt: 'a red fox in snow', negativePrompt: 'blurry', seed: 11, steps: 2, guidance: 3, width: 256, height: 192, modelId: 'x', format: 'png', loras: [] };
 const never = new AbortController().signal;
@@ -34,13 +37,13 @@ function diff(a: Uint8Array, b: Uint8Array): { max: number; mean: number } {
 describe('execution plans on the CPU provider', () => {
   let dir: string;
   let reference: Made;
-  const make = async (plan: ExecutionChoice, req: ResolvedRequest = request): Promise<Made> => {
+  const make = async (plan: ExecutionChoice, req: ResolvedRequest = request, loras: readonly WorkerLora[] = []): Promise<Made> => {
     const notes: string[] = [];
     const runner = await QwenImageRunner.open(await openModelFolder(dir), { intraOpThreads: 1 }, plan, (m) => notes.push(m));
     try {
       // Twice: the second image must not depend on what the first left loaded or unloaded.
-      await runner.generate(req, () => undefined, never);
-      const { rgb } = await runner.generate(req, () => undefined, never);
+      await runner.generate(req, () => undefined, never, loras);
+      const { rgb } = await runner.generate(req, () => undefined, never, loras);
       return { rgb, notes, device: runner.device };
     } finally {
       await runner.release();
@@ -73,6 +76,16 @@ describe('execution plans on the CPU provider', () => {
     const again = await make(parsePlan(name)!);
     expect(again.notes.filter((n) => n.startsWith('Making'))).toEqual([]);
     expect(Buffer.from(again.rgb).equals(Buffer.from(made.rgb))).toBe(true);
+  });
+
+  it('keeps LoRA side branches working on quantized and streamed weights', async () => {
+    const speed: WorkerLora[] = [{ file: join(fixtures, 'lora', 'lora_lightx2v_format.safetensors'), strength: 1, role: 'speed' }];
+    const withLora = await make(parsePlan('resident')!, request, speed);
+    expect(diff(withLora.rgb, reference.rgb).max).toBeGreaterThan(0);
+    expect(diff((await make(parsePlan('streamed:1')!, request, speed)).rgb, withLora.rgb)).toEqual({ max: 0, mean: 0 });
+    const d = diff((await make(parsePlan('int8')!, request, speed)).rgb, withLora.rgb);
+    expect(d.max).toBeLessThanOrEqual(2);
+    expect(d.mean).toBeLessThanOrEqual(0.25);
   });
 
   it('a tiled VAE decode stays close to the whole decode, seams included', async () => {
