@@ -279,6 +279,14 @@ export interface PlanReport extends PlanResult {
   readonly forced?: string;
 }
 
+/**
+ * The budget for a GPU. The engine computes in float32 on every provider (its graphs cast half-precision
+ * weights at the edge), so float weights take 4 bytes on the card too; quantized weights stay packed.
+ */
+export function gpuBudget(vramBytes: number, ramBytes: number, tflops = 150, pcieGBs = 20): DeviceBudget {
+  return { vramBytes, ramBytes, tflops, pcieGBs, computeBytesPerWeight: 4 };
+}
+
 /** The budget for the CPU provider: weights live in RAM, widened to float32; "PCIe" is reading from disk. */
 export function cpuBudget(ramBytes: number, threads: number): DeviceBudget {
   // Sustained float32 through ONNX Runtime's CPU kernels, attention included: ~0.06 TFLOP/s per core

@@ -4,7 +4,7 @@
 import { execFile } from 'node:child_process';
 import { freemem, totalmem } from 'node:os';
 import { promisify } from 'node:util';
-import { cpuBudget, type DeviceBudget, type DeviceSummary } from '../shared/vram-plan.js';
+import { cpuBudget, gpuBudget, type DeviceBudget, type DeviceSummary } from '../shared/vram-plan.js';
 import { DataType } from './onnx/onnx-model.js';
 import { GraphBuilder } from './onnx/graph-builder.js';
 import { createSession, type Provider } from './ort.js';
@@ -87,6 +87,6 @@ export async function discoverDevice(providers: readonly Provider[], threads: nu
       unavailable,
       ...(assumed ? { note: 'The card did not report its memory; planning for 8 GB (set STUDIO_VRAM_GB to say).' } : {}),
     },
-    budget: { vramBytes, ramBytes, tflops, pcieGBs },
+    budget: gpuBudget(vramBytes, ramBytes, tflops, pcieGBs),
   };
 }

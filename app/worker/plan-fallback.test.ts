@@ -11,7 +11,7 @@ const CUDA_OOM =
   '[ONNXRuntimeError] : 6 : RUNTIME_EXCEPTION : Non-zero status code returned while running MatMul node. Name:\'/blocks.12/MatMul\' Status Message: /onnxruntime_src/onnxruntime/core/framework/bfc_arena.cc:376 void* onnxruntime::BFCArena::AllocateRawInternal(size_t, bool, onnxruntime::Stream*, bool, onnxruntime::WaitNotificationFn) Failed to allocate memory for requested buffer of size 2415919104';
 
 // Full-size Qwen-Image proportions (from the inventories): 60 blocks of 634 MB, 13.2 GB text encoder.
-const budget80 = { vramBytes: 80 * GB, ramBytes: 64 * GB, tflops: 150, pcieGBs: 20 };
+const budget80 = { vramBytes: 80 * GB, ramBytes: 64 * GB, tflops: 150, pcieGBs: 20 }; // weights as stored (no float32 widening): resident fits, so the whole ladder is walked
 const sizes: ComponentSizes = {
   textEncoderBytes: 13.17 * GB,
   blockBytes: Array.from({ length: 60 }, () => 0.634 * GB),

@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { parseSize } from '../shared/generation.js';
-import { describePlan, isStreamed, parsePlan, planBits, type ExecutionChoice, type PlanReport } from '../shared/vram-plan.js';
+import { describePlan, gpuBudget, isStreamed, parsePlan, planBits, type ExecutionChoice, type PlanReport } from '../shared/vram-plan.js';
 import { discoverDevice } from './device.js';
 import { openModelFolder, type ModelFolder } from './model-folder.js';
 import { gaussianNoise } from './noise.js';
@@ -139,7 +139,7 @@ async function main(): Promise<number> {
   const planned = values.vram
     ? {
         summary: { ...device.summary, provider: 'cuda' as const, name: `a ${values.vram} GB card`, memoryBytes: Number(values.vram) * GB },
-        budget: { vramBytes: Number(values.vram) * GB, ramBytes: values.ram ? Number(values.ram) * GB : device.budget.ramBytes, tflops: Number(process.env.STUDIO_GPU_TFLOPS) || 150, pcieGBs: Number(process.env.STUDIO_PCIE_GBS) || 20 },
+        budget: gpuBudget(Number(values.vram) * GB, values.ram ? Number(values.ram) * GB : device.budget.ramBytes, Number(process.env.STUDIO_GPU_TFLOPS) || 150, Number(process.env.STUDIO_PCIE_GBS) || 20),
       }
     : values.ram
       ? { ...device, budget: { ...device.budget, ramBytes: Number(values.ram) * GB } }

@@ -28,17 +28,26 @@ export function quantizeMatrix(w: Float32Array, n: number, k: number, bits: Bits
     for (let b = 0; b < blocks; b++) {
       const start = row * k + b * blockSize;
       let extreme = 0;
+      let largest = 0;
       for (let j = 0; j < blockSize; j++) {
         const v = w[start + j]!;
-        if (Math.abs(v) > Math.abs(extreme)) extreme = v;
+        const a = v < 0 ? -v : v;
+        if (a > largest) {
+          largest = a;
+          extreme = v;
+        }
       }
       const scale = Math.fround(extreme / -zero);
       scales[row * blocks + b] = scale;
       const out = (row * blocks + b) * blob;
+      // Codes from the stored (float32) scale, so dequantizing reproduces exactly what was rounded against.
+      const inv = scale === 0 ? 0 : 1 / scale;
       for (let j = 0; j < blockSize; j++) {
-        const code = scale === 0 ? zero : Math.min(maxCode, Math.max(0, Math.round(w[start + j]! / scale) + zero));
+        let code = Math.round(w[start + j]! * inv) + zero;
+        code = code < 0 ? 0 : code > maxCode ? maxCode : code;
         if (bits === 8) packed[out + j] = code;
-        else packed[out + (j >> 1)]! |= (j & 1) === 0 ? code : code << 4;
+        else if ((j & 1) === 0) packed[out + (j >> 1)] = code;
+        else packed[out + (j >> 1)]! |= code << 4;
       }
     }
   }

@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { planFor, type ComponentSizes } from '../../shared/vram-plan.js';
+import { gpuBudget, planFor, type ComponentSizes } from '../../shared/vram-plan.js';
 import { openModelFolder } from '../model-folder.js';
 import { writeSkeleton, type Inventory } from '../safetensors/skeleton.js';
 import { modelSizes } from './model-sizes.js';
@@ -36,24 +36,25 @@ describe('VRAM planning for full-size Qwen-Image', () => {
     [12, 'int4-streamed'],
     [16, 'int4'],
     [24, 'int8'],
-    [48, 'sequential'],
-    [80, 'resident'],
+    [48, 'int8'],
+    [80, 'int8'],
+    [128, 'resident'],
   ])('a %i GB card gets a plan whose predicted peak fits (%s)', (vram, kind) => {
-    const r = planFor(sizes, 1024, 1024, 1, { vramBytes: vram * GB, ramBytes: 32 * GB, tflops: 150, pcieGBs: 20 });
+    const r = planFor(sizes, 1024, 1024, 1, gpuBudget(vram * GB, 32 * GB));
     expect(r.chosen?.kind).toBe(kind);
     expect(r.chosen!.peakVramBytes).toBeLessThanOrEqual(vram * GB);
     expect(r.chosen!.fits).toBe(true);
   });
 
   it('says what would fit when nothing does', () => {
-    const r = planFor(sizes, 2048, 2048, 1, { vramBytes: 2 * GB, ramBytes: 32 * GB, tflops: 150, pcieGBs: 20 });
+    const r = planFor(sizes, 2048, 2048, 1, gpuBudget(2 * GB, 32 * GB));
     expect(r.chosen).toBeUndefined();
     expect(r.advice).toMatch(/Nothing fits in 2 GB at 2048x2048: the smallest plan .* needs \d+\.\d GB\. Try a smaller image size\./);
   });
 
   it('tiles the VAE above 1536x1536', () => {
-    expect(planFor(sizes, 2048, 2048, 1, { vramBytes: 80 * GB, ramBytes: 64 * GB, tflops: 150, pcieGBs: 20 }).chosen?.vaeTiled).toBe(true);
-    expect(planFor(sizes, 1024, 1024, 1, { vramBytes: 80 * GB, ramBytes: 64 * GB, tflops: 150, pcieGBs: 20 }).chosen?.vaeTiled).toBe(false);
+    expect(planFor(sizes, 2048, 2048, 1, gpuBudget(80 * GB, 64 * GB)).chosen?.vaeTiled).toBe(true);
+    expect(planFor(sizes, 1024, 1024, 1, gpuBudget(80 * GB, 64 * GB)).chosen?.vaeTiled).toBe(false);
   });
 
   it('`studio plan` prints the table and the choice in seconds, without reading the weights', () => {
