@@ -6,8 +6,9 @@
 //   manifest.json        format, bits, block size, the source files' fingerprints, the cache's sha256
 //   verified.json        size and mtime at the last full hash check, so an unchanged cache is not rehashed
 //
-// The import streams one tensor at a time (host memory is bounded by the largest linear, ~270 MB as f32
-// for Qwen2.5-VL's MLP) and writes the manifest last: a killed import leaves no manifest and is redone.
+// The import streams tensors through a few quantizing threads (host memory is bounded by that many of the
+// largest linear, ~400 MB each for Qwen2.5-VL's MLP read as bf16 and widened) and writes the manifest
+// last: a killed import leaves no manifest and is redone.
 
 import { createHash } from 'node:crypto';
 import { open, readFile, rename, rm, stat, mkdir, writeFile } from 'node:fs/promises';
@@ -15,7 +16,8 @@ import { basename, join } from 'node:path';
 import { StudioError } from '../../shared/result.js';
 import { readSafetensorsHeader } from '../safetensors/safetensors.js';
 import type { WeightRef, WeightSet } from '../safetensors/weight-set.js';
-import { blockSizeFor, quantizeMatrix, toFloat32, type Bits } from './block-quant.js';
+import { blockSizeFor, type Bits, type QuantizedMatrix } from './block-quant.js';
+import { QuantizePool } from './quantize-pool.js';
 
 export const QUANT_FORMAT = 'studio-quantized';
 export const QUANT_VERSION = 1;
@@ -154,6 +156,7 @@ export async function importQuantized(
   const partial = join(dir, `${WEIGHTS_FILE}.partial`);
   const hash = createHash('sha256');
   const out = await open(partial, 'w');
+  const pool = new QuantizePool();
   try {
     const write = async (bytes: Uint8Array) => {
       hash.update(bytes);
@@ -163,7 +166,17 @@ export async function importQuantized(
     len.writeBigUInt64LE(BigInt(Buffer.byteLength(json)));
     await write(len);
     await write(Buffer.from(json, 'utf8'));
-    for (const [i, r] of chosen.entries()) {
+    // Reading stays ahead of the threads by the pool's size; writing follows in order.
+    const inFlight: { name: string; result: Promise<QuantizedMatrix> }[] = [];
+    let written = 0;
+    const writeOldest = async () => {
+      const head = inFlight.shift()!;
+      const q = await head.result;
+      await write(q.packed);
+      await write(new Uint8Array(q.scales.buffer, q.scales.byteOffset, q.scales.byteLength));
+      onProgress?.({ done: ++written, total: chosen.length, tensor: head.name });
+    };
+    for (const r of chosen) {
       const [n, k] = r.shape as [number, number];
       const src = await open(r.file, 'r');
       const raw = new Uint8Array(r.byteLength);
@@ -173,12 +186,14 @@ export async function importQuantized(
       } finally {
         await src.close();
       }
-      const q = quantizeMatrix(toFloat32(raw, r.dtype), n, k, bits, blockSize);
-      await write(q.packed);
-      await write(new Uint8Array(q.scales.buffer));
-      onProgress?.({ done: i + 1, total: chosen.length, tensor: r.name });
+      if (inFlight.length >= pool.size) await writeOldest();
+      const { result } = await pool.submit({ raw, dtype: r.dtype, n, k, bits, blockSize });
+      result.catch(() => undefined); // awaited in order by writeOldest
+      inFlight.push({ name: r.name, result });
     }
+    while (inFlight.length > 0) await writeOldest();
   } catch (e) {
+    await pool.close();
     await out.close().catch(() => undefined);
     await rm(dir, { recursive: true, force: true });
     if ((e as NodeJS.ErrnoException).code === 'ENOSPC') {
@@ -186,6 +201,7 @@ export async function importQuantized(
     }
     throw e;
   }
+  await pool.close();
   await out.close();
   const file = join(dir, WEIGHTS_FILE);
   await rename(partial, file);
