@@ -33,7 +33,7 @@ function call(studio: Studio, host: 'electron' | 'browser', method: InvokeMethod
     }
     case 'plan.get': {
       const p = params as ValidParams<'plan.get'>;
-      return studio.plan(p.modelId, p.width, p.height);
+      return studio.plan(p.modelId, p.width, p.height, p.loras);
     }
     case 'catalog.list':
       return studio.downloads.catalog();

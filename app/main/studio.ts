@@ -225,10 +225,16 @@ export class Studio {
 
   /** Validates, fills in the seed, queues. The record (or error) arrives through `completion` and events. */
   /** The worker's plan report for a model at a size: shown before the user generates. */
-  async plan(modelId: string, width: number, height: number): Promise<PlanReport> {
+  async plan(modelId: string, width: number, height: number, loraIds: readonly string[] = []): Promise<PlanReport> {
     const model = this.models.get(modelId);
     if (!model) throw new StudioError('model-not-found', `Unknown model "${modelId}".`, modelId);
-    return this.supervisor.plan(model.dir, width, height);
+    const { loras } = this.resolveLoras(loraIds.map((id) => ({ id, strength: 1 })));
+    return this.supervisor.plan(
+      model.dir,
+      width,
+      height,
+      loras.filter((l) => l.role === 'speed').map((l) => l.file),
+    );
   }
 
   submit(input: unknown): { jobId: string; request: ResolvedRequest; completion: Promise<GenerationRecord> } {

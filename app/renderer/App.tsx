@@ -93,8 +93,8 @@ export function App({ api }: { api: StudioApi }) {
     setJob(seen.current.get(next!) ?? { status: 'running', jobId: next!, progress: { phase: 'queued', step: 0, totalSteps: 0 } });
   }, [job, pending]);
   // A report that cannot be made (a model folder gone missing) just hides the plan line; generating says why.
-  const planFor = useCallback(async (modelId: string, width: number, height: number) => {
-    const r = await api.invoke('plan.get', { modelId, width, height });
+  const planFor = useCallback(async (modelId: string, width: number, height: number, loras: readonly string[]) => {
+    const r = await api.invoke('plan.get', { modelId, width, height, loras: [...loras] });
     return r.ok ? r.value : undefined;
   }, [api]);
   const cancel = useCallback(() => {

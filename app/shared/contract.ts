@@ -155,7 +155,13 @@ export const invokeParamSchemas = {
   'catalog.list': z.object({}).strict(),
   /** How the model would run at this size on this device: every plan's predictions and the choice. */
   'plan.get': z
-    .object({ modelId: z.string().min(1).max(200), width: z.number().int().min(16).max(MAX_SIDE), height: z.number().int().min(16).max(MAX_SIDE) })
+    .object({
+      modelId: z.string().min(1).max(200),
+      width: z.number().int().min(16).max(MAX_SIDE),
+      height: z.number().int().min(16).max(MAX_SIDE),
+      /** The LoRAs chosen so far: a speed LoRA's side branch counts with the transformer. */
+      loras: z.array(z.string().min(1).max(200)).max(8).default([]),
+    })
     .strict(),
   'downloads.start': z
     .object({ entryId: z.string().min(1).max(200), source: z.enum(['huggingface', 'mirror', 'modelscope']), mirror: z.string().url().max(500).optional() })

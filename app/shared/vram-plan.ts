@@ -33,6 +33,8 @@ export interface DeviceBudget {
    * so bf16 weights take 4 bytes there. Absent: as stored.
    */
   readonly computeBytesPerWeight?: number;
+  /** True where session inputs are copied to the device at every run (GPU providers). */
+  readonly copiesInputs?: boolean;
   /** Memory the runtime itself takes (CUDA context and workspaces); default 1.2 GB for a GPU. */
   readonly runtimeOverheadBytes?: number;
 }
@@ -92,7 +94,19 @@ function textEncoderActivations(s: ComponentSizes): number {
   return 1024 * s.textWidth * 2 * 16;
 }
 
-export function planFor(stored: ComponentSizes, width: number, height: number, batch: number, device: DeviceBudget): PlanResult {
+/** What rides along with the transformer: LoRA side branches and style-slot inputs (bytes as computed). */
+export interface Adapters {
+  readonly loraBytes?: number;
+  readonly styleSlotBytes?: number;
+}
+
+/** Float32 bytes of style slots: per block, 8 attention linears (d x d) and 4 MLP ones (d x 4d). */
+export function styleSlotBytes(sizes: ComponentSizes, count: number, rank: number): number {
+  const perBlock = 8 * (2 * sizes.width) + 4 * (5 * sizes.width);
+  return count * rank * 4 * perBlock * sizes.blockBytes.length;
+}
+
+export function planFor(stored: ComponentSizes, width: number, height: number, batch: number, device: DeviceBudget, adapters: Adapters = {}): PlanResult {
   const widen = (device.computeBytesPerWeight ?? stored.bytesPerWeight) / stored.bytesPerWeight;
   // Float plans hold widened weights; quantized plans use the stored sizes as the source of their codes.
   const sizes: ComponentSizes = {
@@ -106,12 +120,15 @@ export function planFor(stored: ComponentSizes, width: number, height: number, b
   const tokens = imageTokens(width, height);
   const RUNTIME_OVERHEAD = device.runtimeOverheadBytes ?? GPU_RUNTIME_OVERHEAD;
   const blocks = sum(sizes.blockBytes);
-  const transformer = blocks + sizes.transformerOtherBytes;
+  // LoRA side branches and style-slot inputs travel with the transformer whatever the plan.
+  const slotBytes = adapters.styleSlotBytes ?? 0;
+  const other = sizes.transformerOtherBytes + (adapters.loraBytes ?? 0) + slotBytes;
+  const transformer = blocks + other;
   const act = transformerActivations(sizes, tokens, batch);
   const vaeTiled = width * height > VAE_TILE_ABOVE;
   const vaeAct = vaeActivations(width * height, vaeTiled);
   const teAct = textEncoderActivations(sizes);
-  const params = transformer / sizes.bytesPerWeight;
+  const params = (blocks + sizes.transformerOtherBytes) / sizes.bytesPerWeight;
   // 2 FLOPs per parameter per token, plus attention over the joint sequence. Each block has two streams:
   // image tokens pass only the image linears, text tokens only the text ones, and the AdaLN modulation
   // (6d x d per stream against 12d x d for attention and MLP: a third of the parameters) acts once per step
@@ -119,11 +136,13 @@ export function planFor(stored: ComponentSizes, width: number, height: number, b
   const joint = tokens + 256;
   const flops = batch * (2 * (params / 3) * joint + 4 * sizes.blockBytes.length * joint * joint * sizes.width);
   const compute = flops / (device.tflops * 1e12);
+  // Style-slot matrices are session inputs: a GPU provider copies them to the card at every run.
+  const inputCopy = device.copiesInputs ? slotBytes / (device.pcieGBs * 1e9) : 0;
   const pcie = (bytes: number) => bytes / (device.pcieGBs * 1e9);
   const budget = device.vramBytes * SAFETY;
   const plans: PlanPrediction[] = [];
   const add = (p: Omit<PlanPrediction, 'fits' | 'vaeTiled'>) =>
-    plans.push({ ...p, vaeTiled, fits: p.peakVramBytes <= budget && p.peakRamBytes <= device.ramBytes * SAFETY });
+    plans.push({ ...p, secondsPerStep: p.secondsPerStep + inputCopy, vaeTiled, fits: p.peakVramBytes <= budget && p.peakRamBytes <= device.ramBytes * SAFETY });
 
   add({
     kind: 'resident',
@@ -143,13 +162,13 @@ export function planFor(stored: ComponentSizes, width: number, height: number, b
   });
   // Streamed: two groups of blocks on the card at a time (one computing, one arriving).
   const perBlock = Math.max(...sizes.blockBytes);
-  const roomForBlocks = budget - sizes.transformerOtherBytes - act - RUNTIME_OVERHEAD;
+  const roomForBlocks = budget - other - act - RUNTIME_OVERHEAD;
   const groupBlocks = Math.max(1, Math.min(sizes.blockBytes.length, Math.floor(roomForBlocks / (2 * perBlock))));
   if (groupBlocks < sizes.blockBytes.length) {
     add({
       kind: 'streamed',
       label: `transformer streamed in groups of ${groupBlocks} blocks`,
-      peakVramBytes: Math.max(sizes.textEncoderBytes + teAct, sizes.transformerOtherBytes + 2 * groupBlocks * perBlock + act, sizes.vaeBytes + vaeAct) + RUNTIME_OVERHEAD,
+      peakVramBytes: Math.max(sizes.textEncoderBytes + teAct, other + 2 * groupBlocks * perBlock + act, sizes.vaeBytes + vaeAct) + RUNTIME_OVERHEAD,
       peakRamBytes: 2 * GB + 2 * groupBlocks * perBlock,
       // Transfers overlap the compute of the other group; the slower of the two sets the pace.
       secondsPerStep: Math.max(compute, pcie(blocks)),
@@ -168,7 +187,7 @@ export function planFor(stored: ComponentSizes, width: number, height: number, b
     add({
       kind,
       label: `${bits}-bit weights (MatMulNBits), one component at a time`,
-      peakVramBytes: Math.max(qTe + teAct, qBlocks + sizes.transformerOtherBytes + act, sizes.vaeBytes + vaeAct) + RUNTIME_OVERHEAD,
+      peakVramBytes: Math.max(qTe + teAct, qBlocks + other + act, sizes.vaeBytes + vaeAct) + RUNTIME_OVERHEAD,
       peakRamBytes: 2 * GB,
       // Dequantizing kernels run a little slower than dense half precision.
       secondsPerStep: compute * (bits === 4 ? 1.25 : 1.1),
@@ -179,12 +198,12 @@ export function planFor(stored: ComponentSizes, width: number, height: number, b
   if (fittingQ4 && !fittingQ4.fits) {
     const q4 = (0.5 + 4 / 32) / sizes.bytesPerWeight;
     const qPerBlock = perBlock * q4;
-    const room = budget - sizes.transformerOtherBytes - act - RUNTIME_OVERHEAD;
+    const room = budget - other - act - RUNTIME_OVERHEAD;
     const g = Math.max(1, Math.floor(room / (2 * qPerBlock)));
     add({
       kind: 'int4-streamed',
       label: `4-bit weights, transformer streamed in groups of ${g} blocks`,
-      peakVramBytes: Math.max(sizes.textEncoderBytes * q4 + teAct, sizes.transformerOtherBytes + 2 * g * qPerBlock + act, sizes.vaeBytes + vaeAct) + RUNTIME_OVERHEAD,
+      peakVramBytes: Math.max(sizes.textEncoderBytes * q4 + teAct, other + 2 * g * qPerBlock + act, sizes.vaeBytes + vaeAct) + RUNTIME_OVERHEAD,
       peakRamBytes: 2 * GB,
       secondsPerStep: Math.max(compute * 1.25, pcie(blocks * q4)),
       secondsOverhead: 0,
@@ -284,7 +303,7 @@ export interface PlanReport extends PlanResult {
  * weights at the edge), so float weights take 4 bytes on the card too; quantized weights stay packed.
  */
 export function gpuBudget(vramBytes: number, ramBytes: number, tflops = 150, pcieGBs = 20): DeviceBudget {
-  return { vramBytes, ramBytes, tflops, pcieGBs, computeBytesPerWeight: 4 };
+  return { vramBytes, ramBytes, tflops, pcieGBs, computeBytesPerWeight: 4, copiesInputs: true };
 }
 
 /** The budget for the CPU provider: weights live in RAM, widened to float32; "PCIe" is reading from disk. */
@@ -299,15 +318,23 @@ export function cpuBudget(ramBytes: number, threads: number): DeviceBudget {
  * the failed plan's predicted peak, so the planner is asked again with budgets below it (streamed plans get
  * smaller groups as the budget shrinks). Plans predicted to need less than the failed one, each once.
  */
-export function fallbacksAfter(sizes: ComponentSizes, width: number, height: number, batch: number, device: DeviceBudget, failed: ExecutionChoice): ExecutionChoice[] {
-  const all = planFor(sizes, width, height, batch, device).plans;
+export function fallbacksAfter(
+  sizes: ComponentSizes,
+  width: number,
+  height: number,
+  batch: number,
+  device: DeviceBudget,
+  failed: ExecutionChoice,
+  adapters: Adapters = {},
+): ExecutionChoice[] {
+  const all = planFor(sizes, width, height, batch, device, adapters).plans;
   const failedPeak = all.find((p) => p.kind === failed.kind && (p.groupBlocks === undefined || p.groupBlocks === failed.groupBlocks))?.peakVramBytes;
   const limit = failedPeak ?? device.vramBytes;
   const seen = new Set<string>([describePlan(failed)]);
   const out: ExecutionChoice[] = [];
   // A few rungs, not every possible group size: each attempt reloads the model.
   for (const factor of [0.85, 0.7, 0.55, 0.4, 0.3, 0.2, 0.1]) {
-    const chosen = planFor(sizes, width, height, batch, { ...device, vramBytes: (limit * factor) / SAFETY }).chosen;
+    const chosen = planFor(sizes, width, height, batch, { ...device, vramBytes: (limit * factor) / SAFETY }, adapters).chosen;
     if (!chosen || chosen.peakVramBytes >= limit) continue;
     const choice = { ...choiceOf(chosen), vaeTiled: chosen.vaeTiled || failed.vaeTiled };
     if (seen.has(describePlan(choice))) continue;

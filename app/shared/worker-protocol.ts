@@ -43,7 +43,7 @@ export const toWorkerSchema = z.discriminatedUnion('type', [
   }),
   z.object({ type: z.literal('cancel'), seq: z.number().int(), jobId }),
   /** Asks for the plan report of a model at a size; answered by plan-report or plan-failed. */
-  z.object({ type: z.literal('plan'), seq: z.number().int(), requestId: z.string().min(1).max(64), modelDir: z.string().min(1), width: z.number().int().positive(), height: z.number().int().positive() }),
+  z.object({ type: z.literal('plan'), seq: z.number().int(), requestId: z.string().min(1).max(64), modelDir: z.string().min(1), width: z.number().int().positive(), height: z.number().int().positive(), speedLoraFiles: z.array(z.string().min(1)).max(4).default([]) }),
   z.object({ type: z.literal('shutdown'), seq: z.number().int() }),
 ]);
 export type ToWorker = z.infer<typeof toWorkerSchema>;

@@ -1,14 +1,34 @@
 // The plan report for a model at a size on this device: the planner's table, its choice, and any plan the
-// user forced. Model sizes come from the safetensors headers and are kept per folder.
+// user forced. Model sizes come from the safetensors headers and are kept per folder; the speed LoRA's
+// side branch and the style slots are counted with the transformer.
 
 import type { ModelFolder } from './model-folder.js';
 import { modelSizes } from './qwen-image/model-sizes.js';
-import { describePlan, planFor, type ComponentSizes, type ExecutionChoice, type PlanReport } from '../shared/vram-plan.js';
+import { DEFAULT_STYLE_SLOTS } from './qwen-image/qwen-image-runner.js';
+import { readSafetensorsHeader, DTYPE_BYTES } from './safetensors/safetensors.js';
+import { describePlan, planFor, styleSlotBytes, type Adapters, type ComponentSizes, type ExecutionChoice, type PlanReport } from '../shared/vram-plan.js';
 import type { Device } from './device.js';
 
 const sizesByFolder = new Map<string, Promise<ComponentSizes>>();
 
-export async function planReport(folder: ModelFolder, width: number, height: number, device: Device, forced?: ExecutionChoice): Promise<PlanReport & { sizes: ComponentSizes }> {
+/** LoRA weights as the graph holds them: every value as float32. */
+async function loraBytes(files: readonly string[]): Promise<number> {
+  let total = 0;
+  for (const file of files) {
+    const header = await readSafetensorsHeader(file);
+    for (const t of header.tensors.values()) total += (t.byteLength / DTYPE_BYTES[t.dtype]) * 4;
+  }
+  return total;
+}
+
+export async function planReport(
+  folder: ModelFolder,
+  width: number,
+  height: number,
+  device: Device,
+  forced?: ExecutionChoice,
+  speedLoraFiles: readonly string[] = [],
+): Promise<PlanReport & { sizes: ComponentSizes; adapters: Adapters }> {
   let sizes = sizesByFolder.get(folder.dir);
   if (!sizes) {
     sizes = modelSizes(folder);
@@ -16,6 +36,7 @@ export async function planReport(folder: ModelFolder, width: number, height: num
     sizes.catch(() => sizesByFolder.delete(folder.dir));
   }
   const known = await sizes;
-  const result = planFor(known, width, height, 1, device.budget);
-  return { ...result, sizes: known, device: device.summary, width, height, ...(forced ? { forced: describePlan(forced) } : {}) };
+  const adapters: Adapters = { loraBytes: await loraBytes(speedLoraFiles), styleSlotBytes: styleSlotBytes(known, DEFAULT_STYLE_SLOTS.count, DEFAULT_STYLE_SLOTS.rank) };
+  const result = planFor(known, width, height, 1, device.budget, adapters);
+  return { ...result, sizes: known, adapters, device: device.summary, width, height, ...(forced ? { forced: describePlan(forced) } : {}) };
 }

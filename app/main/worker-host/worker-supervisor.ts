@@ -180,12 +180,12 @@ export class WorkerSupervisor {
   }
 
   /** The plan report for a model at a size on the worker's device (answered between steps of a running job). */
-  async plan(modelDir: string, width: number, height: number): Promise<PlanReport> {
+  async plan(modelDir: string, width: number, height: number, speedLoraFiles: readonly string[] = []): Promise<PlanReport> {
     const w = await this.start();
     const requestId = `plan-${++this.planSeq}`;
     return new Promise<PlanReport>((resolve, reject) => {
       this.planRequests.set(requestId, { resolve, reject });
-      w.send({ type: 'plan', seq: Date.now(), requestId, modelDir, width, height });
+      w.send({ type: 'plan', seq: Date.now(), requestId, modelDir, width, height, speedLoraFiles: [...speedLoraFiles] });
     });
   }
 

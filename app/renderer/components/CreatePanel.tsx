@@ -19,7 +19,7 @@ export interface CreatePanelProps {
   onGenerate(requests: readonly GenerationRequestInput[], live?: boolean): void;
   onCancel(): void;
   /** The plan report for a model at a size (plan.get), shown under the size before generating. */
-  planFor?(modelId: string, width: number, height: number): Promise<PlanReport | undefined>;
+  planFor?(modelId: string, width: number, height: number, loras: readonly string[]): Promise<PlanReport | undefined>;
 }
 
 export function CreatePanel({ info, loras, busy, recipe, onGenerate, onCancel, planFor }: CreatePanelProps) {
@@ -201,7 +201,7 @@ export function CreatePanel({ info, loras, busy, recipe, onGenerate, onCancel, p
           <input type="number" min={MIN_STEPS} max={MAX_STEPS} value={steps} onChange={(e) => setSteps(Number(e.target.value))} />
         </label>
       </div>
-      {planFor && <PlanSummary planFor={planFor} modelId={modelId} width={planW ?? 1024} height={planH ?? 1024} />}
+      {planFor && <PlanSummary planFor={planFor} modelId={modelId} width={planW ?? 1024} height={planH ?? 1024} speedLoraId={speedId} />}
       <div className="row">
         <label>
           {t('create.seed')}

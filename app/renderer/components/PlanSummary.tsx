@@ -10,24 +10,26 @@ const GB = 1024 ** 3;
 const ASK_AFTER_MS = 300;
 
 export interface PlanSummaryProps {
-  planFor(modelId: string, width: number, height: number): Promise<PlanReport | undefined>;
+  planFor(modelId: string, width: number, height: number, loras: readonly string[]): Promise<PlanReport | undefined>;
   readonly modelId: string;
   readonly width: number;
   readonly height: number;
+  /** The chosen speed LoRA: its side branch is planned with the transformer. */
+  readonly speedLoraId: string;
 }
 
-export function PlanSummary({ planFor, modelId, width, height }: PlanSummaryProps) {
+export function PlanSummary({ planFor, modelId, width, height, speedLoraId }: PlanSummaryProps) {
   const { t } = useI18n();
   const [report, setReport] = useState<PlanReport | undefined>();
   useEffect(() => {
     if (width % 16 || height % 16 || width < 16 || height < 16) return;
     let stale = false;
-    const timer = setTimeout(() => void planFor(modelId, width, height).then((r) => !stale && setReport(r)), ASK_AFTER_MS);
+    const timer = setTimeout(() => void planFor(modelId, width, height, speedLoraId ? [speedLoraId] : []).then((r) => !stale && setReport(r)), ASK_AFTER_MS);
     return () => {
       stale = true;
       clearTimeout(timer);
     };
-  }, [planFor, modelId, width, height]);
+  }, [planFor, modelId, width, height, speedLoraId]);
   if (!report) return null;
   const gb = (bytes: number) => (bytes / GB).toFixed(1);
   const chosen = report.chosen;

@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { gpuBudget, planFor, type ComponentSizes } from '../../shared/vram-plan.js';
+import { gpuBudget, planFor, styleSlotBytes, type ComponentSizes } from '../../shared/vram-plan.js';
 import { openModelFolder } from '../model-folder.js';
 import { writeSkeleton, type Inventory } from '../safetensors/skeleton.js';
 import { modelSizes } from './model-sizes.js';
@@ -46,6 +46,17 @@ describe('VRAM planning for full-size Qwen-Image', () => {
     expect(r.chosen!.fits).toBe(true);
   });
 
+  it('counts the style slots and a speed LoRA with the transformer', () => {
+    const budget = gpuBudget(80 * GB, 32 * GB);
+    const plain = planFor(sizes, 1024, 1024, 1, budget).plans.find((p) => p.kind === 'int4')!;
+    const slots = styleSlotBytes(sizes, 2, 32);
+    expect(slots / GB).toBeCloseTo(1.58, 1); // 2 slots of rank 32 over 60 blocks at width 3072, float32
+    const withAdapters = planFor(sizes, 1024, 1024, 1, budget, { styleSlotBytes: slots, loraBytes: 0.8 * GB }).plans.find((p) => p.kind === 'int4')!;
+    expect(withAdapters.peakVramBytes - plain.peakVramBytes).toBeCloseTo(slots + 0.8 * GB, -6);
+    // Slot inputs are copied to the card at every step.
+    expect(withAdapters.secondsPerStep - plain.secondsPerStep).toBeCloseTo(slots / 20e9, 3);
+  });
+
   it('says what would fit when nothing does', () => {
     const r = planFor(sizes, 2048, 2048, 1, gpuBudget(2 * GB, 32 * GB));
     expect(r.chosen).toBeUndefined();
@@ -64,6 +75,6 @@ describe('VRAM planning for full-size Qwen-Image', () => {
     expect(r.stdout).toMatch(/chosen: 4-bit weights, transformer streamed in groups of \d+ blocks/);
     expect(Date.now() - started).toBeLessThan(15_000);
     const json = spawnSync(process.execPath, [studioBin, 'plan', '--model', root, '--vram', '24', '--ram', '32', '--json'], { encoding: 'utf8' });
-    expect(JSON.parse(json.stdout).chosen.kind).toBe('int8');
+    expect(JSON.parse(json.stdout).chosen.kind).toBe('int4');
   });
 });
