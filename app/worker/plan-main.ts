@@ -6,14 +6,14 @@ import { spawn } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { parseSize } from '../shared/generation.js';
-import { describePlan, gpuBudget, isStreamed, parsePlan, planBits, type ExecutionChoice, type PlanReport } from '../shared/vram-plan.js';
+import { describePlan, gpuBudget, parsePlan, type ExecutionChoice, type PlanReport } from '../shared/vram-plan.js';
 import { discoverDevice } from './device.js';
 import { openModelFolder, type ModelFolder } from './model-folder.js';
 import { gaussianNoise } from './noise.js';
 import { providersFromEnv } from './ort.js';
 import { planReport } from './plan-report.js';
 import { openTransformer } from './qwen-image/components.js';
-import { ensureQuantized, quantCacheDir } from './quant/quantized-weights.js';
+import { componentLayouts } from './qwen-image/qwen-image-runner.js';
 
 const GB = 1024 ** 3;
 
@@ -49,13 +49,14 @@ export interface Measured {
 async function measure(folder: ModelFolder, plan: ExecutionChoice, width: number, height: number, steps: number, textTokens: number, threads: number): Promise<Measured> {
   const vram = sampleVram();
   const t0 = performance.now();
-  const bits = planBits(plan.kind);
   let quantizeMs = 0;
+  const layouts = componentLayouts(folder, plan);
   const model = await openTransformer(folder.components.transformer, folder.root, { intraOpThreads: threads, providers: providersFromEnv() }, [], undefined, async (weights) => {
+    // The layout makes (or checks) the n-bit cache: timed apart from loading.
     const q0 = performance.now();
-    const quantized = bits ? await ensureQuantized(weights, 'transformer', bits, quantCacheDir(folder.root, 'transformer', bits)) : undefined;
+    const layout = await layouts.transformer!(weights);
     quantizeMs = performance.now() - q0;
-    return { ...(isStreamed(plan.kind) && plan.groupBlocks ? { groupBlocks: plan.groupBlocks, pinnedGroups: 1 } : {}), ...(quantized ? { quantized } : {}) };
+    return layout;
   });
   await model.load();
   const loadMs = performance.now() - t0 - quantizeMs;

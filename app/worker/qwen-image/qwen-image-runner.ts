@@ -223,7 +223,7 @@ export class QwenImageRunner {
 }
 
 /** The component layouts a plan asks for: streamed transformer groups, n-bit caches made on demand. */
-function componentLayouts(folder: ModelFolder, plan: ExecutionChoice, notify: (message: string) => void): ComponentLayouts {
+export function componentLayouts(folder: ModelFolder, plan: ExecutionChoice, notify: (message: string) => void = () => undefined): ComponentLayouts {
   const bits = planBits(plan.kind);
   const quantized = async (weights: WeightSet, component: 'transformer' | 'text-encoder'): Promise<QuantizedLinears | undefined> => {
     if (!bits) return undefined;
