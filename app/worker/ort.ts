@@ -146,10 +146,6 @@ export class LazySession {
     return this.session !== undefined;
   }
 
-  get inputNames(): readonly string[] | undefined {
-    return this.session?.inputNames;
-  }
-
   async get(): Promise<Session> {
     if (this.session) return this.session;
     this.creating ??= createSession(this.graph, this.config).finally(() => (this.creating = undefined));

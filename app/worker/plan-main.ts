@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { parseSize } from '../shared/generation.js';
-import { describePlan, gpuBudget, parsePlan, type ExecutionChoice, type PlanReport } from '../shared/vram-plan.js';
+import { choiceOf, describePlan, gpuBudget, parsePlan, type ExecutionChoice, type PlanReport } from '../shared/vram-plan.js';
 import { discoverDevice } from './device.js';
 import { openModelFolder, type ModelFolder } from './model-folder.js';
 import { gaussianNoise } from './noise.js';
@@ -146,7 +146,7 @@ async function main(): Promise<number> {
       ? { ...device, budget: { ...device.budget, ramBytes: Number(values.ram) * GB } }
       : device;
   const folder = await openModelFolder(values.model);
-  const report = await planReport(folder, size.width, size.height, planned);
+  const { report } = await planReport(folder, size.width, size.height, planned);
   const measured = values.measure
     ? await measure(folder, parsePlan(values.measure) ?? { kind: 'resident', vaeTiled: false }, size.width, size.height, Number(values.steps), Number(values['text-tokens']), threads)
     : undefined;
@@ -155,7 +155,7 @@ async function main(): Promise<number> {
   } else {
     printTable(folder.name, report);
     if (measured) {
-      const predicted = report.plans.find((p) => describePlan({ kind: p.kind, ...(p.groupBlocks ? { groupBlocks: p.groupBlocks } : {}), vaeTiled: false }) === measured.plan.replace('+tiled', ''));
+      const predicted = report.plans.find((p) => describePlan({ ...choiceOf(p), vaeTiled: false }) === measured.plan.replace('+tiled', ''));
       process.stdout.write(
         `measured ${measured.plan}: load ${(measured.loadMs / 1000).toFixed(1)} s${measured.quantizeMs > 100 ? ` (+ quantizing ${(measured.quantizeMs / 1000).toFixed(1)} s)` : ''}, ` +
           `steps ${measured.msPerStep.map((m) => (m / 1000).toFixed(2)).join(' / ')} s, peak host RSS ${(measured.peakRssBytes / GB).toFixed(2)} GB` +

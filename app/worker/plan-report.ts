@@ -28,7 +28,7 @@ export async function planReport(
   device: Device,
   forced?: ExecutionChoice,
   speedLoraFiles: readonly string[] = [],
-): Promise<PlanReport & { sizes: ComponentSizes; adapters: Adapters }> {
+): Promise<{ report: PlanReport; sizes: ComponentSizes; adapters: Adapters }> {
   let sizes = sizesByFolder.get(folder.dir);
   if (!sizes) {
     sizes = modelSizes(folder);
@@ -38,5 +38,5 @@ export async function planReport(
   const known = await sizes;
   const adapters: Adapters = { loraBytes: await loraBytes(speedLoraFiles), styleSlotBytes: styleSlotBytes(known, DEFAULT_STYLE_SLOTS.count, DEFAULT_STYLE_SLOTS.rank) };
   const result = planFor(known, width, height, 1, device.budget, adapters);
-  return { ...result, sizes: known, adapters, device: device.summary, width, height, ...(forced ? { forced: describePlan(forced) } : {}) };
+  return { report: { ...result, device: device.summary, width, height, ...(forced ? { forced: describePlan(forced) } : {}) }, sizes: known, adapters };
 }

@@ -56,13 +56,13 @@ async function generate(msg: GenerateMessage): Promise<void> {
     const folder = await openModelFolder(msg.modelDir);
     const device = await currentDevice();
     const speedFiles = msg.loras.filter((l) => l.role === 'speed').map((l) => l.file);
-    const report = await planReport(folder, msg.request.width, msg.request.height, device, forcedPlan, speedFiles);
+    const { report, sizes, adapters } = await planReport(folder, msg.request.width, msg.request.height, device, forcedPlan, speedFiles);
     const first = forcedPlan ?? (report.chosen ? choiceOf(report.chosen) : undefined);
     if (!first) throw new StudioError('invalid-request', report.advice ?? 'No execution plan fits this device.');
     let loadMs = 0;
     const { value: out, plan } = await withPlanFallback(
       first,
-      (failed) => fallbacksAfter(report.sizes, msg.request.width, msg.request.height, 1, device.budget, failed, report.adapters),
+      (failed) => fallbacksAfter(sizes, msg.request.width, msg.request.height, 1, device.budget, failed, adapters),
       async (p) => {
         const opened = await loadModel(folder, p, device.budget.vramBytes, note);
         loadMs += opened.loadMs;
@@ -93,7 +93,7 @@ async function generate(msg: GenerateMessage): Promise<void> {
 async function plan(msg: PlanMessage): Promise<void> {
   try {
     const folder = await openModelFolder(msg.modelDir);
-    parent.send({ type: 'plan-report', requestId: msg.requestId, report: await planReport(folder, msg.width, msg.height, await currentDevice(), forcedPlan, msg.speedLoraFiles) });
+    parent.send({ type: 'plan-report', requestId: msg.requestId, report: (await planReport(folder, msg.width, msg.height, await currentDevice(), forcedPlan, msg.speedLoraFiles)).report });
   } catch (e) {
     parent.send({ type: 'plan-failed', requestId: msg.requestId, error: serializeError(e) });
   }
