@@ -17,6 +17,7 @@ import {
   type SamplerSettings,
 } from '../shared/generation.js';
 import { StudioError } from '../shared/result.js';
+import { notice } from '../shared/notices.js';
 import { speedPresetById, speedPresetFor, type SpeedPreset } from '../shared/lora-presets.js';
 import { LoraLibrary, type LibraryLora } from './library/lora-library.js';
 import type { WorkerLora } from '../shared/worker-protocol.js';
@@ -262,7 +263,7 @@ export class Studio {
     const i = this.queue.findIndex((j) => j.jobId === jobId);
     if (i >= 0) {
       const [job] = this.queue.splice(i, 1);
-      job!.done(new StudioError('cancelled', 'The generation was cancelled.'));
+      job!.done(new StudioError('cancelled', notice('error.cancelled')));
       this.emit({ type: 'cancelled', jobId });
       return true;
     }
@@ -462,7 +463,7 @@ export class Studio {
   }
 
   async close(): Promise<void> {
-    for (const job of this.queue.splice(0)) job.done(new StudioError('cancelled', 'The studio is shutting down.'));
+    for (const job of this.queue.splice(0)) job.done(new StudioError('cancelled', notice('error.shuttingDown')));
     await this.supervisor.stop();
     this.db.close();
   }

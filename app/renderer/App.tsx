@@ -14,7 +14,7 @@ import { LOCALES, type Locale } from './i18n/messages.js';
 import { idleJob, reduceJob, type JobView } from './state/job-state.js';
 
 export function App({ api }: { api: StudioApi }) {
-  const { t, locale, setLocale } = useI18n();
+  const { t, errorText, locale, setLocale } = useI18n();
   const [info, setInfo] = useState<AppInfo>();
   const [job, setJob] = useState<JobView>(idleJob);
   const [galleryKey, setGalleryKey] = useState(0);
@@ -30,7 +30,7 @@ export function App({ api }: { api: StudioApi }) {
   }, [api]);
 
   useEffect(() => {
-    void api.invoke('app.info', {}).then((r) => (r.ok ? setInfo(r.value) : setError(r.error.message)));
+    void api.invoke('app.info', {}).then((r) => (r.ok ? setInfo(r.value) : setError(errorText(r.error))));
     void loadLoras();
     return api.on('job', (e) => {
       // Every job's latest state is kept, so a batch's next job shows where it already is.
@@ -116,7 +116,7 @@ export function App({ api }: { api: StudioApi }) {
   const open = useCallback(
     async (id: string) => {
       const r = await api.invoke('history.get', { id });
-      if (!r.ok) return setError(r.error.message);
+      if (!r.ok) return setError(errorText(r.error));
       setDetail(r.value);
       setRevealed(undefined);
       // The seed history: every image of exactly this prompt.
@@ -172,7 +172,7 @@ export function App({ api }: { api: StudioApi }) {
           {...(revealed ? { revealedPath: revealed } : {})}
           onReveal={async (d) => {
             const res = await api.invoke('history.reveal', { id: d.id });
-            if (!res.ok) return setError(res.error.message);
+            if (!res.ok) return setError(errorText(res.error));
             // The desktop app opens the file manager; the browser can only say where the file is.
             setRevealed(res.value.shown ? undefined : res.value.path);
           }}
@@ -186,7 +186,7 @@ export function App({ api }: { api: StudioApi }) {
           }}
           onToggleFavorite={async (d) => {
             const res = await api.invoke('history.setFavorite', { id: d.id, favorite: !d.favorite });
-            if (!res.ok) return setError(res.error.message);
+            if (!res.ok) return setError(errorText(res.error));
             setDetail({ ...d, favorite: res.value.favorite });
             setGalleryKey((k) => k + 1);
           }}
@@ -195,7 +195,7 @@ export function App({ api }: { api: StudioApi }) {
             // Without a system trash (the browser host) deleting is final, so ask first.
             if (host !== 'electron' && !window.confirm(t('detail.confirmDelete'))) return;
             const res = await api.invoke('history.delete', { id: d.id });
-            if (!res.ok) return setError(res.error.message);
+            if (!res.ok) return setError(errorText(res.error));
             setDetail(undefined);
             setGalleryKey((k) => k + 1);
           }}

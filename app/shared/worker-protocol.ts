@@ -3,14 +3,20 @@
 import { z } from 'zod';
 import { generationRequestSchema } from './generation.js';
 import { JOB_PHASES } from './progress.js';
+import { isNoticeKey, type NoticeKey } from './notices.js';
 import { ERROR_CODES } from './result.js';
 import type { PlanReport } from './vram-plan.js';
 
 const jobId = z.string().min(1).max(64);
+export const noticeSchema = z.object({
+  key: z.custom<NoticeKey>(isNoticeKey, 'unknown notice key'),
+  params: z.record(z.string(), z.union([z.string(), z.number()])).optional(),
+});
 const serializedError = z.object({
   code: z.enum(ERROR_CODES),
   message: z.string(),
   detail: z.string().optional(),
+  notice: noticeSchema.optional(),
 });
 
 export const samplerSchema = z.object({

@@ -3,6 +3,7 @@
 import type { ResolvedRequest, SamplerSettings } from '../../shared/generation.js';
 import type { JobProgress } from '../../shared/progress.js';
 import { StudioError } from '../../shared/result.js';
+import { notice } from '../../shared/notices.js';
 import { fromWorkerSchema, type FromWorker, type ModelFile, type WorkerLora } from '../../shared/worker-protocol.js';
 import type { PlanReport } from '../../shared/vram-plan.js';
 import type { SpawnWorker, WorkerExit, WorkerHandle } from './worker-handle.js';
@@ -72,7 +73,7 @@ export class WorkerSupervisor {
 
   /** Starts the worker if it is not running and resolves when it has said it is ready. */
   start(): Promise<WorkerHandle> {
-    if (this.stopped) return Promise.reject(new StudioError('worker-unavailable', 'The studio is shutting down.'));
+    if (this.stopped) return Promise.reject(new StudioError('worker-unavailable', notice('error.shuttingDown')));
     this.ready ??= new Promise<WorkerHandle>((resolve, reject) => {
       const w = this.spawn();
       this.worker = w;
@@ -132,7 +133,7 @@ export class WorkerSupervisor {
         return;
       case 'cancelled':
         this.current = undefined;
-        p.reject(new StudioError('cancelled', 'The generation was cancelled.'));
+        p.reject(new StudioError('cancelled', notice('error.cancelled')));
         return;
     }
   }
@@ -143,7 +144,7 @@ export class WorkerSupervisor {
     const p = this.current;
     this.current = undefined;
     if (this.stopped) {
-      p?.reject(new StudioError('worker-unavailable', 'The studio is shutting down.'));
+      p?.reject(new StudioError('worker-unavailable', notice('error.shuttingDown')));
       return;
     }
     const now = Date.now();

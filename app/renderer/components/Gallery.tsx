@@ -44,7 +44,7 @@ function queryFilters(f: Filters) {
 }
 
 export function Gallery({ api, info, loras, refreshKey, onOpen, onError }: GalleryProps) {
-  const { t } = useI18n();
+  const { t, errorText } = useI18n();
   const [filters, setFilters] = useState<Filters>({ search: '', modelId: '', seed: '', favorites: false, day: '', lora: '' });
   const [selected, setSelected] = useState<ReadonlySet<string>>(new Set());
   const [items, setItems] = useState<GenerationSummary[]>([]);
@@ -65,7 +65,7 @@ export function Gallery({ api, info, loras, refreshKey, onOpen, onError }: Galle
   useEffect(() => api.on('export', (e) => setExporting((cur) => (cur && cur.id === e.id ? e : cur))), [api]);
   const startExport = async (onlySelected: boolean) => {
     const r = await api.invoke('export.start', onlySelected ? { ids: [...selected], kind: exportKind } : { filters: queryFilters(filters), kind: exportKind });
-    if (!r.ok) return onError(r.error.message);
+    if (!r.ok) return onError(errorText(r.error));
     setExporting(r.value);
   };
 
@@ -77,7 +77,7 @@ export function Gallery({ api, info, loras, refreshKey, onOpen, onError }: Galle
       const r = await query(null);
       loading.current = false;
       if (mine !== generation.current) return;
-      if (!r.ok) return onError(r.error.message);
+      if (!r.ok) return onError(errorText(r.error));
       setItems([...r.value.items]);
       setCursor(r.value.nextCursor);
       setLoaded(true);
@@ -102,7 +102,7 @@ export function Gallery({ api, info, loras, refreshKey, onOpen, onError }: Galle
     void query(cursor).then((r) => {
       loading.current = false;
       if (mine !== generation.current) return;
-      if (!r.ok) return onError(r.error.message);
+      if (!r.ok) return onError(errorText(r.error));
       setItems((prev) => [...prev, ...r.value.items]);
       setCursor(r.value.nextCursor);
     });

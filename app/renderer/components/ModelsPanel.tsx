@@ -16,7 +16,7 @@ const GB = 1024 ** 3;
 const MB = 1024 ** 2;
 
 export function ModelsPanel({ api, onInstalled, onError }: ModelsPanelProps) {
-  const { t } = useI18n();
+  const { t, errorText } = useI18n();
   const [items, setItems] = useState<readonly CatalogItem[]>([]);
   const [freeBytes, setFreeBytes] = useState(0);
   const [source, setSource] = useState<DownloadSource>('huggingface');
@@ -24,7 +24,7 @@ export function ModelsPanel({ api, onInstalled, onError }: ModelsPanelProps) {
 
   const load = useCallback(async () => {
     const [catalog, running] = await Promise.all([api.invoke('catalog.list', {}), api.invoke('downloads.list', {})]);
-    if (!catalog.ok) return onError(catalog.error.message);
+    if (!catalog.ok) return onError(errorText(catalog.error));
     setItems(catalog.value.items);
     setFreeBytes(catalog.value.freeBytes);
     if (running.ok) setDownloads(Object.fromEntries(running.value.items.map((d) => [d.entryId, d])));
@@ -43,12 +43,12 @@ export function ModelsPanel({ api, onInstalled, onError }: ModelsPanelProps) {
 
   const start = async (item: CatalogItem) => {
     const r = await api.invoke('downloads.start', { entryId: item.id, source: item.sources.includes(source) ? source : item.sources[0]! });
-    if (!r.ok) return onError(r.error.message);
+    if (!r.ok) return onError(errorText(r.error));
     setDownloads((all) => ({ ...all, [item.id]: r.value }));
   };
   const control = async (d: DownloadState, action: 'pause' | 'resume' | 'cancel') => {
     const r = await api.invoke('downloads.control', { id: d.id, action });
-    if (!r.ok) return onError(r.error.message);
+    if (!r.ok) return onError(errorText(r.error));
     setDownloads((all) => ({ ...all, [d.entryId]: r.value }));
   };
 

@@ -5,7 +5,7 @@ import type { JobView } from '../state/job-state.js';
 import type { GenerationSummary } from '../../shared/contract.js';
 
 export function ResultView({ job, onReuse }: { job: JobView; onReuse(g: GenerationSummary): void }) {
-  const { t } = useI18n();
+  const { t, errorText } = useI18n();
   return (
     <section className="panel result" aria-labelledby="result-heading">
       <h2 id="result-heading">{t('result.heading')}</h2>
@@ -39,7 +39,7 @@ export function ResultView({ job, onReuse }: { job: JobView; onReuse(g: Generati
       {job.status === 'failed' && (
         <div role="alert" className="error">
           <strong>{t('result.failed')}</strong>
-          <p>{job.error.message}</p>
+          <p>{errorText(job.error)}</p>
         </div>
       )}
       {job.status === 'cancelled' && <p role="status">{t('result.cancelled')}</p>}

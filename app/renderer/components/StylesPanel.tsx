@@ -10,7 +10,7 @@ export interface StylesPanelProps {
 }
 
 export function StylesPanel({ loras, outcomes, importing }: StylesPanelProps) {
-  const { t } = useI18n();
+  const { t, errorText } = useI18n();
   return (
     <section className="panel styles" aria-labelledby="styles-heading">
       <h2 id="styles-heading">{t('styles.heading')}</h2>
@@ -20,7 +20,7 @@ export function StylesPanel({ loras, outcomes, importing }: StylesPanelProps) {
         <ul className="outcomes" aria-label={t('styles.heading')}>
           {outcomes.map((o, i) => (
             <li key={`${o.file}-${i}`} role={o.ok ? 'status' : 'alert'} className={o.ok ? 'ok' : 'error'}>
-              {o.ok ? t(o.duplicate ? 'styles.duplicate' : 'styles.imported', { file: o.file }) : t('styles.refused', { file: o.file, reason: o.error.message })}
+              {o.ok ? t(o.duplicate ? 'styles.duplicate' : 'styles.imported', { file: o.file }) : t('styles.refused', { file: o.file, reason: errorText(o.error) })}
             </li>
           ))}
         </ul>

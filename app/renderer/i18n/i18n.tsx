@@ -1,13 +1,22 @@
 // Language context: follows the system language, switchable, remembered.
 
 import { createContext, useContext, useMemo, useState, type ReactNode } from 'react';
+import { NOTICES, noticeText, type Notice, type NoticeKey } from '../../shared/notices.js';
+import type { SerializedError } from '../../shared/result.js';
 import { LOCALES, format, pickLocale, type Locale, type MessageKey } from './messages.js';
+import { NOTICES_ZH_CN } from './notices-zh.js';
 
 interface I18n {
   readonly locale: Locale;
   setLocale(l: Locale): void;
   t(key: MessageKey, vars?: Record<string, string | number>): string;
+  /** A notice from main or the worker, in this language. */
+  notice(n: Notice): string;
+  /** What went wrong, in this language: the error's notice, else (older errors) its text as sent. */
+  errorText(e: SerializedError): string;
 }
+
+const NOTICE_TEMPLATES: Readonly<Record<Locale, Readonly<Record<NoticeKey, string>>>> = { en: NOTICES, 'zh-CN': NOTICES_ZH_CN };
 
 const I18nContext = createContext<I18n | undefined>(undefined);
 const STORAGE_KEY = 'studio.locale';
@@ -29,6 +38,8 @@ export function I18nProvider({ children }: { children: ReactNode }) {
         setLocaleState(l);
       },
       t: (key, vars) => format(LOCALES[locale][key], vars),
+      notice: (n) => noticeText(n, NOTICE_TEMPLATES[locale]),
+      errorText: (e) => (e.notice ? noticeText(e.notice, NOTICE_TEMPLATES[locale]) : e.message),
     }),
     [locale],
   );

@@ -4,6 +4,7 @@
 import type { SamplerSettings } from '../../shared/generation.js';
 import { flowMatchSchedule } from '../../shared/flow-match.js';
 import { StudioError } from '../../shared/result.js';
+import { notice } from '../../shared/notices.js';
 import { countNonFinite } from '../pixels.js';
 import { denormalizeLatents, trueCfg, unpackLatents } from './latents.js';
 import type { PromptEmbeds, QwenTextEncoder } from './text-encoder-model.js';
@@ -99,7 +100,7 @@ export class QwenImagePipeline {
     for (let i = 0; i < o.steps; i++) {
       // Messages (a cancel) are handled between steps: session.run blocks this thread while it runs.
       await new Promise((r) => setImmediate(r));
-      if (o.signal?.aborted) throw new StudioError('cancelled', 'The generation was cancelled.');
+      if (o.signal?.aborted) throw new StudioError('cancelled', notice('error.cancelled'));
       const sigma = schedule.sigmas[i]!;
       const t = Math.fround(schedule.timesteps[i]! / 1000);
       const cond = await predict(o.prompt, t);

@@ -1,0 +1,41 @@
+// What main and the worker tell the user, as keys with parameters: the renderer renders them in the
+// user's language, the CLI and the logs in English from the templates below.
+
+/**
+ * English templates, one per notice. `{name}` is replaced by the parameter of that name. Every key must
+ * also have a Simplified Chinese template in `app/renderer/i18n/notices-zh.ts` (the compiler checks it).
+ * Keys are grouped by the part of the studio that raises them: `error.*` for failures, `note.*` for things
+ * a running job wants the user to know.
+ */
+export const NOTICES = {
+  'error.internal': 'Something unexpected went wrong: {message}',
+  'error.cancelled': 'The generation was cancelled.',
+  'error.shuttingDown': 'The studio is shutting down.',
+} as const satisfies Record<string, string>;
+
+export type NoticeKey = keyof typeof NOTICES;
+export type NoticeParams = Readonly<Record<string, string | number>>;
+
+/** A message for the user: a key into the templates and the values that fill it. */
+export interface Notice {
+  readonly key: NoticeKey;
+  readonly params?: NoticeParams;
+}
+
+export function isNoticeKey(key: unknown): key is NoticeKey {
+  return typeof key === 'string' && Object.hasOwn(NOTICES, key);
+}
+
+export function notice(key: NoticeKey, params?: NoticeParams): Notice {
+  return params === undefined ? { key } : { key, params };
+}
+
+/** Fills a template; an unknown parameter stays visible as `{name}` so a missing value is noticed. */
+export function fillTemplate(template: string, params: NoticeParams = {}): string {
+  return template.replace(/\{(\w+)\}/g, (m, k: string) => (Object.hasOwn(params, k) ? String(params[k]) : m));
+}
+
+/** The English text of a notice (CLI, logs, and the `message` every serialized error still carries). */
+export function noticeText(n: Notice, templates: Readonly<Record<NoticeKey, string>> = NOTICES): string {
+  return fillTemplate(templates[n.key], n.params);
+}
