@@ -24,11 +24,14 @@ const f32 = Math.fround;
 
 /** Settings from a scheduler config, for the named sampler (a speed LoRA may pick LCM over the folder's Euler). */
 export function discreteSamplerFromConfig(c: Readonly<Record<string, unknown>>, name?: DiscreteSamplerName): DiscreteSamplerSettings {
-  const num = (key: string, fallback: number): number => (typeof c[key] === 'number' ? (c[key] as number) : fallback);
+  const num = (key: string, fallback: number): number => {
+    const v = c[key];
+    return typeof v === 'number' ? v : fallback;
+  };
   const str = <T extends string>(key: string, allowed: readonly T[], fallback: T): T => {
     const v = c[key];
     if (v === undefined || v === null) return fallback;
-    if (typeof v !== 'string' || !allowed.includes(v as T)) throw new Error(`scheduler ${key} "${String(v)}" is not supported (${allowed.join(', ')})`);
+    if (typeof v !== 'string' || !allowed.includes(v as T)) throw new Error(`scheduler ${key} ${JSON.stringify(v)} is not supported (${allowed.join(', ')})`);
     return v as T;
   };
   const className = typeof c._class_name === 'string' ? c._class_name : '';

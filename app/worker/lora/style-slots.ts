@@ -115,7 +115,8 @@ export class StyleSlotFeeds {
 
   /** Every slot input, with strength `scales[k]` for slot k (default 0: no effect). */
   async feeds(scales: readonly number[] = []): Promise<Record<string, OrtTensor>> {
-    const out: Record<string, OrtTensor> = Object.assign({}, ...this.slots);
+    const out: Record<string, OrtTensor> = {};
+    for (const slot of this.slots) Object.assign(out, slot);
     for (let k = 0; k < this.layout.count; k++) out[slotScaleName(k)] = await floatTensor(Float32Array.of(scales[k] ?? 0), [1]);
     return out;
   }

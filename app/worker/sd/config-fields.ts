@@ -73,7 +73,7 @@ export class ConfigFields {
   strings(key: string, fallback?: readonly string[]): string[] {
     const v = this.raw[key] ?? fallback;
     if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) throw configError(this.file, `${key} must be a list of strings, got ${JSON.stringify(v)}`);
-    return [...(v as string[])];
+    return [...v];
   }
 
   /** A list of positive integers, or one number repeated `length` times (diffusers accepts both). */

