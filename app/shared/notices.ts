@@ -21,6 +21,12 @@ export const NOTICES = {
   'note.vaeRerun': 'The VAE gave {count} invalid values in {from}; it ran again in {to}.',
   'error.configTooLarge': '{file}: {key} is {value}, more than any model of this kind has (at most {max}); the folder does not hold a model the studio can run.',
   'error.badSetting': '{name} is set to "{value}", which the studio does not understand. Use one of: {allowed}. Change or unset it and start the studio again.',
+  // sdxl: model families, Stable Diffusion components, image input
+  'error.modelFileMissing': '{file} is missing; the model folder is incomplete.',
+  'error.modelFileInvalid': '{file} cannot be used: {reason}.',
+  'error.loraDoesNotFit': 'The LoRA {file} does not fit the loaded model: {count} of its {total} tensors match no layer ({keys}). It was probably made for another base model; nothing was applied.',
+  'error.loraShapeMismatch': 'The LoRA {file} does not fit {module}: {reason}. It was made for another model size; nothing was applied.',
+  'error.loraEmpty': 'The file {file} holds no LoRA weights.',
 } as const satisfies Record<string, string>;
 
 export type NoticeKey = keyof typeof NOTICES;

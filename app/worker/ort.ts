@@ -177,7 +177,7 @@ export async function run(session: Session, label: string, feeds: Record<string,
     const shapes = Object.entries(feeds)
       .map(([k, t]) => `${k}: ${t.type}[${t.dims.join(', ')}]`)
       .join('; ');
-    throw new Error(`${label} failed with inputs {${shapes}}: ${(e as Error).message}`);
+    throw new Error(`${label} failed with inputs {${shapes}}: ${(e as Error).message}`, { cause: e });
   }
 }
 

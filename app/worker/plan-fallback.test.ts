@@ -51,11 +51,11 @@ describe('plans by name and out-of-memory fallback', () => {
     const outcome = await withPlanFallback(
       first,
       (failed) => fallbacksAfter(sizes, 1024, 1024, 1, budget80, failed),
-      async (plan) => {
+      (plan) => {
         tried.push(describePlan(plan));
         // The card turns out smaller than it said: only plans holding one component at a time fit.
-        if (plan.kind === 'resident' || plan.kind === 'sequential') throw new Error(CUDA_OOM);
-        return 'image';
+        if (plan.kind === 'resident' || plan.kind === 'sequential') return Promise.reject(new Error(CUDA_OOM));
+        return Promise.resolve('image');
       },
       (from, to) => notes.push(`${describePlan(from)} -> ${describePlan(to)}`),
     );

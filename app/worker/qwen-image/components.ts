@@ -62,7 +62,7 @@ export async function openTransformer(
   const config = parseTransformerConfig(await readConfig(dir), join(dir, 'config.json'));
   const weights = await openWeightSet(dir, ['diffusion_pytorch_model'], root, 'transformer');
   // A file is mapped here; an already mapped LoRA (the transformer part of a file) is used as it is.
-  const loras = await Promise.all(loraFiles.map((f) => (typeof f === 'string' ? loadLora(f, weights) : f)));
+  const loras = await Promise.all(loraFiles.map((f) => (typeof f === 'string' ? loadLora(f, weights) : Promise.resolve(f))));
   const resolved = typeof layout === 'function' ? await layout(weights) : layout;
   const c = forComponent(session, 'transformer');
   return QwenTransformer.open(weights, config, c.session, loras, styleSlots, resolved, c.precision);

@@ -210,7 +210,9 @@ export class ModelGraph extends GraphBuilder {
    * bias added there). `inputScale` (half precision with care only) multiplies x before the matmul and
    * divides the float32 result after: for linears whose outputs exceed float16's range.
    */
-  dense(x: string, prefix: string, inFeatures: number, outFeatures: number, options: DenseOptions = {}): string {
+  dense(x: string, prefix: string, inFeatures: number, outFeatures: number, denseOptions: DenseOptions | boolean = {}): string {
+    // A boolean is the older form: whether the layer has a bias.
+    const options: DenseOptions = typeof denseOptions === 'boolean' ? { bias: denseOptions } : denseOptions;
     const bias = options.bias ?? true;
     const scale = this.scaleFor(options);
     const xs = scale && !options.prescaled ? this.op('Mul', [x, this.scalar(scale, this.computeType)]) : x;
@@ -307,11 +309,22 @@ export class ModelGraph extends GraphBuilder {
   }
 
   /**
+   * Unfused scaled dot-product attention on [B, H, S, D] tensors, with an optional additive bias: holds the
+   * [B, H, S, T] score matrix. The Qwen-Image graphs use fusedAttention.
+   */
+  attention(q: string, k: string, v: string, headDim: number, bias?: string): string {
+    const kT = this.op('Transpose', [k], { perm: attr.ints([0, 1, 3, 2]) });
+    let scores = this.op('Mul', [this.op('MatMul', [q, kT]), this.scalar(1 / Math.sqrt(headDim), this.computeType)]);
+    if (bias) scores = this.op('Add', [scores, bias]);
+    return this.op('MatMul', [this.op('Softmax', [scores], { axis: attr.int(-1) }), v]);
+  }
+
+  /**
    * Fused attention (com.microsoft MultiHeadAttention) on [B, S, heads * headDim] query, key and value in
    * the compute type. Without a bias it never holds the [B, heads, S, T] score matrix, and CUDA may pick
    * its flash or memory-efficient kernels; `bias` [B, 1, S, T] (additive) is for padded batches only.
    */
-  attention(q: string, k: string, v: string, heads: number, headDim: number, options: { bias?: string; causal?: boolean } = {}): string {
+  fusedAttention(q: string, k: string, v: string, heads: number, headDim: number, options: { bias?: string; causal?: boolean } = {}): string {
     const inputs = [q, k, v];
     if (options.bias) inputs.push('', '', options.bias);
     return this.op(

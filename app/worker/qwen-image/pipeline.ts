@@ -146,9 +146,9 @@ export class QwenImagePipeline {
       await new Promise((r) => setImmediate(r));
       if (o.signal?.aborted) throw new StudioError('cancelled', notice('error.cancelled'));
       const sigma = schedule.sigmas[i]!;
-      const t = timesteps[i]!;
+      const t = timesteps[i] ?? 0;
       const cond = await this.predict(run(o.prompt, t), i + 1);
-      const uncond = useCfg ? await this.predict(run(o.negative!, t), i + 1) : undefined;
+      const uncond = useCfg ? await this.predict(run(o.negative, t), i + 1) : undefined;
       o.onPrediction?.(i + 1, cond, uncond);
       const v = uncond ? trueCfg(cond, uncond, o.trueCfgScale, this.transformer.config.inChannels) : cond;
       const dt = Math.fround(schedule.sigmas[i + 1]! - sigma);

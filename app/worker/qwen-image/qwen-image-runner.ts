@@ -21,7 +21,7 @@ import type { WorkerLora } from '../../shared/worker-protocol.js';
 import { packLatents } from './latents.js';
 import type { PrecisionFallback, QwenImagePipeline } from './pipeline.js';
 import { defaultPrecision, providerPrecisions, type Precision } from '../../shared/precision.js';
-import { noticeText, type Notice } from '../../shared/notices.js';
+import type { Notice } from '../../shared/notices.js';
 
 const MAX_PREPARED_STYLES = 4;
 /**
@@ -109,19 +109,19 @@ export class QwenImageRunner {
     const layouts = componentLayouts(folder, plan, notify);
     const dirs = { textEncoder: folder.components.textEncoder, transformer: folder.components.transformer, vae: folder.components.vae, root: folder.root };
     // Holds the runner once it exists: a component reopened in a safer precision keeps its LoRAs and slots.
-    let runner: QwenImageRunner | undefined;
+    const holder: { runner?: QwenImageRunner } = {};
     const fallback: PrecisionFallback = {
       available: providerPrecisions(first),
       reopenTextEncoder: (precision) => {
-        const loras = runner?.pipeline.textEncoder.loras ?? [];
+        const loras = holder.runner?.pipeline.textEncoder.loras ?? [];
         return openTextEncoder(dirs.textEncoder, dirs.root, { ...session, precision }, loras, layouts.textEncoder).then((te) => {
-          te.loraScales = runner?.pipeline.textEncoder.loraScales ?? [];
+          te.loraScales = holder.runner?.pipeline.textEncoder.loraScales ?? [];
           return te;
         });
       },
       reopenTransformer: (precision) => {
-        const current = runner?.pipeline.transformer;
-        return openTransformer(dirs.transformer, dirs.root, { ...session, precision }, current?.loras ?? [], runner?.slots, layouts.transformer);
+        const current = holder.runner?.pipeline.transformer;
+        return openTransformer(dirs.transformer, dirs.root, { ...session, precision }, current?.loras ?? [], holder.runner?.slots, layouts.transformer);
       },
       reopenVae: (precision) => openVae(dirs.vae, dirs.root, { ...session, precision }),
     };
@@ -142,8 +142,8 @@ export class QwenImageRunner {
         throw e;
       });
     }
-    runner = new QwenImageRunner(session, folder, tokenizer, pipeline, sampler, plan, layouts, providers);
-    return runner;
+    holder.runner = new QwenImageRunner(session, folder, tokenizer, pipeline, sampler, plan, layouts, providers);
+    return holder.runner;
   }
 
   /**

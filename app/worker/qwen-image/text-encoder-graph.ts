@@ -63,7 +63,7 @@ export function buildTextEncoderGraph(weights: WeightSet, cfg: TextEncoderConfig
     const q = g.rotary(g.dense(normed, `${l}.self_attn.q_proj`, hidden, heads * headDim), positions, cos, sin, heads, false);
     const k = repeatKv(g.rotary(g.dense(normed, `${l}.self_attn.k_proj`, hidden, kvHeads * headDim), positions, cos, sin, kvHeads, false));
     const v = repeatKv(g.dense(normed, `${l}.self_attn.v_proj`, hidden, kvHeads * headDim));
-    const attn = g.attention(q, k, v, heads, headDim, bias ? { bias } : { causal: true });
+    const attn = g.fusedAttention(q, k, v, heads, headDim, bias ? { bias } : { causal: true });
     x = g.op('Add', [x, g.dense(attn, `${l}.self_attn.o_proj`, heads * headDim, hidden, { bias: false, toStream: true, inputScale: TEXT_OUT_SCALE })]);
     const m = g.toCompute(g.rmsNorm(x, `${l}.post_attention_layernorm.weight`, hidden, cfg.rmsEps));
     const gate = g.silu(g.dense(m, `${l}.mlp.gate_proj`, hidden, cfg.intermediate, { bias: false }));

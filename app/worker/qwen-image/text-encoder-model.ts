@@ -40,7 +40,7 @@ export class QwenTextEncoder {
     this.loraScales = loras.map(() => 1);
   }
 
-  static async open(
+  static open(
     weights: WeightSet,
     config: TextEncoderConfig,
     session: Omit<SessionConfig, 'externalDataFolder'>,
@@ -51,7 +51,7 @@ export class QwenTextEncoder {
     const graph = buildTextEncoderGraph(weights, config, { loras, ...(quantized ? { quantized } : {}), ...precision });
     const sessionConfig = { ...session, externalDataFolder: textEncoderRoot(weights, loras, quantized) };
     const lazy = new LazySession('text encoder', graph, sessionConfig);
-    return new QwenTextEncoder(lazy, sessionConfig, config, weights, loras, quantized, precision);
+    return Promise.resolve(new QwenTextEncoder(lazy, sessionConfig, config, weights, loras, quantized, precision));
   }
 
   get precision(): Precision {

@@ -75,7 +75,7 @@ function block(g: ModelGraph, i: number, img: string, txt: string, rope: Rope, c
 
   // Joint attention over [text, image].
   const joint = (a: string, b: string) => g.op('Concat', [a, b], { axis: attr.int(1) });
-  const attended = g.attention(joint(txtQ, imgQ), joint(txtK, imgK), joint(txtV, imgV), cfg.numHeads, cfg.headDim);
+  const attended = g.fusedAttention(joint(txtQ, imgQ), joint(txtK, imgK), joint(txtV, imgV), cfg.numHeads, cfg.headDim);
   const lengths = g.op('Concat', [g.op('Shape', [txt], { start: attr.int(1), end: attr.int(2) }), g.op('Shape', [img], { start: attr.int(1), end: attr.int(2) })], { axis: attr.int(0) });
   const [txtAttn, imgAttn] = g.opN('Split', [attended, lengths], 2, { axis: attr.int(1) });
 

@@ -261,7 +261,7 @@ export class QwenTransformer {
       'mod.out': await floatTensor(mod.out, [1, 2 * dim]),
       ...Object.fromEntries(await Promise.all(mod.blocks.map(async (m, i) => [`mod.${i}`, await floatTensor(m, [1, 12 * dim])] as const))),
       ...Object.fromEntries(await Promise.all(this.loras.map(async (_, k) => [`lora_scale_${k}`, await floatTensor(Float32Array.of(loraScales[k] ?? 1), [1])] as const))),
-      ...Object.assign({}, ...this.slotFeeds),
+      ...this.slotFeeds.reduce<Record<string, OrtTensor>>((all, f) => ({ ...all, ...f }), {}),
       ...Object.fromEntries(await Promise.all(this.slotFeeds.map(async (_, k) => [slotScaleName(k), await floatTensor(Float32Array.of(styleScales[k] ?? 0), [1])] as const))),
     };
     const { whole, head, tail, groups } = this.parts;
@@ -288,7 +288,7 @@ export class QwenTransformer {
   /** Releases every session; the next run loads again (plans that hold one component at a time). The modulation cache stays. */
   async unload(): Promise<void> {
     const { whole, head, tail, groups } = this.parts;
-    await Promise.all([whole, head, tail, ...groups, ...this.modulationParts].map((s) => s?.unload()));
+    await Promise.all([whole, head, tail, ...groups, ...this.modulationParts].map((s) => s?.unload() ?? Promise.resolve()));
   }
 
   release(): Promise<void> {

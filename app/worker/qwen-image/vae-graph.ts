@@ -51,7 +51,7 @@ class VaeGraph extends ModelGraph {
     const qkv = this.conv2d(normed, `${prefix}.to_qkv`, c, 3 * c, 1, { pads: [0, 0, 0, 0] });
     const tokens = this.op('Transpose', [this.op('Reshape', [qkv, this.ints([0, 3 * c, -1])])], { perm: attr.ints([0, 2, 1]) });
     const [q, k, v] = this.opN('Split', [tokens], 3, { axis: attr.int(-1), num_outputs: attr.int(3) });
-    const attended = this.attention(q!, k!, v!, 1, c);
+    const attended = this.fusedAttention(q!, k!, v!, 1, c);
     const back = this.op('Reshape', [this.op('Transpose', [attended], { perm: attr.ints([0, 2, 1]) }), this.op('Shape', [x])]);
     return this.op('Add', [x, this.conv2d(back, `${prefix}.proj`, c, c, 1, { pads: [0, 0, 0, 0] })]);
   }

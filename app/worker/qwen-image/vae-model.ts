@@ -23,9 +23,9 @@ export class QwenVae {
   }
 
   /** Sessions are made on first use; the encoder only for image input (text-to-image never needs it). */
-  static async open(weights: WeightSet, config: VaeConfig, session: Omit<SessionConfig, 'externalDataFolder'>, precision: GraphPrecision = {}): Promise<QwenVae> {
+  static open(weights: WeightSet, config: VaeConfig, session: Omit<SessionConfig, 'externalDataFolder'>, precision: GraphPrecision = {}): Promise<QwenVae> {
     const decoder = new LazySession('VAE decoder', buildVaeDecoderGraph(weights, config, precision), { ...session, externalDataFolder: weights.root });
-    return new QwenVae(weights, decoder, session, config, precision);
+    return Promise.resolve(new QwenVae(weights, decoder, session, config, precision));
   }
 
   async load(): Promise<void> {
