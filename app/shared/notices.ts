@@ -11,6 +11,10 @@ export const NOTICES = {
   'error.internal': 'Something unexpected went wrong: {message}',
   'error.cancelled': 'The generation was cancelled.',
   'error.shuttingDown': 'The studio is shutting down.',
+  // --- api track: the browser host's connection and the A1111 API setting ---
+  'error.connectionLost': 'The connection to the studio was lost.',
+  'error.hostUnreachable': 'Cannot reach the studio. Is `studio serve` still running? If you opened this page yourself, open the link it printed instead.',
+  'error.noAccessToken': 'This page has no access token: open the link that `studio serve` printed.',
 } as const satisfies Record<string, string>;
 
 export type NoticeKey = keyof typeof NOTICES;
