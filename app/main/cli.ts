@@ -212,7 +212,7 @@ async function pull(args: string[]): Promise<number> {
   });
   const spec = positionals[0] ? parseRepoSpec(positionals[0]) : undefined;
   if (!spec) throw new StudioError('invalid-request', 'Give a repository as org/name or org/name@revision, e.g. studio pull Qwen/Qwen-Image');
-  if (!['hf', 'modelscope', 'auto'].includes(values.source!)) throw new StudioError('invalid-request', '--source must be hf, modelscope or auto');
+  if (!['hf', 'modelscope', 'auto'].includes(values.source)) throw new StudioError('invalid-request', '--source must be hf, modelscope or auto');
   const catalogEntry = CATALOG.find((c) => c.huggingface?.repo === spec.repo || c.modelscope?.repo === spec.repo);
   const include = values.include ?? catalogEntry?.huggingface?.include ?? [];
   const dataDir = values['data-dir'] ? resolve(values['data-dir']) : defaultDataDir();
