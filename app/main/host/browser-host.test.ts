@@ -53,6 +53,10 @@ function openSocket(url: string, headers: Record<string, string>, protocols: str
   });
 }
 
+function text(data: WebSocket.RawData): string {
+  return Buffer.isBuffer(data) ? data.toString('utf8') : Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data).toString('utf8');
+}
+
 function closed(ws: WebSocket): Promise<number> {
   return new Promise((resolve) => ws.once('close', (code) => resolve(code)));
 }
@@ -129,7 +133,7 @@ describe('browser host', () => {
   it('serves the typed API: validates params, runs a job, streams its events, serves its image by a per-file link', async () => {
     const ws = await openSocket(wsUrl, { Origin: host.url }, [WS_PROTOCOL, `${WS_TOKEN_PROTOCOL_PREFIX}${host.token}`]);
     const messages: WireToRenderer[] = [];
-    ws.on('message', (d) => messages.push(JSON.parse(String(d)) as WireToRenderer));
+    ws.on('message', (d) => messages.push(JSON.parse(text(d)) as WireToRenderer));
     const reply = async (id: number) => {
       await expect.poll(() => messages.find((m) => m.kind === 'result' && m.id === id), { timeout: 10_000 }).toBeDefined();
       return (messages.find((m) => m.kind === 'result' && m.id === id) as Extract<WireToRenderer, { kind: 'result' }>).result;
@@ -214,7 +218,7 @@ describe('browser host', () => {
 
     it('a 1.3 MB prompt is answered as too long; a message beyond 16 MB closes the socket', async () => {
       const ws = await openSocket(wsUrl, pageHeaders);
-      const answer = new Promise<WireToRenderer>((resolve) => ws.once('message', (d) => resolve(JSON.parse(String(d)) as WireToRenderer)));
+      const answer = new Promise<WireToRenderer>((resolve) => ws.once('message', (d) => resolve(JSON.parse(text(d)) as WireToRenderer)));
       ws.send(JSON.stringify({ kind: 'invoke', id: 1, method: 'generate.start', params: { prompt: 'x'.repeat(1_300_000), steps: 2, width: 256, height: 256 } }));
       expect(await answer).toMatchObject({ kind: 'result', id: 1, result: { ok: false, error: { code: 'invalid-request', message: expect.stringMatching(/longer than 4000 characters/) } } });
       const code = closed(ws);

@@ -3,7 +3,7 @@
 // in sessionStorage (scoped to this exact origin, port included, and to this tab) and sends it with each
 // socket and upload. No cookie: a cookie for 127.0.0.1 would reach every other local port too.
 
-import type { EventName, EventPayloads, ImportOutcome, StudioApi, WireToRenderer } from '../../shared/contract.js';
+import type { EventName, ImportOutcome, StudioApi, WireToRenderer } from '../../shared/contract.js';
 import { notice, noticeText, type NoticeKey } from '../../shared/notices.js';
 import type { ErrorCode, Result, SerializedError } from '../../shared/result.js';
 
