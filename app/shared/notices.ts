@@ -11,6 +11,12 @@ export const NOTICES = {
   'error.internal': 'Something unexpected went wrong: {message}',
   'error.cancelled': 'The generation was cancelled.',
   'error.shuttingDown': 'The studio is shutting down.',
+  // sdxl: model families, Stable Diffusion components, image input
+  'error.modelFileMissing': '{file} is missing; the model folder is incomplete.',
+  'error.modelFileInvalid': '{file} cannot be used: {reason}.',
+  'error.loraDoesNotFit': 'The LoRA {file} does not fit the loaded model: {count} of its {total} tensors match no layer ({keys}). It was probably made for another base model; nothing was applied.',
+  'error.loraShapeMismatch': 'The LoRA {file} does not fit {module}: {reason}. It was made for another model size; nothing was applied.',
+  'error.loraEmpty': 'The file {file} holds no LoRA weights.',
   // --- api track: the browser host's connection and the A1111 API setting ---
   'error.connectionLost': 'The connection to the studio was lost.',
   'error.hostUnreachable': 'Cannot reach the studio. Is `studio serve` still running? If you opened this page yourself, open the link it printed instead.',

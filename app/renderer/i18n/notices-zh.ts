@@ -6,6 +6,12 @@ export const NOTICES_ZH_CN: Readonly<Record<NoticeKey, string>> = {
   'error.internal': '出现了意外错误：{message}',
   'error.cancelled': '生成已取消。',
   'error.shuttingDown': '工作室正在关闭。',
+  // sdxl: model families, Stable Diffusion components, image input
+  'error.modelFileMissing': '缺少 {file}，模型文件夹不完整。',
+  'error.modelFileInvalid': '无法使用 {file}：{reason}。',
+  'error.loraDoesNotFit': 'LoRA {file} 与已加载的模型不匹配：{total} 个张量中有 {count} 个找不到对应的层（{keys}）。它可能是为其他基础模型制作的；未应用任何内容。',
+  'error.loraShapeMismatch': 'LoRA {file} 与 {module} 不匹配：{reason}。它是为其他尺寸的模型制作的；未应用任何内容。',
+  'error.loraEmpty': '文件 {file} 不包含 LoRA 权重。',
   // --- api track ---
   'error.connectionLost': '与工作室的连接已断开。',
   'error.hostUnreachable': '无法连接到工作室。`studio serve` 还在运行吗？如果此页面是你自己打开的，请改为打开它打印的链接。',
