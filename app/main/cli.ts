@@ -10,6 +10,7 @@ import { CATALOG, parseRepoSpec } from '../shared/catalog.js';
 import { defaultModelsDir, pullRepository, sourcesFor } from './library/pull.js';
 import { inspectLoraFile } from './library/lora-inspect.js';
 import { StudioError } from '../shared/result.js';
+import { notice, noticeText } from '../shared/notices.js';
 import { startBrowserHost } from './host/browser-host.js';
 import { appRoot, appVersion, builtInDemoModelDir, defaultDataDir, workerEntry } from './paths.js';
 import { Studio } from './studio.js';
@@ -135,6 +136,7 @@ async function serve(args: string[]): Promise<number> {
   });
   const studio = openStudio(values['data-dir']);
   await studio.loadLibrary();
+  for (const p of studio.library.problems) process.stderr.write(`studio: ${noticeText(notice('note.library.folderSkipped', { folder: p.folder, reason: p.reason }))}\n`);
   const discovered = await studio.discoverModels();
   for (const m of discovered) process.stdout.write(`Found ${m.name} at ${m.dir}\n`);
   const host = await startBrowserHost({

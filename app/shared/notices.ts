@@ -21,6 +21,7 @@ export const NOTICES = {
     'The mirror {url} points to a private or link-local address ({address}), which the studio does not fetch from on request. To use a mirror on your own network, set HF_ENDPOINT to it before starting the studio.',
   'error.download.mirrorUnresolved': 'The mirror {url} cannot be found ({message}).',
   'error.download.installFailed': '{title} was downloaded, but putting it to use failed: {message}',
+  'note.library.folderSkipped': 'LoRA library: {reason}; the folder {folder} is left out until it is fixed or removed.',
 } as const satisfies Record<string, string>;
 
 export type NoticeKey = keyof typeof NOTICES;

@@ -14,4 +14,5 @@ export const NOTICES_ZH_CN: Readonly<Record<NoticeKey, string>> = {
   'error.download.mirrorPrivate': '镜像 {url} 指向私有或链路本地地址（{address}），工作室不会应请求从这类地址下载。如需使用局域网内的镜像，请在启动工作室前把 HF_ENDPOINT 设为该地址。',
   'error.download.mirrorUnresolved': '找不到镜像 {url}（{message}）。',
   'error.download.installFailed': '{title} 已下载，但安装使用失败：{message}',
+  'note.library.folderSkipped': 'LoRA 库：{reason}；文件夹 {folder} 在修复或删除前不会列出。',
 };
