@@ -22,6 +22,7 @@ export const NOTICES = {
   'error.download.mirrorUnresolved': 'The mirror {url} cannot be found ({message}).',
   'error.download.installFailed': '{title} was downloaded, but putting it to use failed: {message}',
   'note.library.folderSkipped': 'LoRA library: {reason}; the folder {folder} is left out until it is fixed or removed.',
+  'error.seed.invalid': 'The seed "{value}" is not a whole number from 0 to {max}; seeds are never wrapped into another seed.',
 } as const satisfies Record<string, string>;
 
 export type NoticeKey = keyof typeof NOTICES;

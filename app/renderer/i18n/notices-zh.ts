@@ -15,4 +15,5 @@ export const NOTICES_ZH_CN: Readonly<Record<NoticeKey, string>> = {
   'error.download.mirrorUnresolved': '找不到镜像 {url}（{message}）。',
   'error.download.installFailed': '{title} 已下载，但安装使用失败：{message}',
   'note.library.folderSkipped': 'LoRA 库：{reason}；文件夹 {folder} 在修复或删除前不会列出。',
+  'error.seed.invalid': '种子“{value}”不是 0 到 {max} 之间的整数；种子不会被折算成另一个种子。',
 };
