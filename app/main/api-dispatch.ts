@@ -16,20 +16,20 @@ function call(studio: Studio, host: 'electron' | 'browser', method: InvokeMethod
       return { jobId, request };
     }
     case 'generate.cancel':
-      return { cancelled: studio.cancel((params as ValidParams<'generate.cancel'>).jobId) };
+      return { cancelled: studio.jobs.cancel((params as ValidParams<'generate.cancel'>).jobId) };
     case 'history.list':
-      return studio.listHistory(params as ValidParams<'history.list'>);
+      return studio.history.list(params as ValidParams<'history.list'>);
     case 'history.get':
-      return studio.getHistoryItem((params as ValidParams<'history.get'>).id);
+      return studio.history.get((params as ValidParams<'history.get'>).id);
     case 'history.setFavorite': {
       const p = params as ValidParams<'history.setFavorite'>;
-      return studio.setFavorite(p.id, p.favorite);
+      return studio.history.setFavorite(p.id, p.favorite);
     }
     case 'history.delete':
-      return studio.deleteGeneration((params as ValidParams<'history.delete'>).id, trash);
+      return studio.history.delete((params as ValidParams<'history.delete'>).id, trash);
     case 'export.start': {
       const p = params as ValidParams<'export.start'>;
-      return studio.startExport({ ...(p.ids ? { ids: p.ids } : {}), ...(p.filters ? { filters: p.filters } : {}) }, p.kind);
+      return studio.exports.start({ ...(p.ids ? { ids: p.ids } : {}), ...(p.filters ? { filters: p.filters } : {}) }, p.kind);
     }
     case 'plan.get': {
       const p = params as ValidParams<'plan.get'>;
@@ -48,15 +48,15 @@ function call(studio: Studio, host: 'electron' | 'browser', method: InvokeMethod
     case 'downloads.list':
       return { items: studio.downloads.list() };
     case 'history.reveal': {
-      const path = studio.imagePath((params as ValidParams<'history.reveal'>).id);
+      const path = studio.history.imagePath((params as ValidParams<'history.reveal'>).id);
       if (reveal) reveal(path);
       return { path, shown: reveal !== undefined };
     }
     case 'library.loras':
-      return { items: studio.loraCards() };
+      return { items: studio.loras.list() };
     case 'library.importLora':
       if (host !== 'electron') throw new StudioError('invalid-request', 'Import by path is only for the desktop app; the browser uploads files.');
-      return studio.importLora((params as ValidParams<'library.importLora'>).path);
+      return studio.loras.import((params as ValidParams<'library.importLora'>).path);
     default:
       return assertNever(method, 'method');
   }

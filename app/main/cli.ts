@@ -89,13 +89,13 @@ async function generate(args: string[]): Promise<number> {
     if (values.model !== undefined) {
       const dir = resolve(values.model);
       modelId = `folder:${basename(dir)}`;
-      studio.registerModelFolder(modelId, dir, basename(dir));
+      studio.models.register(modelId, dir, basename(dir));
     }
     const loras = (values.lora ?? []).map((spec, i) => {
       // FILE or FILE:STRENGTH (a Windows drive letter's colon is not a strength).
       const m = /^(.*?)(?::(-?\d*\.?\d+))?$/.exec(spec)!;
       const file = resolve(m[1]!);
-      studio.registerLoraFile(`file:${i}`, file);
+      studio.loras.registerFile(`file:${i}`, file);
       return { id: `file:${i}`, strength: m[2] === undefined ? 1 : Number(m[2]), file };
     });
     // A speed LoRA sets the step count unless --steps says otherwise.
@@ -114,7 +114,7 @@ async function generate(args: string[]): Promise<number> {
       ...(format ? { format } : {}),
     };
     const job = studio.submit(request);
-    const unsubscribe = studio.onJobEvent((e) => {
+    const unsubscribe = studio.jobs.onEvent((e) => {
       if (e.type === 'progress' && e.jobId === job.jobId) {
         const p = e.progress;
         process.stderr.write(p.phase === 'denoising' ? `  step ${p.step}/${p.totalSteps}\n` : `  ${p.phase}\n`);
@@ -140,9 +140,9 @@ async function serve(args: string[]): Promise<number> {
     strict: true,
   });
   const studio = openStudio(values['data-dir']);
-  await studio.loadLibrary();
-  for (const p of studio.library.problems) process.stderr.write(`studio: ${noticeText(notice('note.library.folderSkipped', { folder: p.folder, reason: p.reason }))}\n`);
-  const discovered = await studio.discoverModels();
+  await studio.loras.load();
+  for (const p of studio.loras.library.problems) process.stderr.write(`studio: ${noticeText(notice('note.library.folderSkipped', { folder: p.folder, reason: p.reason }))}\n`);
+  const discovered = await studio.models.discover(studio.modelsDir);
   for (const m of discovered) process.stdout.write(`Found ${m.name} at ${m.dir}\n`);
   const host = await startBrowserHost({
     studio,
@@ -183,13 +183,13 @@ async function history(args: string[]): Promise<number> {
   });
   const studio = openStudio(values['data-dir']);
   try {
-    const page = studio.listHistory({
+    const page = studio.history.list({
       limit: Math.min(500, Math.max(1, Number(values.limit ?? 20) || 20)),
       ...(values.search ? { search: values.search } : {}),
       ...(values.model ? { modelId: values.model } : {}),
     });
     if (values.json) {
-      process.stdout.write(`${JSON.stringify(page.items.map((i) => studio.getHistoryItem(i.id)), null, 2)}\n`);
+      process.stdout.write(`${JSON.stringify(page.items.map((i) => studio.history.get(i.id)), null, 2)}\n`);
     } else if (page.items.length === 0) {
       process.stdout.write('No images found.\n');
     } else {
@@ -219,7 +219,7 @@ async function pull(args: string[]): Promise<number> {
   });
   const spec = positionals[0] ? parseRepoSpec(positionals[0]) : undefined;
   if (!spec) throw new StudioError('invalid-request', 'Give a repository as org/name or org/name@revision, e.g. studio pull Qwen/Qwen-Image');
-  if (!['hf', 'modelscope', 'auto'].includes(values.source!)) throw new StudioError('invalid-request', '--source must be hf, modelscope or auto');
+  if (!['hf', 'modelscope', 'auto'].includes(values.source)) throw new StudioError('invalid-request', '--source must be hf, modelscope or auto');
   const catalogEntry = CATALOG.find((c) => c.huggingface?.repo === spec.repo || c.modelscope?.repo === spec.repo);
   const include = values.include ?? catalogEntry?.huggingface?.include ?? [];
   const dataDir = values['data-dir'] ? resolve(values['data-dir']) : defaultDataDir();

@@ -17,7 +17,7 @@ const base = { prompt: 'a red fox', steps: 4, width: 256, height: 256, seed: 7, 
 
 function events(studio: Studio, jobId: () => string | undefined): JobEvent[] {
   const seen: JobEvent[] = [];
-  studio.onJobEvent((e) => {
+  studio.jobs.onEvent((e) => {
     if (e.jobId === jobId()) seen.push(e);
   });
   return seen;
@@ -82,7 +82,7 @@ describe('Studio with the real worker', () => {
     expect(params.settings).toMatchObject({ Seed: '7', Steps: '4', Size: '256x256' });
     expect(JSON.parse(params.settings['Studio recipe']!)).toEqual(record.recipe);
     expect(existsSync(join(studio.layout.thumbs, record.thumbFile))).toBe(true);
-    expect(studio.getHistoryItem(record.id).recipe).toEqual(record.recipe);
+    expect(studio.history.get(record.id).recipe).toEqual(record.recipe);
   });
 
   it('reproduces the same pixels from the same seed, and picks and records a seed when none is given', async () => {
@@ -103,7 +103,7 @@ describe('Studio with the real worker', () => {
     const job = studio.submit({ ...base, width: 1024, height: 1024, steps: 50 });
     id = job.jobId;
     const pidBefore = studio.supervisor.pid;
-    studio.onJobEvent((e) => {
+    studio.jobs.onEvent((e) => {
       if (e.jobId === id && e.type === 'progress' && e.progress.phase === 'denoising' && e.progress.step === 1) {
         process.kill(pidBefore!, 'SIGKILL');
       }
@@ -114,25 +114,25 @@ describe('Studio with the real worker', () => {
     const next = await studio.submit(base).completion;
     expect(studio.supervisor.pid).not.toBe(pidBefore);
     expect(countGenerations(studio.db)).toBe(before + 1);
-    expect(studio.getHistoryItem(next.id).recipe.seed).toBe(7);
-    expect(studio.listHistory({ limit: 100 }).items).toHaveLength(before + 1);
+    expect(studio.history.get(next.id).recipe.seed).toBe(7);
+    expect(studio.history.list({ limit: 100 }).items).toHaveLength(before + 1);
   });
 
   it('cancels a queued job and a running one without recording anything', async () => {
     const before = countGenerations(studio.db);
     const running = studio.submit({ ...base, width: 1024, height: 1024, steps: 50 });
     const queued = studio.submit(base);
-    expect(studio.cancel(queued.jobId)).toBe(true);
+    expect(studio.jobs.cancel(queued.jobId)).toBe(true);
     await expect(queued.completion).rejects.toMatchObject({ code: 'cancelled' });
     await new Promise<void>((resolve) =>
-      studio.onJobEvent((e) => {
+      studio.jobs.onEvent((e) => {
         if (e.jobId === running.jobId && e.type === 'progress' && e.progress.phase === 'denoising') resolve();
       }),
     );
-    expect(studio.cancel(running.jobId)).toBe(true);
+    expect(studio.jobs.cancel(running.jobId)).toBe(true);
     await expect(running.completion).rejects.toMatchObject({ code: 'cancelled' });
     expect(countGenerations(studio.db)).toBe(before);
-    expect(studio.cancel(running.jobId)).toBe(false);
+    expect(studio.jobs.cancel(running.jobId)).toBe(false);
   });
 
   it('refuses bad requests before they reach the worker, recording nothing', () => {
@@ -165,7 +165,7 @@ describe('Studio with the real worker', () => {
     ],
   ])('fails clearly on %s', async (_, make, pattern) => {
     const dir = make(mkdtempSync(join(tmpdir(), 'studio-model-')));
-    studio.registerModelFolder('custom', dir);
+    studio.models.register('custom', dir);
     await expect(studio.submit({ ...base, modelId: 'custom' }).completion).rejects.toThrow(pattern);
   });
 });
@@ -217,7 +217,7 @@ describe('models already on disk', () => {
     const studio = testStudio();
     try {
       fixtureModelFolder(join(studio.layout.root, 'models'));
-      const found = await studio.discoverModels({ HF_HUB_CACHE: cache });
+      const found = await studio.models.discover(studio.modelsDir, { HF_HUB_CACHE: cache });
       expect(found.map((m) => m.id).sort()).toEqual(['hf:Qwen/Tiny-Image', 'local:tiny-qwen-image']);
       expect(studio.info('browser').models.map((m) => m.id)).toEqual(expect.arrayContaining(['demo', 'hf:Qwen/Tiny-Image', 'local:tiny-qwen-image']));
       const record = await studio.submit({ prompt: 'a fox', steps: 1, width: 256, height: 256, seed: 1, modelId: 'hf:Qwen/Tiny-Image' }).completion;
@@ -234,11 +234,11 @@ describe('execution plans through the worker', () => {
     const studio = testStudio({ spawnWorker: nodeWorkerSpawner(workerEntry(), { ...process.env, STUDIO_THREADS: '2', STUDIO_PLAN: 'int4-streamed:1' }) });
     try {
       fixtureModelFolder(join(studio.layout.root, 'models'));
-      await studio.discoverModels({ HF_HUB_CACHE: join(studio.layout.root, 'no-cache') });
+      await studio.models.discover(studio.modelsDir, { HF_HUB_CACHE: join(studio.layout.root, 'no-cache') });
       const report = await studio.plan('local:tiny-qwen-image', 256, 256);
       expect(report.forced).toBe('int4-streamed:1');
       const notes: string[] = [];
-      studio.onJobEvent((e) => e.type === 'progress' && e.progress.note && notes.push(e.progress.note));
+      studio.jobs.onEvent((e) => e.type === 'progress' && e.progress.note && notes.push(e.progress.note));
       const record = await studio.submit({ prompt: 'a fox', steps: 1, width: 256, height: 256, seed: 1, modelId: 'local:tiny-qwen-image' }).completion;
       expect(record.recipe.device).toContain('plan int4-streamed:1');
       expect(notes).toContain('Making the 4-bit copy of the transformer (once).');
@@ -255,14 +255,14 @@ describe('favourites and deletion', () => {
     const studio = testStudio();
     try {
       const g = await studio.submit({ prompt: 'to delete', steps: 1, width: 256, height: 256, seed: 3 }).completion;
-      expect(studio.setFavorite(g.id, true)).toEqual({ favorite: true });
-      expect(studio.getHistoryItem(g.id).favorite).toBe(true);
-      expect(studio.listHistory({ limit: 10, favorites: true }).items.map((i) => i.id)).toEqual([g.id]);
-      expect(await studio.deleteGeneration(g.id)).toEqual({ deleted: true, trashed: false });
+      expect(studio.history.setFavorite(g.id, true)).toEqual({ favorite: true });
+      expect(studio.history.get(g.id).favorite).toBe(true);
+      expect(studio.history.list({ limit: 10, favorites: true }).items.map((i) => i.id)).toEqual([g.id]);
+      expect(await studio.history.delete(g.id)).toEqual({ deleted: true, trashed: false });
       expect(existsSync(join(studio.layout.images, g.imageFile))).toBe(false);
       expect(existsSync(join(studio.layout.thumbs, g.thumbFile))).toBe(false);
-      expect(studio.listHistory({ limit: 10 }).items).toEqual([]);
-      expect(await studio.deleteGeneration(g.id)).toEqual({ deleted: false, trashed: false });
+      expect(studio.history.list({ limit: 10 }).items).toEqual([]);
+      expect(await studio.history.delete(g.id)).toEqual({ deleted: false, trashed: false });
     } finally {
       await studio.close();
     }

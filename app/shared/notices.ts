@@ -23,6 +23,12 @@ export const NOTICES = {
   'error.download.installFailed': '{title} was downloaded, but putting it to use failed: {message}',
   'note.library.folderSkipped': 'LoRA library: {reason}; the folder {folder} is left out until it is fixed or removed.',
   'error.seed.invalid': 'The seed "{value}" is not a whole number from 0 to {max}; seeds are never wrapped into another seed.',
+  // sdxl: model families, Stable Diffusion components, image input
+  'error.modelFileMissing': '{file} is missing; the model folder is incomplete.',
+  'error.modelFileInvalid': '{file} cannot be used: {reason}.',
+  'error.loraDoesNotFit': 'The LoRA {file} does not fit the loaded model: {count} of its {total} tensors match no layer ({keys}). It was probably made for another base model; nothing was applied.',
+  'error.loraShapeMismatch': 'The LoRA {file} does not fit {module}: {reason}. It was made for another model size; nothing was applied.',
+  'error.loraEmpty': 'The file {file} holds no LoRA weights.',
 } as const satisfies Record<string, string>;
 
 export type NoticeKey = keyof typeof NOTICES;

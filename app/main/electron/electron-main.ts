@@ -32,8 +32,8 @@ async function start(): Promise<void> {
     spawnWorker: utilityWorkerSpawner(workerEntry(root)),
   });
   studio.setFileUrls({ image: (p) => `${FILE_SCHEME}://images/${p}`, thumb: (p) => `${FILE_SCHEME}://thumbs/${p}`, lora: (p) => `${FILE_SCHEME}://loras/${p}`, export: (p) => `${FILE_SCHEME}://exports/${p}` });
-  await studio.loadLibrary();
-  await studio.discoverModels();
+  await studio.loras.load();
+  await studio.models.discover(studio.modelsDir);
 
   const rendererDir = join(root, 'dist', 'renderer');
   protocol.handle(APP_SCHEME, (req) => {
@@ -43,7 +43,7 @@ async function start(): Promise<void> {
   });
   protocol.handle(FILE_SCHEME, (req) => {
     const url = new URL(req.url);
-    const base = url.host === 'images' ? studio.layout.images : url.host === 'thumbs' ? studio.layout.thumbs : url.host === 'loras' ? studio.library.dir : url.host === 'exports' ? join(studio.layout.root, 'exports') : undefined;
+    const base = url.host === 'images' ? studio.layout.images : url.host === 'thumbs' ? studio.layout.thumbs : url.host === 'loras' ? studio.loras.library.dir : url.host === 'exports' ? join(studio.layout.root, 'exports') : undefined;
     const file = base && confinedPath(base, decodeURIComponent(url.pathname.slice(1)));
     return file ? net.fetch(pathToFileURL(file).href) : new Response('Not found', { status: 404 });
   });
@@ -68,13 +68,13 @@ async function start(): Promise<void> {
       webSecurity: true,
     },
   });
-  const unsubscribeJobs = studio.onJobEvent((payload) => {
+  const unsubscribeJobs = studio.jobs.onEvent((payload) => {
     if (!win.isDestroyed()) win.webContents.send(IPC_EVENT_CHANNEL, 'job', payload);
   });
   const unsubscribeDownloads = studio.downloads.onChange((payload) => {
     if (!win.isDestroyed()) win.webContents.send(IPC_EVENT_CHANNEL, 'download', payload);
   });
-  const unsubscribeExports = studio.onExport((payload) => {
+  const unsubscribeExports = studio.exports.onChange((payload) => {
     if (!win.isDestroyed()) win.webContents.send(IPC_EVENT_CHANNEL, 'export', payload);
   });
   const unsubscribe = () => {

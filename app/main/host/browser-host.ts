@@ -118,7 +118,7 @@ export async function startBrowserHost(options: BrowserHostOptions): Promise<Bro
     if (!authorized(req)) return send(res, 401, 'Open the link that `studio serve` printed (it carries the access token).');
     if (url.pathname.startsWith('/files/')) {
       const [, , kind, ...rest] = url.pathname.split('/');
-      const root = kind === 'images' ? studio.layout.images : kind === 'thumbs' ? studio.layout.thumbs : kind === 'loras' ? studio.library.dir : kind === 'exports' ? join(studio.layout.root, 'exports') : undefined;
+      const root = kind === 'images' ? studio.layout.images : kind === 'thumbs' ? studio.layout.thumbs : kind === 'loras' ? studio.loras.library.dir : kind === 'exports' ? join(studio.layout.root, 'exports') : undefined;
       const file = root && confinedPath(root, decodeURIComponent(rest.join('/')));
       if (!file) return send(res, 404, 'Not found');
       return sendFile(res, file, 'private, max-age=31536000, immutable');
@@ -147,7 +147,7 @@ export async function startBrowserHost(options: BrowserHostOptions): Promise<Bro
         },
         createWriteStream(tmp),
       );
-      const outcome = await studio.importLora(tmp, name.slice(0, 255));
+      const outcome = await studio.loras.import(tmp, name.slice(0, 255));
       send(res, 200, JSON.stringify(outcome), 'application/json');
     } catch (e) {
       send(res, 200, JSON.stringify({ ok: false, file: name, error: { code: 'storage-failed', message: `The upload failed: ${(e as Error).message}` } }), 'application/json');
@@ -189,9 +189,9 @@ export async function startBrowserHost(options: BrowserHostOptions): Promise<Bro
     const text = JSON.stringify(message);
     for (const ws of sockets) if (ws.readyState === ws.OPEN) ws.send(text);
   };
-  const unsubscribeJobs = studio.onJobEvent((payload) => broadcast({ kind: 'event', name: 'job', payload }));
+  const unsubscribeJobs = studio.jobs.onEvent((payload) => broadcast({ kind: 'event', name: 'job', payload }));
   const unsubscribeDownloads = studio.downloads.onChange((payload) => broadcast({ kind: 'event', name: 'download', payload }));
-  const unsubscribeExports = studio.onExport((payload) => broadcast({ kind: 'event', name: 'export', payload }));
+  const unsubscribeExports = studio.exports.onChange((payload) => broadcast({ kind: 'event', name: 'export', payload }));
   const unsubscribe = () => {
     unsubscribeJobs();
     unsubscribeDownloads();

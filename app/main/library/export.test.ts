@@ -12,7 +12,7 @@ import { testStudio } from '../test-support/test-studio.js';
 import { exportImages, PARTIAL_SUFFIX } from './export.js';
 
 function finished(studio: ReturnType<typeof testStudio>, id: string): Promise<ExportState> {
-  return new Promise((resolve) => studio.onExport((e) => e.id === id && e.status !== 'running' && resolve(e)));
+  return new Promise((resolve) => studio.exports.onChange((e) => e.id === id && e.status !== 'running' && resolve(e)));
 }
 
 describe('export', () => {
@@ -21,7 +21,7 @@ describe('export', () => {
     try {
       await studio.submit({ prompt: '一只狐狸, "quoted", with comma', steps: 1, width: 256, height: 256, seed: 5, format: 'png' }).completion;
       await studio.submit({ prompt: 'a whale', steps: 1, width: 256, height: 256, seed: 6 }).completion;
-      const folder = studio.startExport({ filters: { search: '狐狸' } }, 'folder');
+      const folder = studio.exports.start({ filters: { search: '狐狸' } }, 'folder');
       const doneFolder = await finished(studio, folder.id);
       expect(doneFolder).toMatchObject({ status: 'done', done: 1, total: 1 });
       const files = readdirSync(doneFolder.target).sort();
@@ -33,7 +33,7 @@ describe('export', () => {
       expect(csv.split('\r\n')[0]).toBe('\ufefffile,created,prompt,negative_prompt,seed,steps,guidance,width,height,model,model_hash,loras,sampler,device');
       expect(csv).toContain('"一只狐狸, ""quoted"", with comma"');
 
-      const zip = studio.startExport({}, 'zip');
+      const zip = studio.exports.start({}, 'zip');
       const doneZip = await finished(studio, zip.id);
       expect(doneZip).toMatchObject({ status: 'done', done: 2, total: 2 });
       // Python's zipfile reads the archive: the format is right, the CRCs check.

@@ -1,4 +1,5 @@
-// Supervises the inference worker: runs one job at a time, turns a crash into a clear job failure, restarts.
+// Supervises the inference worker: runs the job the queue hands it (app/main/jobs/job-queue.ts decides
+// which, one at a time), turns a crash into a clear job failure, restarts.
 
 import type { ResolvedRequest, SamplerSettings } from '../../shared/generation.js';
 import type { JobProgress } from '../../shared/progress.js';
@@ -164,6 +165,7 @@ export class WorkerSupervisor {
 
   /** Runs one job; rejects with a StudioError (code 'cancelled' when cancelled). One job at a time. */
   async run(job: WorkerJob, onProgress: (p: JobProgress) => void): Promise<WorkerOutput> {
+    // The protocol has one job slot; the job queue never hands over a second job while one runs.
     if (this.current) throw new Error('WorkerSupervisor.run: a job is already running');
     const w = await this.start();
     return new Promise<WorkerOutput>((resolve, reject) => {

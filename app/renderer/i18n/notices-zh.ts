@@ -16,4 +16,10 @@ export const NOTICES_ZH_CN: Readonly<Record<NoticeKey, string>> = {
   'error.download.installFailed': '{title} 已下载，但安装使用失败：{message}',
   'note.library.folderSkipped': 'LoRA 库：{reason}；文件夹 {folder} 在修复或删除前不会列出。',
   'error.seed.invalid': '种子“{value}”不是 0 到 {max} 之间的整数；种子不会被折算成另一个种子。',
+  // sdxl: model families, Stable Diffusion components, image input
+  'error.modelFileMissing': '缺少 {file}，模型文件夹不完整。',
+  'error.modelFileInvalid': '无法使用 {file}：{reason}。',
+  'error.loraDoesNotFit': 'LoRA {file} 与已加载的模型不匹配：{total} 个张量中有 {count} 个找不到对应的层（{keys}）。它可能是为其他基础模型制作的；未应用任何内容。',
+  'error.loraShapeMismatch': 'LoRA {file} 与 {module} 不匹配：{reason}。它是为其他尺寸的模型制作的；未应用任何内容。',
+  'error.loraEmpty': '文件 {file} 不包含 LoRA 权重。',
 };

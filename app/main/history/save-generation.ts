@@ -1,0 +1,84 @@
+// Turns the worker's image into a history entry: the recipe (with the hashes of every model and LoRA
+// file), the image and thumbnail files with their embedded parameters, and the database row, all or nothing.
+
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { formatA1111Parameters } from '../../shared/a1111-parameters.js';
+import type { GenerationRecord, ModelFileHash, Recipe, ResolvedRequest } from '../../shared/generation.js';
+import { saveGeneratedImage, storageError } from '../images/save-image.js';
+import type { DataLayout } from '../paths.js';
+import type { RegisteredModel } from '../registry/model-registry.js';
+import type { ResolvedLora } from '../registry/lora-registry.js';
+import type { Db } from '../store/database.js';
+import { cachedSha256 } from '../store/file-hashes.js';
+import { insertGeneration } from '../store/generations.js';
+import type { WorkerOutput } from '../worker-host/worker-supervisor.js';
+
+export interface SaveContext {
+  readonly db: Db;
+  readonly layout: DataLayout;
+  readonly appVersion: string;
+}
+
+export interface FinishedJob {
+  readonly jobId: string;
+  readonly request: ResolvedRequest;
+  readonly model: RegisteredModel;
+  readonly loras: readonly ResolvedLora[];
+  readonly out: WorkerOutput;
+  /** performance.now() when the job started running. */
+  readonly startedAt: number;
+}
+
+async function recipeOf(ctx: SaveContext, job: FinishedJob): Promise<Recipe> {
+  const modelHashes: ModelFileHash[] = [];
+  for (const f of job.out.model.files) {
+    // Hugging Face cache blobs carry their hash in their name; other files are hashed once and cached.
+    const { sha256, bytes } = f.sha256 ? { sha256: f.sha256, bytes: f.bytes } : await cachedSha256(ctx.db, join(job.model.dir, f.path));
+    modelHashes.push({ file: f.path, bytes, sha256 });
+  }
+  const r = job.request;
+  return {
+    prompt: r.prompt,
+    negativePrompt: r.negativePrompt,
+    seed: r.seed,
+    steps: r.steps,
+    guidance: r.guidance,
+    width: r.width,
+    height: r.height,
+    modelId: job.model.id,
+    modelName: job.out.model.name,
+    modelHashes,
+    loras: await Promise.all(job.loras.map(async (l) => ({ name: l.name, sha256: (await cachedSha256(ctx.db, l.file)).sha256, strength: l.strength, role: l.role }))),
+    sampler: job.out.sampler,
+    appVersion: ctx.appVersion,
+    device: job.out.device,
+  };
+}
+
+export async function saveGeneration(ctx: SaveContext, job: FinishedJob): Promise<GenerationRecord> {
+  const saveStart = performance.now();
+  try {
+    const recipe = await recipeOf(ctx, job);
+    const createdAt = new Date();
+    const files = await saveGeneratedImage(ctx.layout.images, ctx.layout.thumbs, job.jobId, createdAt, job.out.image, job.request.format, formatA1111Parameters(recipe));
+    const record: GenerationRecord = {
+      id: job.jobId,
+      createdAt: createdAt.getTime(),
+      recipe,
+      durations: { ...job.out.durations, saveMs: performance.now() - saveStart, totalMs: performance.now() - job.startedAt },
+      format: job.request.format,
+      ...files,
+    };
+    try {
+      insertGeneration(ctx.db, record);
+    } catch (e) {
+      // No record without its files, no files without their record.
+      await Promise.all([rm(join(ctx.layout.images, files.imageFile), { force: true }), rm(join(ctx.layout.thumbs, files.thumbFile), { force: true })]);
+      throw e;
+    }
+    return record;
+  } catch (e) {
+    throw storageError(e, ctx.layout.database);
+  }
+}

@@ -1,0 +1,94 @@
+// The LoRAs a request can name, by id: the library's entries (with the cards the UI shows) and files
+// named on the command line; resolves a request's choice into files, roles and a speed preset.
+
+import { basename, relative } from 'node:path';
+import type { ImportOutcome, LoraCard } from '../../shared/contract.js';
+import { speedPresetById, speedPresetFor, type SpeedPreset } from '../../shared/lora-presets.js';
+import { StudioError } from '../../shared/result.js';
+import type { WorkerLora } from '../../shared/worker-protocol.js';
+import type { FileUrls } from '../file-urls.js';
+import type { LibraryLora, LoraLibrary } from '../library/lora-library.js';
+
+export interface RegisteredLora {
+  readonly id: string;
+  readonly file: string;
+  /** What the user calls it (library folder name, or the file name). */
+  readonly name: string;
+  /** The speed preset it was recognised as, if any. */
+  readonly presetId?: string;
+}
+
+export type ResolvedLora = WorkerLora & { readonly name: string };
+
+export class LoraRegistry {
+  private readonly files = new Map<string, RegisteredLora>();
+  private readonly cards = new Map<string, LoraCard>();
+
+  constructor(
+    readonly library: LoraLibrary,
+    private readonly urls: () => FileUrls,
+  ) {}
+
+  /** Loads the library so its entries can be used by id. */
+  async load(): Promise<readonly LoraCard[]> {
+    for (const l of await this.library.list()) this.addLibraryLora(l);
+    return this.list();
+  }
+
+  private addLibraryLora(l: LibraryLora): LoraCard {
+    this.registerFile(l.id, l.file, l.name);
+    const preset = l.report.preset ? speedPresetById(l.report.preset) : undefined;
+    const card: LoraCard = {
+      id: l.id,
+      name: l.name,
+      role: l.report.role,
+      ...(preset ? { preset: { id: preset.id, label: preset.label, steps: preset.steps, guidance: preset.guidance } } : {}),
+      architecture: l.report.architecture,
+      runnable: l.report.runnable,
+      rank: l.report.rank,
+      triggerWords: l.report.triggerWords,
+      ...(l.report.baseModel ? { baseModel: l.report.baseModel } : {}),
+      ...(l.preview ? { previewUrl: this.urls().lora(relative(this.library.dir, l.preview)) } : {}),
+    };
+    this.cards.set(l.id, card);
+    return card;
+  }
+
+  /** The library as the UI shows it: speed LoRAs first, then styles, by name. */
+  list(): LoraCard[] {
+    return [...this.cards.values()].sort((a, b) => a.role.localeCompare(b.role) || a.name.localeCompare(b.name));
+  }
+
+  /** Imports a file into the library; refusals come back as outcomes, not exceptions. */
+  async import(file: string, displayName = basename(file)): Promise<ImportOutcome> {
+    try {
+      const { lora, duplicate } = await this.library.import(file, displayName);
+      return { ok: true, file: displayName, lora: this.addLibraryLora(lora), duplicate };
+    } catch (e) {
+      if (e instanceof StudioError) return { ok: false, file: displayName, error: e.toJSON() };
+      throw e;
+    }
+  }
+
+  /** Makes a LoRA file available under an id (the CLI's --lora; library entries by their id). */
+  registerFile(id: string, file: string, name = basename(file)): RegisteredLora {
+    const preset = speedPresetFor(name);
+    const lora: RegisteredLora = { id, file, name, ...(preset ? { presetId: preset.id } : {}) };
+    this.files.set(id, lora);
+    return lora;
+  }
+
+  /** The LoRAs of a request as files with roles; a speed LoRA brings its sampler preset. */
+  resolve(requested: readonly { readonly id: string; readonly strength: number }[]): { loras: ResolvedLora[]; preset: SpeedPreset | undefined } {
+    let preset: SpeedPreset | undefined;
+    const loras = requested.map(({ id, strength }): ResolvedLora => {
+      const lora = this.files.get(id);
+      if (!lora) throw new StudioError('not-found', `Unknown LoRA "${id}".`, id);
+      const speed = lora.presetId ? speedPresetById(lora.presetId) : undefined;
+      if (speed && preset) throw new StudioError('invalid-request', `Two speed LoRAs at once (${preset.label} and ${speed.label}): choose one.`);
+      preset ??= speed;
+      return { file: lora.file, strength, role: speed ? 'speed' : 'style', name: lora.name };
+    });
+    return { loras, preset };
+  }
+}
