@@ -20,6 +20,13 @@ export const NOTICES = {
   'note.transformerRerun': 'The transformer gave {count} invalid values in {from}; it runs in {to} from this step on.',
   'note.vaeRerun': 'The VAE gave {count} invalid values in {from}; it ran again in {to}.',
   'error.configTooLarge': '{file}: {key} is {value}, more than any model of this kind has (at most {max}); the folder does not hold a model the studio can run.',
+  'plan.resident': 'everything loaded at once, {precision}',
+  'plan.sequential': 'one component at a time (text encoder, transformer, VAE), {precision}',
+  'plan.streamed': 'transformer streamed in groups of {blocks} blocks ({pinned} kept loaded), {precision}',
+  'plan.int8': '8-bit weights (MatMulNBits), one component at a time, {precision} activations',
+  'plan.int4': '4-bit weights (MatMulNBits), one component at a time, {precision} activations',
+  'plan.int4Streamed': '4-bit weights, transformer streamed in groups of {blocks} blocks ({pinned} kept loaded), {precision} activations',
+  'plan.nothingFits': 'Nothing fits in {memory} GB at {width}x{height}: the smallest plan ({smallest}) needs {needs} GB. Try a smaller image size.',
   'error.badSetting': '{name} is set to "{value}", which the studio does not understand. Use one of: {allowed}. Change or unset it and start the studio again.',
   // robust: downloads, storage, export, library, worker watchdog
   'error.download.incompleteModel':

@@ -6,12 +6,13 @@ import { spawn } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { parseSize } from '../shared/generation.js';
-import { choiceOf, describePlan, gpuBudget, parsePlan, type ExecutionChoice, type PlanReport } from '../shared/vram-plan.js';
-import { discoverDevice } from './device.js';
+import { choiceOf, describePlan, gpuBudget, modulationPhaseBytes, parsePlan, transformerPhaseBytes, type ExecutionChoice, type PlanReport } from '../shared/vram-plan.js';
+import { defaultPrecision, isPrecision, PRECISIONS, type Precision } from '../shared/precision.js';
+import { discoverDevice, type Device } from './device.js';
 import { openModelFolder, type ModelFolder } from './model-folder.js';
 import { gaussianNoise } from './noise.js';
 import { providersFromEnv } from './ort.js';
-import { planReport } from './plan-report.js';
+import { memoryTerms, planReport } from './plan-report.js';
 import { openTransformer } from './qwen-image/components.js';
 import { componentLayouts } from './qwen-image/qwen-image-runner.js';
 
@@ -38,28 +39,40 @@ function sampleVram(): { stop: () => number | undefined } {
 
 export interface Measured {
   readonly plan: string;
+  readonly precision: Precision;
   readonly loadMs: number;
   readonly quantizeMs: number;
+  /** Computing the timestep modulation (once per timestep of a schedule; cached after). */
+  readonly modulationMs: number;
   readonly msPerStep: number[];
   readonly peakRssBytes: number;
+  /** Peak resident memory after each step: it must not grow after the first. */
+  readonly peakRssAfterStep: number[];
   readonly peakVramBytes?: number;
   readonly peakLoadedParts: number;
+  /** The planner's peak for what was measured: the modulation phase, then the transformer's, plus the runtime. */
+  readonly predictedPeakBytes: number;
 }
 
-async function measure(folder: ModelFolder, plan: ExecutionChoice, width: number, height: number, steps: number, textTokens: number, threads: number): Promise<Measured> {
+async function measure(folder: ModelFolder, plan: ExecutionChoice, width: number, height: number, steps: number, textTokens: number, threads: number, device: Device): Promise<Measured> {
   const vram = sampleVram();
   const t0 = performance.now();
   let quantizeMs = 0;
   const layouts = componentLayouts(folder, plan);
-  const model = await openTransformer(folder.components.transformer, folder.root, { intraOpThreads: threads, providers: providersFromEnv() }, [], undefined, async (weights) => {
+  const precision = device.summary.precision ?? 'f32';
+  const model = await openTransformer(folder.components.transformer, folder.root, { intraOpThreads: threads, providers: providersFromEnv(), precision }, [], undefined, async (weights) => {
     // The layout makes (or checks) the n-bit cache: timed apart from loading.
     const q0 = performance.now();
     const layout = await layouts.transformer!(weights);
     quantizeMs = performance.now() - q0;
     return layout;
   });
+  // As a job does: the schedule's modulation first (its sessions come and go), then the blocks load.
+  const m0 = performance.now();
+  await model.prepareModulation([0.9]);
+  const modulationMs = performance.now() - m0;
   await model.load();
-  const loadMs = performance.now() - t0 - quantizeMs;
+  const loadMs = performance.now() - t0 - quantizeMs - modulationMs;
   const cfg = model.config;
   const gridH = height / 16;
   const gridW = width / 16;
@@ -74,21 +87,30 @@ async function measure(folder: ModelFolder, plan: ExecutionChoice, width: number
     timesteps: Float32Array.of(0.9),
   };
   const msPerStep: number[] = [];
+  const peakRssAfterStep: number[] = [];
   for (let i = 0; i < steps; i++) {
     const s = performance.now();
     await model.run(input);
     msPerStep.push(performance.now() - s);
+    peakRssAfterStep.push(process.resourceUsage().maxRSS * 1024);
   }
   await model.release();
   const peakVramBytes = vram.stop();
+  const memory = await memoryTerms(folder, width, height, device, textTokens);
+  const predictedPeakBytes =
+    Math.max(modulationPhaseBytes(memory, device.budget, model.layout.modulationBlocks), transformerPhaseBytes(memory, device.budget, plan)) + device.budget.runtimeOverheadBytes;
   return {
     plan: describePlan(plan),
+    precision,
     loadMs,
     quantizeMs,
+    modulationMs,
     msPerStep,
     peakRssBytes: process.resourceUsage().maxRSS * 1024,
+    peakRssAfterStep,
     ...(peakVramBytes ? { peakVramBytes } : {}),
     peakLoadedParts: model.peakLoadedParts,
+    predictedPeakBytes,
   };
 }
 
@@ -99,8 +121,12 @@ function printTable(name: string, report: PlanReport): void {
   if (d.note) process.stdout.write(`  ${d.note}\n`);
   console.table(
     report.plans.map((p) => ({
-      plan: p.label,
-      'peak VRAM GB': (p.peakVramBytes / GB).toFixed(1),
+      plan: describePlan(choiceOf(p)),
+      precision: p.precision,
+      'peak GB': (p.peakVramBytes / GB).toFixed(1),
+      'text enc GB': (p.phases.textEncoder / GB).toFixed(1),
+      'transformer GB': (p.phases.transformer / GB).toFixed(1),
+      'VAE GB': (p.phases.vae / GB).toFixed(1),
       'peak RAM GB': (p.peakRamBytes / GB).toFixed(1),
       's/step': p.secondsPerStep.toFixed(2),
       fits: p.fits ? 'yes' : 'no',
@@ -121,11 +147,13 @@ async function main(): Promise<number> {
       steps: { type: 'string', default: '2' },
       'text-tokens': { type: 'string', default: '128' },
       json: { type: 'boolean' },
+      precision: { type: 'string' },
+      provider: { type: 'string' },
     },
     strict: true,
   });
   if (!values.model) {
-    process.stderr.write('usage: studio plan --model DIR [--size WxH] [--vram GB] [--ram GB] [--measure PLAN [--steps N]] [--json]\n');
+    process.stderr.write('usage: studio plan --model DIR [--size WxH] [--vram GB [--provider cuda|dml] [--precision bf16|fp16|f32]] [--ram GB] [--measure PLAN [--steps N]] [--json]\n');
     return 2;
   }
   const size = parseSize(values.size);
@@ -135,11 +163,30 @@ async function main(): Promise<number> {
   }
   const threads = Number(process.env.STUDIO_THREADS) || availableParallelism();
   const providers = providersFromEnv();
-  const device = await discoverDevice(providers, threads, values.vram ? Number(values.vram) : undefined);
-  // --vram plans for a card of that size even where this machine has none (or only a CPU).
+  // --precision, or STUDIO_PRECISION as the worker reads it.
+  values.precision ??= process.env.STUDIO_PRECISION;
+  if (values.precision !== undefined && !isPrecision(values.precision)) {
+    process.stderr.write(`studio plan: --precision must be one of ${PRECISIONS.join(', ')}, got ${values.precision}\n`);
+    return 2;
+  }
+  const providerText = values.provider ?? 'cuda';
+  if (providerText !== 'cuda' && providerText !== 'dml') {
+    process.stderr.write(`studio plan: --provider must be cuda or dml (the card --vram plans for), got ${providerText}\n`);
+    return 2;
+  }
+  const provider: 'cuda' | 'dml' = providerText;
+  const device = await discoverDevice(providers, threads, values.vram ? Number(values.vram) : undefined, values.vram ? undefined : values.precision);
+  // --vram plans for a card of that size even where this machine has none (or only a CPU), in the precision
+  // that provider runs (bf16 on CUDA, fp16 on DirectML) unless --precision says otherwise.
   const planned = values.vram
     ? {
-        summary: { ...device.summary, provider: 'cuda' as const, name: `a ${values.vram} GB card`, memoryBytes: Number(values.vram) * GB },
+        summary: {
+          ...device.summary,
+          provider,
+          name: `a ${values.vram} GB ${provider === 'cuda' ? 'CUDA' : 'DirectML'} card`,
+          memoryBytes: Number(values.vram) * GB,
+          precision: values.precision ?? defaultPrecision(provider),
+        },
         budget: gpuBudget(Number(values.vram) * GB, values.ram ? Number(values.ram) * GB : device.budget.ramBytes, Number(process.env.STUDIO_GPU_TFLOPS) || 150, Number(process.env.STUDIO_PCIE_GBS) || 20),
       }
     : values.ram
@@ -148,7 +195,7 @@ async function main(): Promise<number> {
   const folder = await openModelFolder(values.model);
   const { report } = await planReport(folder, size.width, size.height, planned);
   const measured = values.measure
-    ? await measure(folder, parsePlan(values.measure) ?? { kind: 'resident', vaeTiled: false }, size.width, size.height, Number(values.steps), Number(values['text-tokens']), threads)
+    ? await measure(folder, parsePlan(values.measure) ?? { kind: 'resident', vaeTiled: false }, size.width, size.height, Number(values.steps), Number(values['text-tokens']), threads, planned)
     : undefined;
   if (values.json) {
     process.stdout.write(`${JSON.stringify({ ...report, ...(measured ? { measured } : {}) })}\n`);

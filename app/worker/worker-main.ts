@@ -38,7 +38,7 @@ function currentDevice(): Promise<Device> {
   return device;
 }
 
-async function loadModel(folder: ModelFolder, plan: ExecutionChoice, limitBytes: number, note: (message: string) => void): Promise<{ runner: QwenImageRunner; loadMs: number }> {
+async function loadModel(folder: ModelFolder, plan: ExecutionChoice, note: (message: string) => void): Promise<{ runner: QwenImageRunner; loadMs: number }> {
   const cached = loaded.get(folder.dir);
   if (cached && describePlan(cached.plan) === describePlan(plan)) return { runner: cached, loadMs: 0 };
   const t0 = performance.now();
@@ -49,7 +49,7 @@ async function loadModel(folder: ModelFolder, plan: ExecutionChoice, limitBytes:
   }
   const { providers } = currentSettings();
   const precision = (await currentDevice()).summary.precision;
-  const runner = await QwenImageRunner.open(folder, { intraOpThreads: threads, providers, deviceMemoryLimitBytes: limitBytes, ...(precision ? { precision } : {}) }, plan, note);
+  const runner = await QwenImageRunner.open(folder, { intraOpThreads: threads, providers, ...(precision ? { precision } : {}) }, plan, note);
   loaded.set(folder.dir, runner);
   return { runner, loadMs: performance.now() - t0 };
 }
@@ -67,15 +67,15 @@ async function generate(msg: GenerateMessage): Promise<void> {
     const device = await currentDevice();
     const speedFiles = msg.loras.filter((l) => l.role === 'speed').map((l) => l.file);
     const styleCount = msg.loras.filter((l) => l.role === 'style').length;
-    const { report, sizes, adapters } = await planReport(folder, msg.request.width, msg.request.height, device, forcedPlan, speedFiles, styleCount);
+    const { report, sizes, memory, adapters } = await planReport(folder, msg.request.width, msg.request.height, device, forcedPlan, speedFiles, styleCount);
     const first = forcedPlan ?? (report.chosen ? choiceOf(report.chosen) : undefined);
     if (!first) throw new StudioError('invalid-request', report.advice ?? 'No execution plan fits this device.');
     let loadMs = 0;
     const { value: out, plan } = await withPlanFallback(
       first,
-      (failed) => fallbacksAfter(sizes, msg.request.width, msg.request.height, 1, device.budget, failed, adapters),
+      (failed) => fallbacksAfter(sizes, memory, msg.request.width, msg.request.height, 1, device.budget, failed, adapters),
       async (p) => {
-        const opened = await loadModel(folder, p, device.budget.vramBytes, note);
+        const opened = await loadModel(folder, p, note);
         loadMs += opened.loadMs;
         const sampler = msg.sampler ?? opened.runner.sampler;
         const image = await opened.runner.generate(msg.request, (progress) => parent.send({ type: 'progress', jobId: msg.jobId, ...progress }), controller.signal, msg.loras, sampler, noteNotice);

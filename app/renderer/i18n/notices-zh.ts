@@ -15,6 +15,13 @@ export const NOTICES_ZH_CN: Readonly<Record<NoticeKey, string>> = {
   'note.transformerRerun': '变换器在 {from} 精度下产生了 {count} 个无效值，从这一步起改用 {to} 运行。',
   'note.vaeRerun': 'VAE 在 {from} 精度下产生了 {count} 个无效值，已改用 {to} 重新运行。',
   'error.configTooLarge': '{file}：{key} 为 {value}，超过了此类模型可能的大小（最多 {max}）；该文件夹中不是工作室能运行的模型。',
+  'plan.resident': '全部组件同时加载，{precision}',
+  'plan.sequential': '逐个加载组件（文本编码器、变换器、VAE），{precision}',
+  'plan.streamed': '变换器按每组 {blocks} 个块流式加载（常驻 {pinned} 个），{precision}',
+  'plan.int8': '8 位权重（MatMulNBits），逐个加载组件，激活为 {precision}',
+  'plan.int4': '4 位权重（MatMulNBits），逐个加载组件，激活为 {precision}',
+  'plan.int4Streamed': '4 位权重，变换器按每组 {blocks} 个块流式加载（常驻 {pinned} 个），激活为 {precision}',
+  'plan.nothingFits': '在 {width}x{height} 下没有任何方案能放进 {memory} GB：最小的方案（{smallest}）需要 {needs} GB。请尝试更小的图像尺寸。',
   'error.badSetting': '{name} 被设置为“{value}”，工作室无法识别。可用的值：{allowed}。请修改或取消该设置后重新启动工作室。',
   // robust: downloads, storage, export, library, worker watchdog
   'error.download.incompleteModel': '{repo} 的下载不是完整的模型：缺少 {count} 个文件（{missing}）。模型库发送的文件列表可能被截断了；没有标记为已安装。请重试，或换一个下载源。',

@@ -279,7 +279,8 @@ export function componentLayouts(folder: ModelFolder, plan: ExecutionChoice, not
     transformer: async (weights) => {
       const q = await quantized(weights, 'transformer');
       return {
-        ...(isStreamed(plan.kind) && plan.groupBlocks ? { groupBlocks: plan.groupBlocks, pinnedGroups: 1 } : {}),
+        ...(isStreamed(plan.kind) && plan.groupBlocks ? { groupBlocks: plan.groupBlocks, pinnedGroups: plan.pinnedGroups ?? 1 } : {}),
+        ...(plan.modulationBlocks ? { modulationBlocks: plan.modulationBlocks } : {}),
         ...(q ? { quantized: q } : {}),
       };
     },
