@@ -24,7 +24,8 @@ const sizes = (process.env.BENCH_SIZES ?? '512,1024,1536').split(',').map(Number
 const plans = (process.env.BENCH_PLANS ?? 'resident,streamed:1,int8').split(',');
 const before = process.env.BENCH_BEFORE;
 const fixtures = join(root, 'test-fixtures', 'qwen-image');
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const median = (xs) => (xs?.length ? [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] : NaN);
+const sections = (process.env.BENCH_SECTIONS ?? '1,2,3,4').split(',');
 
 /** A model folder whose transformer is random (bf16) and whose text encoder and VAE are the fixtures'. */
 async function mediumModel() {
@@ -48,7 +49,8 @@ function measure(bin, model, size, plan, env = {}) {
     env: { ...process.env, STUDIO_THREADS: String(threads), ...env },
   });
   if (r.status !== 0) return { error: r.stderr.trim().split('\n').pop() };
-  return JSON.parse(r.stdout).measured;
+  const measured = JSON.parse(r.stdout).measured;
+  return measured ?? { error: 'no measurement in the output' };
 }
 
 async function parent() {
@@ -56,6 +58,7 @@ async function parent() {
   const studio = join(root, 'bin', 'studio.js');
 
   // 1. Peak memory against the planner.
+  if (sections.includes('1')) {
   const memRows = [];
   for (const [name, dir] of Object.entries(models)) {
     for (const size of sizes) {
@@ -71,7 +74,7 @@ async function parent() {
           model: name,
           px: size,
           plan,
-          ...(b ? { 'before peak MB': b.error ? 'error' : (b.peakRssBytes / MB).toFixed(0), 'before s/step': b.error ? '-' : (median(b.msPerStep) / 1000).toFixed(2) } : {}),
+          ...(b ? { 'before peak MB': b.error ? 'error' : (b.peakRssBytes / MB).toFixed(0), 'before s/step': b.error || !b.msPerStep ? '-' : (median(b.msPerStep) / 1000).toFixed(2) } : {}),
           'peak MB after runs 1/2/3': m.peakRssAfterStep.map((x) => (x / MB).toFixed(0)).join(' / '),
           'predicted MB': (m.predictedPeakBytes / MB).toFixed(0),
           'error %': (100 * err).toFixed(1),
@@ -84,8 +87,10 @@ async function parent() {
   console.table(memRows);
   const errors = memRows.filter((r) => r['error %'] !== undefined).map((r) => Math.abs(Number(r['error %'])));
   if (errors.length) console.log(`largest prediction error: ${Math.max(...errors).toFixed(1)}% over ${errors.length} measurements`);
+  }
 
   // 2. float32 vs float16.
+  if (sections.includes('2')) {
   const precisionRows = [];
   for (const [name, dir] of Object.entries(models)) {
     for (const precision of ['f32', 'fp16']) {
@@ -99,8 +104,10 @@ async function parent() {
   }
   console.log(`\n2. float32 vs float16 on the CPU provider at 512x512 (float16 is what DirectML and pre-Ampere CUDA run; ONNX Runtime's CPU kernels compute many float16 ops by converting to float32, so this is no GPU speed-up):`);
   console.table(precisionRows);
+  }
 
   // 3. The modulation cache.
+  if (sections.includes('3')) {
   const modRows = [];
   for (const [name, dir] of Object.entries(models)) {
     const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--modulation', dir], { encoding: 'utf8', env: { ...process.env, STUDIO_THREADS: String(threads) } });
@@ -121,8 +128,10 @@ async function parent() {
   }
   console.log('\n3. The modulation cache: AdaLN linears and the timestep embedding run once per schedule timestep, not inside every step:');
   console.table(modRows);
+  }
 
   // 4. Memory pattern.
+  if (sections.includes('4')) {
   const patternRows = [];
   for (const pattern of ['on', 'off']) {
     const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--vae', models.demo], { encoding: 'utf8', env: { ...process.env, STUDIO_THREADS: String(threads), STUDIO_MEM_PATTERN: pattern } });
@@ -135,6 +144,7 @@ async function parent() {
   }
   console.log('\n4. ONNX Runtime memory pattern, demo VAE decode at 1024x1024 (the engine turns it off on every provider):');
   console.table(patternRows);
+  }
 }
 
 if (process.argv[2] === '--modulation') await modulationChild(process.argv[3]);

@@ -24,9 +24,12 @@ Usage:
                   [--lora FILE[:STRENGTH] ...]   (a Lightning/Turbo LoRA also sets steps and sampler)
   studio serve [--port N] [--open]
   studio history [--search TEXT] [--model ID] [--limit N] [--json]
-  studio fixture FOLDER      check the engine against a reference fixture folder
+  studio fixture FOLDER [--precision f32|fp16|bf16]   check the engine against a reference fixture folder
   studio pull REPO[@REVISION] [--source hf|modelscope|auto] [--endpoint URL] [--include GLOB ...] [--dest DIR]
-  studio plan --model DIR [--size WxH] [--vram GB]   predicted VRAM, RAM and time of each execution plan
+  studio plan --model DIR [--size WxH] [--vram GB [--provider cuda|dml] [--precision P]]
+                             predicted VRAM, RAM and time of each execution plan
+  studio gpu status|install [--from FILE|DIR] [--lib-path DIR ...]   the CUDA provider (Linux): what it
+                             needs here, and installing it into the data folder
   studio lora inspect FILE   what a LoRA file is (format, base model, rank, targets), or why it is refused
 
 Common options:
@@ -286,6 +289,8 @@ export async function main(argv: string[]): Promise<number> {
         return await pull(rest);
       case 'plan':
         return await inWorker('plan-main.js', rest);
+      case 'gpu':
+        return await inWorker(join('gpu', 'gpu-main.js'), rest);
       case 'lora':
         return await lora(rest);
       case undefined:

@@ -381,8 +381,11 @@ export interface DeviceSummary {
   readonly memoryBytes: number;
   readonly freeBytes?: number;
   readonly ramBytes: number;
-  /** Providers asked for that could not load, and why. */
-  readonly unavailable: readonly { readonly provider: string; readonly reason: string }[];
+  /**
+   * Providers asked for that could not load: ONNX Runtime's reason, and what is missing and what to do
+   * about it as notices (driver, CUDA provider, CUDA/cuDNN libraries), for the UI and `studio plan`.
+   */
+  readonly unavailable: readonly { readonly provider: string; readonly reason: string; readonly notices?: readonly Notice[] }[];
   /** Said when a number is an assumption (e.g. VRAM not reported on DirectML). */
   readonly note?: string;
   /** The precision the engine computes in on this device (the provider's default or STUDIO_PRECISION). */

@@ -1,6 +1,9 @@
 // The one module that touches onnxruntime-node: provider table, session options, input checks, release.
 
 import type * as Ort from 'onnxruntime-node';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { installedRuntime } from './gpu/gpu-runtime.js';
 import { providerPrecisions, type Precision } from '../shared/precision.js';
 import { notice, noticeText } from '../shared/notices.js';
 import { StudioError } from '../shared/result.js';
@@ -12,10 +15,33 @@ export type OrtTensor = Ort.Tensor;
 
 let loaded: Promise<OrtModule> | undefined;
 
-/** Imported on first use, never at module load, so processes that only plan or validate stay light. */
+/**
+ * Imported on first use, never at module load, so processes that only plan or validate stay light. From
+ * the GPU runtime folder when one is installed (the same onnxruntime-node with the CUDA provider beside it,
+ * see gpu/gpu-runtime.ts), else the one the studio ships.
+ */
 export function loadOrt(): Promise<OrtModule> {
-  loaded ??= import('onnxruntime-node').then((m) => m.default);
+  loaded ??= (async () => {
+    const runtime = process.env.STUDIO_GPU_RUNTIME === 'off' ? undefined : installedRuntime();
+    if (runtime) return ((await import(pathToFileURL(join(runtime.layout.ortDir, 'dist', 'index.js')).href)) as { default: OrtModule }).default;
+    return (await import('onnxruntime-node')).default;
+  })();
   return loaded;
+}
+
+/** Where onnxruntime-node was loaded from: the GPU runtime folder or the shipped package. */
+export function ortSource(): 'gpu-runtime' | 'bundled' {
+  return process.env.STUDIO_GPU_RUNTIME !== 'off' && installedRuntime() ? 'gpu-runtime' : 'bundled';
+}
+
+/**
+ * The providers to try when STUDIO_PROVIDERS does not say: DirectML then the CPU on Windows (DirectML ships
+ * with onnxruntime-node there), CUDA then the CPU on Linux once the GPU runtime is installed, else the CPU.
+ */
+export function defaultProviders(platform = process.platform): Provider[] {
+  if (platform === 'win32') return ['dml', 'cpu'];
+  if (platform === 'linux' && process.env.STUDIO_GPU_RUNTIME !== 'off' && installedRuntime()) return ['cuda', 'cpu'];
+  return ['cpu'];
 }
 
 export type Provider = 'cuda' | 'dml' | 'cpu';
@@ -38,7 +64,7 @@ export interface SessionConfig {
 
 /** The providers to try on this platform, from STUDIO_PROVIDERS (e.g. "cuda,cpu") or the default. */
 export function providersFromEnv(value = process.env.STUDIO_PROVIDERS): Provider[] {
-  if (!value) return ['cpu'];
+  if (!value) return defaultProviders();
   const list = value.split(',').map((p) => p.trim().toLowerCase());
   const bad = list.filter((p) => !PROVIDERS.includes(p as Provider));
   if (bad.length > 0) throw new Error(`STUDIO_PROVIDERS names unknown providers: ${bad.join(', ')} (known: ${PROVIDERS.join(', ')})`);

@@ -8,7 +8,8 @@ import { parseArgs } from 'node:util';
 import { parseSize } from '../shared/generation.js';
 import { choiceOf, describePlan, gpuBudget, modulationPhaseBytes, parsePlan, transformerPhaseBytes, type ExecutionChoice, type PlanReport } from '../shared/vram-plan.js';
 import { defaultPrecision, isPrecision, PRECISIONS, type Precision } from '../shared/precision.js';
-import { discoverDevice, type Device } from './device.js';
+import { noticeText } from '../shared/notices.js';
+import { discoverDevice, usableProviders, type Device } from './device.js';
 import { openModelFolder, type ModelFolder } from './model-folder.js';
 import { gaussianNoise } from './noise.js';
 import { providersFromEnv } from './ort.js';
@@ -60,7 +61,8 @@ async function measure(folder: ModelFolder, plan: ExecutionChoice, width: number
   let quantizeMs = 0;
   const layouts = componentLayouts(folder, plan);
   const precision = device.summary.precision ?? 'f32';
-  const model = await openTransformer(folder.components.transformer, folder.root, { intraOpThreads: threads, providers: providersFromEnv(), precision }, [], undefined, async (weights) => {
+  const providers = usableProviders(providersFromEnv(), device.summary);
+  const model = await openTransformer(folder.components.transformer, folder.root, { intraOpThreads: threads, providers, precision }, [], undefined, async (weights) => {
     // The layout makes (or checks) the n-bit cache: timed apart from loading.
     const q0 = performance.now();
     const layout = await layouts.transformer!(weights);
@@ -117,7 +119,10 @@ async function measure(folder: ModelFolder, plan: ExecutionChoice, width: number
 function printTable(name: string, report: PlanReport): void {
   const d = report.device;
   process.stdout.write(`${name} at ${report.width}x${report.height} on ${d.name} via ${d.provider} (${(d.memoryBytes / GB).toFixed(1)} GB to plan with):\n`);
-  for (const u of d.unavailable) process.stdout.write(`  ${u.provider} unavailable: ${u.reason}\n`);
+  for (const u of d.unavailable) {
+    process.stdout.write(`  ${u.provider} unavailable${u.notices?.length ? ':' : `: ${u.reason}`}\n`);
+    for (const n of u.notices ?? []) process.stdout.write(`    - ${noticeText(n)}\n`);
+  }
   if (d.note) process.stdout.write(`  ${d.note}\n`);
   console.table(
     report.plans.map((p) => ({

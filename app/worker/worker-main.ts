@@ -5,7 +5,7 @@ import { serializeError, StudioError } from '../shared/result.js';
 import { choiceOf, describePlan, fallbacksAfter, type ExecutionChoice } from '../shared/vram-plan.js';
 import { noticeText, type Notice } from '../shared/notices.js';
 import { toWorkerSchema, type ToWorker } from '../shared/worker-protocol.js';
-import { discoverDevice, type Device } from './device.js';
+import { discoverDevice, usableProviders, type Device } from './device.js';
 import { openModelFolder, type ModelFolder } from './model-folder.js';
 import { connectToParent } from './parent-channel.js';
 import { workerSettings, type WorkerSettings } from './worker-settings.js';
@@ -47,8 +47,9 @@ async function loadModel(folder: ModelFolder, plan: ExecutionChoice, note: (mess
     await runner.release();
     loaded.delete(key);
   }
-  const { providers } = currentSettings();
-  const precision = (await currentDevice()).summary.precision;
+  const device = await currentDevice();
+  const providers = usableProviders(currentSettings().providers, device.summary);
+  const precision = device.summary.precision;
   const runner = await QwenImageRunner.open(folder, { intraOpThreads: threads, providers, ...(precision ? { precision } : {}) }, plan, note);
   loaded.set(folder.dir, runner);
   return { runner, loadMs: performance.now() - t0 };
