@@ -17,6 +17,9 @@ export const NOTICES = {
   'error.loraDoesNotFit': 'The LoRA {file} does not fit the loaded model: {count} of its {total} tensors match no layer ({keys}). It was probably made for another base model; nothing was applied.',
   'error.loraShapeMismatch': 'The LoRA {file} does not fit {module}: {reason}. It was made for another model size; nothing was applied.',
   'error.loraEmpty': 'The file {file} holds no LoRA weights.',
+  'error.latentsInvalid': 'Step {step} produced {count} invalid (NaN or infinite) latent values; the image was not made.',
+  'error.vaeInvalid': 'The VAE produced {count} invalid (NaN or infinite) values; the image was not saved.',
+  'error.componentsMismatch': '{file}: {reason}; the components of this folder do not belong together.',
 } as const satisfies Record<string, string>;
 
 export type NoticeKey = keyof typeof NOTICES;
