@@ -39,6 +39,24 @@ function sideSchema(name: string) {
     .refine((v) => v % SIZE_STEP === 0, { message: `${name} must be a multiple of ${SIZE_STEP} pixels` });
 }
 
+/**
+ * A seed: a whole number from 0 to 2^32-1, the range the noise generator takes. Anything else is refused,
+ * never wrapped into another seed; the range is checked first so that 1e20 is "too large", not "not whole".
+ */
+export const seedSchema = z
+  .number({ error: 'The seed must be a number' })
+  .min(0, 'The seed cannot be negative')
+  .max(MAX_SEED, `The seed must be at most ${MAX_SEED}`)
+  .int('The seed must be a whole number');
+
+/** A seed typed as text (CLI, a form): plain decimal digits only, so "0x10" or "1e3" is not read as another seed. */
+export function parseSeed(text: string): number | undefined {
+  const t = text.trim();
+  if (!/^\d{1,10}$/.test(t)) return undefined;
+  const n = Number(t);
+  return n <= MAX_SEED ? n : undefined;
+}
+
 /** A request as the user (UI or CLI) sends it; the seed is filled in by the main process when absent. */
 export const generationRequestSchema = z
   .object({
@@ -47,12 +65,7 @@ export const generationRequestSchema = z
       .max(MAX_PROMPT_CHARS, `The prompt is longer than ${MAX_PROMPT_CHARS} characters`)
       .refine((p) => p.trim().length > 0, { message: 'The prompt is empty: describe the image you want' }),
     negativePrompt: z.string().max(MAX_PROMPT_CHARS).default(''),
-    seed: z
-      .number()
-      .int('The seed must be a whole number')
-      .min(0, 'The seed cannot be negative')
-      .max(MAX_SEED, `The seed must be at most ${MAX_SEED}`)
-      .optional(),
+    seed: seedSchema.optional(),
     steps: z
       .number()
       .int('Steps must be a whole number')

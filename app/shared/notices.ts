@@ -11,6 +11,18 @@ export const NOTICES = {
   'error.internal': 'Something unexpected went wrong: {message}',
   'error.cancelled': 'The generation was cancelled.',
   'error.shuttingDown': 'The studio is shutting down.',
+  // robust: downloads, storage, export, library, worker watchdog
+  'error.download.incompleteModel':
+    'The download of {repo} is not a complete model: {count} file(s) missing ({missing}). The file list the hub sent may have been cut short; nothing was marked installed. Try again, or choose another source.',
+  'error.download.listingLoop': '{source} kept sending more pages of the file list ({pages} so far); the listing was abandoned.',
+  'error.download.mirrorInvalid': '"{url}" is not a mirror address the studio can use (it must look like https://hf-mirror.com).',
+  'error.download.mirrorNotHttps': 'The mirror {url} must use https; plain http is allowed only to this computer.',
+  'error.download.mirrorPrivate':
+    'The mirror {url} points to a private or link-local address ({address}), which the studio does not fetch from on request. To use a mirror on your own network, set HF_ENDPOINT to it before starting the studio.',
+  'error.download.mirrorUnresolved': 'The mirror {url} cannot be found ({message}).',
+  'error.download.installFailed': '{title} was downloaded, but putting it to use failed: {message}',
+  'note.library.folderSkipped': 'LoRA library: {reason}; the folder {folder} is left out until it is fixed or removed.',
+  'error.seed.invalid': 'The seed "{value}" is not a whole number from 0 to {max}; seeds are never wrapped into another seed.',
   // sdxl: model families, Stable Diffusion components, image input
   'error.modelFileMissing': '{file} is missing; the model folder is incomplete.',
   'error.modelFileInvalid': '{file} cannot be used: {reason}.',

@@ -30,4 +30,9 @@ describe('gaussianNoise', () => {
     expect(second).not.toEqual(gaussianNoise(42, 4));
     expect(new NoiseStream(42).draw(5)).toEqual(first);
   });
+
+  it('refuses a seed outside 0..2^32-1 instead of wrapping it into another seed', () => {
+    for (const seed of [2 ** 32, -1, 1.5, Number.NaN]) expect(() => gaussianNoise(seed, 4)).toThrow(/is not a whole number from 0 to 4294967295/);
+    expect(gaussianNoise(2 ** 32 - 1, 4)).toHaveLength(4);
+  });
 });
