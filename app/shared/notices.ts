@@ -32,6 +32,10 @@ export const NOTICES = {
   'error.latentsInvalid': 'Step {step} produced {count} invalid (NaN or infinite) latent values; the image was not made.',
   'error.vaeInvalid': 'The VAE produced {count} invalid (NaN or infinite) values; the image was not saved.',
   'error.componentsMismatch': '{file}: {reason}; the components of this folder do not belong together.',
+  // --- api track: the browser host's connection and the A1111 API setting ---
+  'error.connectionLost': 'The connection to the studio was lost.',
+  'error.hostUnreachable': 'Cannot reach the studio. Is `studio serve` still running? If you opened this page yourself, open the link it printed instead.',
+  'error.noAccessToken': 'This page has no access token: open the link that `studio serve` printed.',
 } as const satisfies Record<string, string>;
 
 export type NoticeKey = keyof typeof NOTICES;

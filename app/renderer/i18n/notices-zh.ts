@@ -25,4 +25,8 @@ export const NOTICES_ZH_CN: Readonly<Record<NoticeKey, string>> = {
   'error.latentsInvalid': '第 {step} 步产生了 {count} 个无效（NaN 或无穷大）的潜变量值；未生成图像。',
   'error.vaeInvalid': 'VAE 产生了 {count} 个无效（NaN 或无穷大）的值；图像未保存。',
   'error.componentsMismatch': '{file}：{reason}；此文件夹中的组件不属于同一个模型。',
+  // --- api track ---
+  'error.connectionLost': '与工作室的连接已断开。',
+  'error.hostUnreachable': '无法连接到工作室。`studio serve` 还在运行吗？如果此页面是你自己打开的，请改为打开它打印的链接。',
+  'error.noAccessToken': '此页面没有访问令牌：请打开 `studio serve` 打印的链接。',
 };
