@@ -11,6 +11,16 @@ export const NOTICES = {
   'error.internal': 'Something unexpected went wrong: {message}',
   'error.cancelled': 'The generation was cancelled.',
   'error.shuttingDown': 'The studio is shutting down.',
+  // engine
+  'error.precisionUnsupported': 'The {provider} provider cannot compute in {precision}; it supports {supported}.',
+  'error.textEncoderNonFinite': 'The text encoder produced {count} invalid (NaN or infinite) values; the image was not made.',
+  'error.nonFiniteStep': 'Step {step} produced {count} invalid (NaN or infinite) values; the image was not made.',
+  'error.vaeNonFinite': 'The VAE produced {count} invalid (NaN or infinite) values; the image was not saved.',
+  'note.textEncoderRerun': 'The text encoder gave {count} invalid values in {from}; it ran again in {to}.',
+  'note.transformerRerun': 'The transformer gave {count} invalid values in {from}; it runs in {to} from this step on.',
+  'note.vaeRerun': 'The VAE gave {count} invalid values in {from}; it ran again in {to}.',
+  'error.configTooLarge': '{file}: {key} is {value}, more than any model of this kind has (at most {max}); the folder does not hold a model the studio can run.',
+  'error.badSetting': '{name} is set to "{value}", which the studio does not understand. Use one of: {allowed}. Change or unset it and start the studio again.',
   // robust: downloads, storage, export, library, worker watchdog
   'error.download.incompleteModel':
     'The download of {repo} is not a complete model: {count} file(s) missing ({missing}). The file list the hub sent may have been cut short; nothing was marked installed. Try again, or choose another source.',
