@@ -6,9 +6,12 @@ import { mkdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { AppInfo } from '../shared/contract.js';
 import { MAX_SEED, validateGenerationRequest, type GenerationRecord, type ResolvedRequest, type SamplerSettings } from '../shared/generation.js';
+import { demoFamily, familyById, type FamilyInfo } from '../shared/model-families.js';
+import { notice } from '../shared/notices.js';
 import { StudioError } from '../shared/result.js';
 import type { PlanReport } from '../shared/vram-plan.js';
 import { PLAIN_FILE_URLS, type FileUrls } from './file-urls.js';
+import { readInputImage } from './images/input-image.js';
 import { HistoryService } from './history/history-service.js';
 import { saveGeneration } from './history/save-generation.js';
 import { JobQueue, type Job } from './jobs/job-queue.js';
@@ -60,7 +63,7 @@ export class Studio {
     mkdirSync(this.layout.thumbs, { recursive: true });
     this.db = openDatabase(this.layout.database);
     const urls = () => this.urls;
-    this.models = new ModelRegistry(options.demoModelDir);
+    this.models = new ModelRegistry(options.demoModelDir, demoFamily());
     this.loras = new LoraRegistry(new LoraLibrary(join(this.layout.root, 'loras')), urls);
     this.history = new HistoryService(this.db, this.layout, urls);
     this.exports = new ExportService(join(this.layout.root, 'exports'), this.layout.images, this.history, urls);
@@ -75,7 +78,8 @@ export class Studio {
       ...(options.env ? { env: options.env } : {}),
       onInstalled: async (entry, dir, files) => {
         if (entry.kind === 'base') {
-          if (entry.runnable) this.models.register(`local:${basename(dir)}`, dir, entry.title);
+          const family = familyById(entry.family);
+          if (entry.runnable && family) this.models.register(`local:${basename(dir)}`, dir, entry.title, family);
           return;
         }
         // A downloaded LoRA goes into the library, where the UI lists it with its preset.
@@ -119,7 +123,18 @@ export class Studio {
       throw new StudioError('invalid-request', first.message, v.problems.map((p) => `${p.field}: ${p.message}`).join('; '));
     }
     const model = this.models.get(v.value.modelId);
+    const family = familyById(model.family);
+    if (!family) throw new StudioError('model-unsupported', `Unknown model family "${model.family}".`, model.family);
     const { loras, preset } = this.loras.resolve(v.value.loras);
+    if (preset && preset.family !== family.id) {
+      const lora = loras.find((l) => l.role === 'speed');
+      throw new StudioError(
+        'invalid-request',
+        notice('error.loraWrongFamily', { file: basename(lora?.file ?? preset.label), preset: preset.label, loraFamily: familyById(preset.family)?.title ?? preset.family, modelFamily: family.title }),
+        lora?.file,
+      );
+    }
+    checkInitImage(v.value, family);
     const request: ResolvedRequest = { ...v.value, seed: v.value.seed ?? randomInt(0, MAX_SEED + 1) };
     const jobId = randomUUID();
     const completion = this.jobs.enqueue({ jobId, request, work: { model, loras, sampler: preset?.sampler } });
@@ -129,17 +144,47 @@ export class Studio {
   private async runJob(job: Job<GenerationWork>, onProgress: Parameters<WorkerSupervisor['run']>[1]): Promise<GenerationRecord> {
     const startedAt = performance.now();
     const { model, loras, sampler } = job.work;
+    const init = await this.initImage(job.request);
     const out = await this.supervisor.run(
-      { jobId: job.jobId, modelDir: model.dir, request: job.request, loras: loras.map(({ file, strength, role }) => ({ file, strength, role })), ...(sampler ? { sampler } : {}) },
+      {
+        jobId: job.jobId,
+        modelDir: model.dir,
+        request: job.request,
+        loras: loras.map(({ file, strength, role }) => ({ file, strength, role })),
+        ...(sampler ? { sampler } : {}),
+        ...(init ? { initImage: { width: init.image.width, height: init.image.height, rgb: init.image.rgb, strength: init.strength } } : {}),
+      },
       onProgress,
     );
     onProgress({ phase: 'saving', step: job.request.steps, totalSteps: job.request.steps });
-    return saveGeneration({ db: this.db, layout: this.layout, appVersion: this.options.appVersion }, { jobId: job.jobId, request: job.request, model, loras, out, startedAt });
+    return saveGeneration(
+      { db: this.db, layout: this.layout, appVersion: this.options.appVersion },
+      { jobId: job.jobId, request: job.request, model, loras, out, startedAt, ...(init ? { initImage: { source: init.source, sha256: init.image.sha256, strength: init.strength } } : {}) },
+    );
+  }
+
+  /** The request's input image, decoded and fitted to its size: a file, or an image of the history. */
+  private async initImage(request: ResolvedRequest): Promise<{ image: Awaited<ReturnType<typeof readInputImage>>; source: string; strength: number } | undefined> {
+    const init = request.initImage;
+    if (!init) return undefined;
+    const file = init.generationId ? this.history.imagePath(init.generationId) : init.path!;
+    const source = init.generationId ?? basename(file);
+    return { image: await readInputImage(file, request.width, request.height, source), source, strength: init.strength };
   }
 
   async close(): Promise<void> {
     this.jobs.close();
     await this.supervisor.stop();
     this.db.close();
+  }
+}
+
+/** Image input only where the family takes it, and a strength that leaves at least one step to run. */
+function checkInitImage(request: { readonly steps: number; readonly initImage?: { readonly strength: number } }, family: FamilyInfo): void {
+  const init = request.initImage;
+  if (!init) return;
+  if (!family.imageInput) throw new StudioError('invalid-request', notice('error.imageInputUnsupported', { family: family.title }), 'initImage');
+  if (Math.floor(request.steps * init.strength) < 1) {
+    throw new StudioError('invalid-request', notice('error.strengthTooLow', { strength: init.strength, steps: request.steps }), 'initImage.strength');
   }
 }

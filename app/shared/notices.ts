@@ -42,6 +42,13 @@ export const NOTICES = {
   'error.latentsInvalid': 'Step {step} produced {count} invalid (NaN or infinite) latent values; the image was not made.',
   'error.vaeInvalid': 'The VAE produced {count} invalid (NaN or infinite) values; the image was not saved.',
   'error.componentsMismatch': '{file}: {reason}; the components of this folder do not belong together.',
+  'error.unknownFamily': '{file} names the pipeline {className}, which is no model family the studio runs (it runs {known}).',
+  'error.componentMissing': '{dir} has no {component}/ folder; the download is incomplete.',
+  'error.imageInputUnsupported': '{family} models do not take an input image.',
+  'error.imageUndecodable': 'The input image {file} cannot be read as an image ({reason}).',
+  'error.strengthTooLow': 'Strength {strength} with {steps} steps runs no step at all: steps x strength must be at least 1.',
+  'error.loraWrongFamily': 'The LoRA {file} is a {preset} speed LoRA for {loraFamily} models; the chosen model is {modelFamily}.',
+  'error.samplerWrongFamily': 'The sampler {sampler} does not run {family} models.',
   // --- api track: the browser host's connection and the A1111 API setting ---
   'error.connectionLost': 'The connection to the studio was lost.',
   'error.hostUnreachable': 'Cannot reach the studio. Is `studio serve` still running? If you opened this page yourself, open the link it printed instead.',

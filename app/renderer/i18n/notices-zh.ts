@@ -35,6 +35,13 @@ export const NOTICES_ZH_CN: Readonly<Record<NoticeKey, string>> = {
   'error.latentsInvalid': '第 {step} 步产生了 {count} 个无效（NaN 或无穷大）的潜变量值；未生成图像。',
   'error.vaeInvalid': 'VAE 产生了 {count} 个无效（NaN 或无穷大）的值；图像未保存。',
   'error.componentsMismatch': '{file}：{reason}；此文件夹中的组件不属于同一个模型。',
+  'error.unknownFamily': '{file} 指定的管线 {className} 不是工作室支持的模型系列（支持：{known}）。',
+  'error.componentMissing': '{dir} 中没有 {component}/ 文件夹；下载不完整。',
+  'error.imageInputUnsupported': '{family} 模型不接受输入图像。',
+  'error.imageUndecodable': '无法将输入图像 {file} 读取为图像（{reason}）。',
+  'error.strengthTooLow': '强度 {strength} 配合 {steps} 步时一步也不会运行：步数 × 强度至少为 1。',
+  'error.loraWrongFamily': 'LoRA {file} 是用于 {loraFamily} 模型的 {preset} 加速 LoRA；所选模型是 {modelFamily}。',
+  'error.samplerWrongFamily': '采样器 {sampler} 不能运行 {family} 模型。',
   // --- api track ---
   'error.connectionLost': '与工作室的连接已断开。',
   'error.hostUnreachable': '无法连接到工作室。`studio serve` 还在运行吗？如果此页面是你自己打开的，请改为打开它打印的链接。',
