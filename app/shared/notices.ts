@@ -29,6 +29,19 @@ export const NOTICES = {
   'error.loraDoesNotFit': 'The LoRA {file} does not fit the loaded model: {count} of its {total} tensors match no layer ({keys}). It was probably made for another base model; nothing was applied.',
   'error.loraShapeMismatch': 'The LoRA {file} does not fit {module}: {reason}. It was made for another model size; nothing was applied.',
   'error.loraEmpty': 'The file {file} holds no LoRA weights.',
+  'error.storage.diskFull': 'The disk holding {dir} is full; nothing was saved there. Free some space and try again.',
+  'error.storage.notAllowed': 'The studio may not write to {dir} ({code}); nothing was saved there.',
+  'error.storage.missing': '{file} is not there any more ({message}).',
+  'error.storage.failed': 'Could not write {file}: {message}',
+  'error.database.corrupt': 'The history database {file} is damaged ({detail}); it has not been changed. Run `studio repair` (in the desktop app: Repair) to keep it as a studio.db.corrupt-<date> copy and start a new history holding every image that can still be read.',
+  'error.data.notWritable': 'The studio cannot write to its data folder {dir} ({code}). Choose another folder with --data-dir or STUDIO_DATA_DIR, or make this one writable; nothing in it was changed.',
+  'error.save.notRecorded': 'The image was saved as {file}, with its recipe inside, but could not be added to the history: {message}',
+  'error.save.fileUnreadable': 'The image was not saved: {file} could not be read to record its hash ({message}).',
+  'error.serve.badPort': '--port must be a whole number from 0 to 65535 (0 picks a free port), not "{value}".',
+  'error.serve.portInUse': 'Port {port} on 127.0.0.1 is already in use (another studio, or another program). Choose another with --port, or --port 0 for any free port.',
+  'note.repair.notNeeded': 'The history database {file} is sound; there is nothing to repair.',
+  'note.repair.done': 'The damaged database is kept as {backup}. A new history was started with {recovered} image(s), {fromImages} of them read back from the recipe inside their own files; {unreadable} could not be read.',
+  'error.database.empty': 'The history database {file} is empty (0 bytes), yet the images folder holds images: the history was lost, not started. The file has not been changed. Run `studio repair` (in the desktop app: Repair) to start a new history holding every image, read back from the recipe inside each file.',
 } as const satisfies Record<string, string>;
 
 export type NoticeKey = keyof typeof NOTICES;
