@@ -67,6 +67,7 @@ async function recipeOf(ctx: SaveContext, job: FinishedJob): Promise<Recipe> {
     sampler: job.out.sampler,
     appVersion: ctx.appVersion,
     device: job.out.device,
+    ...(job.out.precision ? { precision: job.out.precision } : {}),
   };
 }
 

@@ -6,6 +6,16 @@ export const NOTICES_ZH_CN: Readonly<Record<NoticeKey, string>> = {
   'error.internal': '出现了意外错误：{message}',
   'error.cancelled': '生成已取消。',
   'error.shuttingDown': '工作室正在关闭。',
+  // engine
+  'error.precisionUnsupported': '{provider} 执行提供程序不能以 {precision} 精度计算；它支持 {supported}。',
+  'error.textEncoderNonFinite': '文本编码器产生了 {count} 个无效值（NaN 或无穷大），图像未生成。',
+  'error.nonFiniteStep': '第 {step} 步产生了 {count} 个无效值（NaN 或无穷大），图像未生成。',
+  'error.vaeNonFinite': 'VAE 产生了 {count} 个无效值（NaN 或无穷大），图像未保存。',
+  'note.textEncoderRerun': '文本编码器在 {from} 精度下产生了 {count} 个无效值，已改用 {to} 重新运行。',
+  'note.transformerRerun': '变换器在 {from} 精度下产生了 {count} 个无效值，从这一步起改用 {to} 运行。',
+  'note.vaeRerun': 'VAE 在 {from} 精度下产生了 {count} 个无效值，已改用 {to} 重新运行。',
+  'error.configTooLarge': '{file}：{key} 为 {value}，超过了此类模型可能的大小（最多 {max}）；该文件夹中不是工作室能运行的模型。',
+  'error.badSetting': '{name} 被设置为“{value}”，工作室无法识别。可用的值：{allowed}。请修改或取消该设置后重新启动工作室。',
   // robust: downloads, storage, export, library, worker watchdog
   'error.download.incompleteModel': '{repo} 的下载不是完整的模型：缺少 {count} 个文件（{missing}）。模型库发送的文件列表可能被截断了；没有标记为已安装。请重试，或换一个下载源。',
   'error.download.listingLoop': '{source} 一直在发送文件列表的下一页（已有 {pages} 页），已放弃获取列表。',
@@ -35,4 +45,11 @@ export const NOTICES_ZH_CN: Readonly<Record<NoticeKey, string>> = {
   'note.repair.notNeeded': '历史数据库 {file} 完好，无需修复。',
   'note.repair.done': '损坏的数据库已保留为 {backup}。已新建历史记录，含 {recovered} 张图像，其中 {fromImages} 张从图像文件内嵌的配方读回；{unreadable} 张无法读取。',
   'error.database.empty': '历史数据库 {file} 是空的（0 字节），但图像文件夹里有图像：历史记录丢失了，而不是刚开始。文件未被改动。运行 `studio repair`（桌面应用中点“修复”），会新建历史记录，并从每个图像文件内嵌的配方读回所有图像。',
+  'error.latentsInvalid': '第 {step} 步产生了 {count} 个无效（NaN 或无穷大）的潜变量值；未生成图像。',
+  'error.vaeInvalid': 'VAE 产生了 {count} 个无效（NaN 或无穷大）的值；图像未保存。',
+  'error.componentsMismatch': '{file}：{reason}；此文件夹中的组件不属于同一个模型。',
+  // --- api track ---
+  'error.connectionLost': '与工作室的连接已断开。',
+  'error.hostUnreachable': '无法连接到工作室。`studio serve` 还在运行吗？如果此页面是你自己打开的，请改为打开它打印的链接。',
+  'error.noAccessToken': '此页面没有访问令牌：请打开 `studio serve` 打印的链接。',
 };
