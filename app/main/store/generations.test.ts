@@ -96,6 +96,10 @@ describe('generations', () => {
     expect(search('2 dawn')).toEqual([2]); // the seed 2, and a word of its prompt
     expect(search('1 2')).toEqual([4096]); // both digits in one prompt; no image has both seeds
     expect(search('fox whale')).toEqual([]);
+    expect(search('"red fox"')).toEqual([1]); // a quoted phrase, as it is
+    expect(search('"fox red"')).toEqual([]);
+    expect(search('"4096"')).toEqual([]); // quoted digits are text, not a seed
+    expect(search('"prompt 1" seed')).toEqual([4096]);
     expect(search('  ')).toEqual([4096, 3, 2, 1]);
   });
 

@@ -105,9 +105,22 @@ const MAX_SEARCH_WORDS = 16;
  */
 export const DENSE_MATCHES = 2000;
 
-/** The words of a search: whitespace-separated, each to be found somewhere in the image's record. */
+/**
+ * The words of a search, each to be found somewhere in the image's record: separated by white space, or a
+ * "quoted phrase" kept whole (found as it is, as text only: "variation 42" does not mean seed 42).
+ */
+export function searchTerms(search: string | undefined): { text: string; quoted: boolean }[] {
+  const terms: { text: string; quoted: boolean }[] = [];
+  for (const m of (search ?? '').matchAll(/"([^"]+)"|(\S+)/gu)) {
+    if (m[1] !== undefined && m[1].trim() !== '') terms.push({ text: m[1].trim(), quoted: true });
+    else if (m[2] !== undefined) terms.push({ text: m[2], quoted: false });
+  }
+  return terms.slice(0, MAX_SEARCH_WORDS);
+}
+
+/** The words of a search (see searchTerms), without their quoting. */
 export function searchWords(search: string | undefined): string[] {
-  return (search ?? '').trim().split(/\s+/u).filter((w) => w !== '').slice(0, MAX_SEARCH_WORDS);
+  return searchTerms(search).map((t) => t.text);
 }
 
 const ftsPhrase = (word: string) => `"${word.replaceAll('"', '""')}"`;
@@ -126,14 +139,17 @@ export interface WordSet {
 
 /**
  * How a search is answered. Every word must be found: in the prompt, the negative prompt or a LoRA name
- * (any order, any script), and a word of digits may instead be the seed. Words of three characters or
- * more go through the trigram index (`sets`); shorter ones are checked row by row (`filters`).
+ * (any order, any script), and a word of digits may instead be the seed; a "quoted phrase" is found
+ * as it is. Words of three characters or more go through the trigram index (`sets`); shorter ones are
+ * checked row by row (`filters`).
  */
 export function searchPlan(search: string | undefined): { sets: WordSet[]; filters: { sql: string; params: Record<string, unknown> }[] } {
-  const words = searchWords(search);
+  const terms = searchTerms(search);
   const sets: WordSet[] = [];
   const filters: { sql: string; params: Record<string, unknown> }[] = [];
-  const ftsWords = words.filter((w) => [...w].length >= MIN_FTS_CHARS && !/^\d+$/.test(w));
+  const isNumber = (t: { text: string; quoted: boolean }) => !t.quoted && /^\d+$/.test(t.text);
+  const textLike = (i: number) => `(g.prompt LIKE @l${i} ESCAPE '\\' OR g.negative_prompt LIKE @l${i} ESCAPE '\\' OR g.lora_names LIKE @l${i} ESCAPE '\\')`;
+  const ftsWords = terms.filter((t) => [...t.text].length >= MIN_FTS_CHARS && !isNumber(t)).map((t) => t.text);
   if (ftsWords.length) {
     const params = { m: ftsWords.map(ftsPhrase).join(' AND ') };
     sets.push({
@@ -142,17 +158,15 @@ export function searchPlan(search: string | undefined): { sets: WordSet[]; filte
       params,
     });
   }
-  words.forEach((word, i) => {
-    if (!/^\d+$/.test(word)) {
-      if ([...word].length < MIN_FTS_CHARS) {
-        filters.push({ sql: `(g.prompt LIKE @l${i} ESCAPE '\\' OR g.negative_prompt LIKE @l${i} ESCAPE '\\' OR g.lora_names LIKE @l${i} ESCAPE '\\')`, params: { [`l${i}`]: likePattern(word) } });
-      }
+  terms.forEach((term, i) => {
+    const word = term.text;
+    if (!isNumber(term)) {
+      if ([...word].length < MIN_FTS_CHARS) filters.push({ sql: textLike(i), params: { [`l${i}`]: likePattern(word) } });
       return;
     }
     const seed = isSeedWord(word) ? { [`s${i}`]: Number(word) } : undefined;
     if (word.length < MIN_FTS_CHARS) {
-      const text = `(g.prompt LIKE @l${i} ESCAPE '\\' OR g.negative_prompt LIKE @l${i} ESCAPE '\\' OR g.lora_names LIKE @l${i} ESCAPE '\\')`;
-      filters.push({ sql: seed ? `(g.seed = @s${i} OR ${text})` : text, params: { [`l${i}`]: likePattern(word), ...seed } });
+      filters.push({ sql: seed ? `(g.seed = @s${i} OR ${textLike(i)})` : textLike(i), params: { [`l${i}`]: likePattern(word), ...seed } });
       return;
     }
     const fts = `SELECT rowid FROM generations_fts WHERE generations_fts MATCH @w${i}`;
