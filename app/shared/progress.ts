@@ -1,5 +1,7 @@
 // Progress of a generation job, one union for every phase so one reducer in the UI handles it.
 
+import type { Notice } from './notices.js';
+
 export const JOB_PHASES = ['queued', 'loading', 'encoding', 'denoising', 'decoding', 'saving'] as const;
 export type JobPhase = (typeof JOB_PHASES)[number];
 
@@ -9,5 +11,5 @@ export interface JobProgress {
   readonly step: number;
   readonly totalSteps: number;
   /** Something the user should know about this job: a cache being made, a plan that ran out of memory. */
-  readonly note?: string;
+  readonly note?: Notice;
 }

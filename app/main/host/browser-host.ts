@@ -9,6 +9,8 @@ import type { AddressInfo } from 'node:net';
 import { extname, join } from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { WireToRenderer } from '../../shared/contract.js';
+import { notice } from '../../shared/notices.js';
+import { StudioError } from '../../shared/result.js';
 import { createDispatch } from '../api-dispatch.js';
 import { confinedPath } from '../paths.js';
 import type { Studio } from '../studio.js';
@@ -141,7 +143,7 @@ export async function startBrowserHost(options: BrowserHostOptions): Promise<Bro
         async function* (source: AsyncIterable<Buffer>) {
           for await (const chunk of source) {
             received += chunk.length;
-            if (received > MAX_UPLOAD_BYTES) throw new Error(`the file is larger than ${MAX_UPLOAD_BYTES / 1024 ** 3} GB`);
+            if (received > MAX_UPLOAD_BYTES) throw new StudioError('invalid-request', notice('error.uploadTooLarge', { name, max: MAX_UPLOAD_BYTES / 1024 ** 3 }));
             yield chunk;
           }
         },
@@ -150,7 +152,8 @@ export async function startBrowserHost(options: BrowserHostOptions): Promise<Bro
       const outcome = await studio.loras.import(tmp, name.slice(0, 255));
       send(res, 200, JSON.stringify(outcome), 'application/json');
     } catch (e) {
-      send(res, 200, JSON.stringify({ ok: false, file: name, error: { code: 'storage-failed', message: `The upload failed: ${(e as Error).message}` } }), 'application/json');
+      const error = e instanceof StudioError ? e.toJSON() : new StudioError('storage-failed', notice('error.uploadFailed', { name }), (e as Error).message).toJSON();
+      send(res, 200, JSON.stringify({ ok: false, file: name, error }), 'application/json');
     } finally {
       await rm(tmp, { force: true });
     }

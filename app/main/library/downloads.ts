@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { CATALOG, type CatalogEntry } from '../../shared/catalog.js';
 import type { CatalogItem, DownloadSource, DownloadState } from '../../shared/contract.js';
 import { StudioError, serializeError } from '../../shared/result.js';
+import { notice } from '../../shared/notices.js';
 import { DEFAULT_SOURCES, type HubSource } from './hub-client.js';
 import { RepositoryDownload } from './pull.js';
 
@@ -89,7 +90,7 @@ export class Downloads {
 
   start(entryId: string, choice: DownloadSource, mirror?: string): DownloadState {
     const entry = CATALOG.find((e) => e.id === entryId);
-    if (!entry) throw new StudioError('not-found', `Unknown catalog entry "${entryId}".`, entryId);
+    if (!entry) throw new StudioError('not-found', notice('error.catalogUnknown', { id: entryId }), entryId);
     for (const r of this.running.values()) {
       if (r.entry.id === entryId && (r.state.status === 'running' || r.state.status === 'paused')) return r.state;
     }
@@ -127,7 +128,7 @@ export class Downloads {
 
   async control(id: string, action: 'pause' | 'resume' | 'cancel'): Promise<DownloadState> {
     const r = this.running.get(id);
-    if (!r) throw new StudioError('not-found', 'That download is not running any more.', id);
+    if (!r) throw new StudioError('not-found', notice('error.downloadGone'), id);
     if (action === 'pause') {
       await r.download.pause();
       return this.emit(r, { status: 'paused' });

@@ -2,6 +2,7 @@
 // and on ModelScope. Sizes and sha256 come from the hubs' own listings.
 
 import { StudioError } from '../../shared/result.js';
+import { notice } from '../../shared/notices.js';
 
 export type HubKind = 'huggingface' | 'modelscope';
 
@@ -45,11 +46,11 @@ async function getJson(url: string, label: string, headers: Record<string, strin
   try {
     res = await fetch(url, { headers: { Accept: 'application/json', ...headers }, ...(signal ? { signal } : {}) });
   } catch (e) {
-    throw new StudioError('not-found', `${label} cannot be reached (${(e as Error).cause instanceof Error ? ((e as Error).cause as Error).message : (e as Error).message}).`, url);
+    throw new StudioError('not-found', notice('error.hubUnreachable', { source: label }), `${url}: ${(e as Error).cause instanceof Error ? ((e as Error).cause as Error).message : (e as Error).message}`);
   }
-  if (res.status === 401 || res.status === 403) throw new StudioError('not-found', `${label} refused access (HTTP ${res.status}): the repository may be gated or private; a token may be needed.`, url);
-  if (res.status === 404) throw new StudioError('not-found', `${label} has no such repository or revision (HTTP 404).`, url);
-  if (!res.ok) throw new StudioError('not-found', `${label} answered HTTP ${res.status} while listing files.`, url);
+  if (res.status === 401 || res.status === 403) throw new StudioError('not-found', notice('error.hubRefused', { source: label, status: res.status }), url);
+  if (res.status === 404) throw new StudioError('not-found', notice('error.hubNoRepo', { source: label }), url);
+  if (!res.ok) throw new StudioError('not-found', notice('error.hubHttp', { source: label, status: res.status }), url);
   return res.json();
 }
 
@@ -64,7 +65,7 @@ export async function listRepoFiles(source: HubSource, repo: string, revision: s
       oid?: string;
       lfs?: { oid: string; size: number };
     }[];
-    if (!Array.isArray(data)) throw new StudioError('not-found', `${source.label} returned an unexpected file list.`);
+    if (!Array.isArray(data)) throw new StudioError('not-found', notice('error.hubBadListing', { source: source.label }));
     return data
       .filter((f) => f.type === 'file')
       .map((f) => ({ path: f.path, size: f.lfs?.size ?? f.size, ...(f.lfs ? { sha256: f.lfs.oid } : f.oid ? { gitSha1: f.oid } : {}) }));
@@ -74,6 +75,6 @@ export async function listRepoFiles(source: HubSource, repo: string, revision: s
     Data?: { Files?: { Path: string; Size: number; Sha256?: string; Type: string }[] };
   };
   const files = data.Data?.Files;
-  if (!Array.isArray(files)) throw new StudioError('not-found', `${source.label} returned an unexpected file list.`);
+  if (!Array.isArray(files)) throw new StudioError('not-found', notice('error.hubBadListing', { source: source.label }));
   return files.filter((f) => f.Type === 'blob').map((f) => ({ path: f.Path, size: f.Size, ...(f.Sha256 ? { sha256: f.Sha256 } : {}) }));
 }

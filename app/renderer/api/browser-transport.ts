@@ -1,7 +1,8 @@
 // The browser host's side of the contract: invoke and events over one WebSocket to 127.0.0.1.
 
 import type { EventName, EventPayloads, ImportOutcome, StudioApi, WireToRenderer } from '../../shared/contract.js';
-import type { Result } from '../../shared/result.js';
+import { notice } from '../../shared/notices.js';
+import { fail, StudioError, type Result } from '../../shared/result.js';
 
 export function connectBrowserHost(url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/api`): StudioApi {
   let nextId = 1;
@@ -33,7 +34,7 @@ export function connectBrowserHost(url = `${location.protocol === 'https:' ? 'ws
         opened = undefined;
         // Calls in flight cannot be answered any more; say so instead of hanging.
         for (const [id, settle] of pending) {
-          settle({ ok: false, error: { code: 'worker-unavailable', message: 'The connection to the studio was lost.' } });
+          settle(fail('worker-unavailable', notice('error.connectionLost')));
           pending.delete(id);
         }
         reject(new Error('connection closed'));
@@ -52,7 +53,7 @@ export function connectBrowserHost(url = `${location.protocol === 'https:' ? 'ws
       try {
         ws = socket ?? (await connect());
       } catch {
-        return { ok: false, error: { code: 'worker-unavailable', message: 'Cannot reach the studio. Is `studio serve` still running?' } };
+        return fail('worker-unavailable', notice('error.studioUnreachable'));
       }
       const id = nextId++;
       return new Promise((resolve) => {
@@ -67,7 +68,7 @@ export function connectBrowserHost(url = `${location.protocol === 'https:' ? 'ws
           const res = await fetch(`/upload/lora?name=${encodeURIComponent(file.name)}`, { method: 'POST', body: file, credentials: 'same-origin' });
           outcomes.push((await res.json()) as ImportOutcome);
         } catch (e) {
-          outcomes.push({ ok: false, file: file.name, error: { code: 'storage-failed', message: (e as Error).message } });
+          outcomes.push({ ok: false, file: file.name, error: new StudioError('storage-failed', notice('error.uploadFailed', { name: file.name }), (e as Error).message).toJSON() });
         }
       }
       return outcomes;

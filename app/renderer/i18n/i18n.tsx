@@ -12,7 +12,7 @@ interface I18n {
   t(key: MessageKey, vars?: Record<string, string | number>): string;
   /** A notice from main or the worker, in this language. */
   notice(n: Notice): string;
-  /** What went wrong, in this language: the error's notice, else (older errors) its text as sent. */
+  /** What went wrong, in this language. */
   errorText(e: SerializedError): string;
 }
 
@@ -39,7 +39,7 @@ export function I18nProvider({ children }: { children: ReactNode }) {
       },
       t: (key, vars) => format(LOCALES[locale][key], vars),
       notice: (n) => noticeText(n, NOTICE_TEMPLATES[locale]),
-      errorText: (e) => (e.notice ? noticeText(e.notice, NOTICE_TEMPLATES[locale]) : e.message),
+      errorText: (e) => noticeText(e.notice, NOTICE_TEMPLATES[locale]),
     }),
     [locale],
   );

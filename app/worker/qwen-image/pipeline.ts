@@ -115,7 +115,7 @@ export class QwenImagePipeline {
       for (let j = 0; j < latents.length; j++) latents[j] = Math.fround(latents[j]! + Math.fround(dt * v[j]!));
       const bad = countNonFinite(latents);
       if (bad > 0) {
-        throw new StudioError('inference-failed', `Step ${i + 1} produced ${bad} invalid (NaN or infinite) latent values; the image was not made.`);
+        throw new StudioError('inference-failed', notice('error.stepInvalid', { step: i + 1, count: bad }));
       }
       o.onStep?.(i + 1, latents);
     }
@@ -132,7 +132,7 @@ export class QwenImagePipeline {
       ? await decodeTiled(z, cfg.zDim, h, w, this.vae.scale, 3, tiles, (tile, th, tw) => this.vae.decode(tile, 1, th, tw))
       : await this.vae.decode(z, 1, h, w);
     const bad = countNonFinite(decoded);
-    if (bad > 0) throw new StudioError('inference-failed', `The VAE produced ${bad} invalid (NaN or infinite) values; the image was not saved.`);
+    if (bad > 0) throw new StudioError('inference-failed', notice('error.vaeInvalid', { count: bad }));
     const image = decoded.map((x) => Math.min(1, Math.max(0, x / 2 + 0.5)));
     return { z, decoded, image };
   }

@@ -1,6 +1,7 @@
 // The AutoencoderKLQwenImage config (vae/config.json); missing fields take the reference defaults.
 
 import { StudioError } from '../../shared/result.js';
+import { notice, type NoticeKey, type NoticeParams } from '../../shared/notices.js';
 
 export interface VaeConfig {
   readonly baseDim: number;
@@ -29,12 +30,12 @@ export function parseVaeConfig(raw: Record<string, unknown>, file: string): VaeC
     latentsMean: (raw.latents_mean as number[] | undefined) ?? DEFAULT_MEAN,
     latentsStd: (raw.latents_std as number[] | undefined) ?? DEFAULT_STD,
   };
-  const bad = (what: string) => new StudioError('model-unsupported', `${file}: ${what}.`, file);
-  if (!Number.isInteger(cfg.baseDim) || cfg.baseDim <= 0) throw bad('base_dim must be a positive integer');
-  if (cfg.dimMult.length < 2 || cfg.temporalDownsample.length !== cfg.dimMult.length - 1) throw bad('temperal_downsample must have one entry fewer than dim_mult');
-  if (cfg.attnScales.length > 0) throw bad('attention in the down/up blocks (attn_scales) is not part of the Qwen-Image VAE');
-  if (cfg.latentsMean.length !== cfg.zDim || cfg.latentsStd.length !== cfg.zDim) throw bad(`latents_mean and latents_std need ${cfg.zDim} values`);
-  if (cfg.inputChannels !== 3) throw bad('only 3-channel (RGB) images are supported');
+  const bad = (key: NoticeKey, params: NoticeParams = {}) => new StudioError('model-unsupported', notice(key, { file, ...params }), file);
+  if (!Number.isInteger(cfg.baseDim) || cfg.baseDim <= 0) throw bad('error.vaeBaseDim');
+  if (cfg.dimMult.length < 2 || cfg.temporalDownsample.length !== cfg.dimMult.length - 1) throw bad('error.vaeDownsample');
+  if (cfg.attnScales.length > 0) throw bad('error.vaeAttention');
+  if (cfg.latentsMean.length !== cfg.zDim || cfg.latentsStd.length !== cfg.zDim) throw bad('error.vaeLatentStats', { count: cfg.zDim });
+  if (cfg.inputChannels !== 3) throw bad('error.vaeChannels');
   return cfg;
 }
 
