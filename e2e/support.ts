@@ -26,7 +26,7 @@ export async function startStudio(dataDir = mkdtempSync(join(tmpdir(), 'studio-e
   });
   const launchUrl = await new Promise<string>((resolve, reject) => {
     let out = '';
-    child.stdout!.on('data', (d: Buffer) => {
+    child.stdout.on('data', (d: Buffer) => {
       out += String(d);
       const m = /(http:\/\/127\.0\.0\.1:\d+\/\?token=\S+)/.exec(out);
       if (m) resolve(m[1]!);

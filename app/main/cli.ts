@@ -213,7 +213,7 @@ async function pull(args: string[]): Promise<number> {
   });
   const spec = positionals[0] ? parseRepoSpec(positionals[0]) : undefined;
   if (!spec) throw new StudioError('invalid-request', notice('error.cliRepo'));
-  if (!['hf', 'modelscope', 'auto'].includes(values.source!)) throw new StudioError('invalid-request', notice('error.cliSource'));
+  if (!['hf', 'modelscope', 'auto'].includes(values.source)) throw new StudioError('invalid-request', notice('error.cliSource'));
   const catalogEntry = CATALOG.find((c) => c.huggingface?.repo === spec.repo || c.modelscope?.repo === spec.repo);
   const include = values.include ?? catalogEntry?.huggingface?.include ?? [];
   const dataDir = values['data-dir'] ? resolve(values['data-dir']) : defaultDataDir();

@@ -34,7 +34,7 @@ export function App({ api }: { api: StudioApi }) {
     void loadLoras();
     return api.on('job', (e) => {
       // Every job's latest state is kept, so a batch's next job shows where it already is.
-      const before = seen.current.get(e.jobId) ?? ({ status: 'running', jobId: e.jobId, progress: { phase: 'queued', step: 0, totalSteps: 0 } } as JobView);
+      const before = seen.current.get(e.jobId) ?? ({ status: 'running', jobId: e.jobId, progress: { phase: 'queued', step: 0, totalSteps: 0 } });
       seen.current.set(e.jobId, reduceJob(before, e));
       setJob((s) => reduceJob(s, e));
       if (e.type === 'succeeded') setGalleryKey((k) => k + 1);

@@ -90,7 +90,7 @@ export function flowMatchSchedule(steps: number, width: number, height: number, 
 
 /** Sampler settings from a diffusers scheduler_config.json (FlowMatchEulerDiscreteScheduler). */
 export function samplerFromSchedulerConfig(c: Readonly<Record<string, unknown>>): SamplerSettings {
-  const num = (key: string, fallback: number): number => (typeof c[key] === 'number' ? (c[key] as number) : fallback);
+  const num = (key: string, fallback: number): number => (typeof c[key] === 'number' ? (c[key]) : fallback);
   return {
     name: 'flow-match-euler',
     shift: num('shift', 1),

@@ -129,7 +129,7 @@ async function main(): Promise<number> {
     process.stderr.write('usage: studio plan --model DIR [--size WxH] [--vram GB] [--ram GB] [--measure PLAN [--steps N]] [--json]\n');
     return 2;
   }
-  const size = parseSize(values.size!);
+  const size = parseSize(values.size);
   if (!size || size.width % 16 || size.height % 16) {
     process.stderr.write(`studio plan: --size must be WxH in multiples of 16, got ${values.size}\n`);
     return 2;

@@ -116,7 +116,7 @@ export async function downloadFile(target: FileTarget, options: DownloadOptions 
       return saving;
     };
     await save(true);
-    const done = () => state!.ranges.reduce((a, r) => a + (r.next - r.start), 0);
+    const done = () => state.ranges.reduce((a, r) => a + (r.next - r.start), 0);
     options.onProgress?.(done());
 
     // The hash follows the contiguous downloaded prefix.
@@ -126,7 +126,7 @@ export async function downloadFile(target: FileTarget, options: DownloadOptions 
     let hashing: Promise<void> = Promise.resolve();
     const advanceHash = (): Promise<void> => {
       hashing = hashing.then(async () => {
-        for (const r of state!.ranges) {
+        for (const r of state.ranges) {
           if (r.start > hashedUpTo) break;
           const upTo = r.next;
           if (upTo > hashedUpTo) {

@@ -79,7 +79,7 @@ export async function startFakeHub(repos: Record<string, FakeRepo>): Promise<Fak
     const m = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
     const start = m ? Number(m[1]) : 0;
     const end = m && m[2] ? Math.min(Number(m[2]), body.length - 1) : body.length - 1;
-    let slice = Buffer.from(body.subarray(start, end + 1));
+    const slice = Buffer.from(body.subarray(start, end + 1));
     if (f.corrupt && f.corrupt.times > 0 && f.corrupt.offset >= start && f.corrupt.offset <= end) {
       f.corrupt.times--;
       slice[f.corrupt.offset - start] = slice[f.corrupt.offset - start]! ^ 0xff;

@@ -76,10 +76,10 @@ export function connectBrowserHost(url = `${location.protocol === 'https:' ? 'ws
     on(event, listener) {
       let set = listeners.get(event);
       if (!set) listeners.set(event, (set = new Set()));
-      const l = listener as (payload: EventPayloads[typeof event]) => void;
-      set.add(l as (payload: never) => void);
+      const l = listener;
+      set.add(l);
       void connect().catch(() => undefined);
-      return () => void set.delete(l as (payload: never) => void);
+      return () => void set.delete(l);
     },
   };
 }

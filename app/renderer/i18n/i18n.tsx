@@ -6,14 +6,15 @@ import type { SerializedError } from '../../shared/result.js';
 import { LOCALES, format, pickLocale, type Locale, type MessageKey } from './messages.js';
 import { NOTICES_ZH_CN } from './notices-zh.js';
 
+/** Plain function properties (not methods), so components can destructure them. */
 interface I18n {
   readonly locale: Locale;
-  setLocale(l: Locale): void;
-  t(key: MessageKey, vars?: Record<string, string | number>): string;
+  readonly setLocale: (l: Locale) => void;
+  readonly t: (key: MessageKey, vars?: Record<string, string | number>) => string;
   /** A notice from main or the worker, in this language. */
-  notice(n: Notice): string;
+  readonly notice: (n: Notice) => string;
   /** What went wrong, in this language. */
-  errorText(e: SerializedError): string;
+  readonly errorText: (e: SerializedError) => string;
 }
 
 const NOTICE_TEMPLATES: Readonly<Record<Locale, Readonly<Record<NoticeKey, string>>>> = { en: NOTICES, 'zh-CN': NOTICES_ZH_CN };

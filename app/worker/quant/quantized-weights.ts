@@ -284,7 +284,7 @@ export async function openQuantized(weights: WeightSet, component: string, bits:
       throw new QuantCacheError('invalid', notice('error.quantCacheMisfit', { bits, dir, label: weights.label, name }), dir);
     }
     const ref = (x: typeof t): WeightRef => ({ name: x.name, file, dtype: x.dtype, shape: x.shape, offset: x.offset, byteLength: x.byteLength });
-    linears.set(name, { name, n: source.shape[0]!, k: source.shape[1]!, bits, blockSize: manifest.blockSize, packed: ref(t), scales: ref(scales) });
+    linears.set(name, { name, n: source.shape[0]!, k: source.shape[1], bits, blockSize: manifest.blockSize, packed: ref(t), scales: ref(scales) });
   }
   return { dir, bits, linears };
 }

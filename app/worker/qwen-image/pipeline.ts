@@ -107,7 +107,7 @@ export class QwenImagePipeline {
       condPredictions.push(cond);
       let v = cond;
       if (useCfg) {
-        const uncond = await predict(o.negative!, t);
+        const uncond = await predict(o.negative, t);
         uncondPredictions.push(uncond);
         v = trueCfg(cond, uncond, o.trueCfgScale, this.transformer.config.inChannels);
       }
