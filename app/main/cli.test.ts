@@ -100,10 +100,13 @@ describe('studio CLI', () => {
     expect(lines.map((l) => l.case)).toEqual(['sq64', 'rect48x80', 'batch2_padded']);
     expect(lines.every((l) => l.pass && l.maxAbs <= l.atol)).toBe(true);
     const dir = mkdtempSync(join(tmpdir(), 'studio-cli-fixture-'));
-    writeFileSync(join(dir, 'manifest.json'), JSON.stringify({ family: 'sdxl-turbo', component: 'unet' }));
+    writeFileSync(join(dir, 'manifest.json'), JSON.stringify({ family: 'flux', component: 'transformer' }));
     const unsupported = studio(data, 'fixture', dir);
     expect(unsupported.code).toBe(3);
-    expect(unsupported.stderr).toMatch(/not supported: the model family "sdxl-turbo" is not supported yet/);
+    expect(unsupported.stderr).toMatch(/not supported: the model family "flux" is not supported yet/);
+    const sdTurbo = studio(data, 'fixture', join(appRoot(), 'test-fixtures', 'sdxl', 'sd_turbo', 'unet'));
+    expect(sdTurbo.code).toBe(0);
+    expect(JSON.parse(sdTurbo.stdout.trim())).toMatchObject({ family: 'sd-turbo', component: 'unet', case: 'sq8x8_t999', pass: true });
   });
 
   it('lists and searches the history, as text and JSON', () => {

@@ -175,6 +175,10 @@ export const NOTICES = {
   'error.connectionLost': "The connection to the studio was lost. It reconnects by itself; try again in a moment.",
   'error.studioUnreachable': "Cannot reach the studio. Is `studio serve` still running?",
   // --- end ui ---
+  // sdxl: model families, Stable Diffusion components, image input
+  'error.modelFileInvalid': '{file} cannot be used: {reason}.',
+  'error.loraDoesNotFit': 'The LoRA {file} does not fit the loaded model: {count} of its {total} tensors match no layer ({keys}). It was probably made for another base model; nothing was applied.',
+  'error.loraShapeMismatch': 'The LoRA {file} does not fit {module}: {reason}. It was made for another model size; nothing was applied.',
 } as const satisfies Record<string, string>;
 
 export type NoticeKey = keyof typeof NOTICES;

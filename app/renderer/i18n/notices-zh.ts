@@ -158,4 +158,8 @@ export const NOTICES_ZH_CN: Readonly<Record<NoticeKey, string>> = {
   'error.connectionLost': "与工作室的连接已断开。它会自动重连，请稍后再试。",
   'error.studioUnreachable': "无法连接工作室。`studio serve` 还在运行吗？",
   // --- end ui ---
+  // sdxl: model families, Stable Diffusion components, image input
+  'error.modelFileInvalid': '无法使用 {file}：{reason}。',
+  'error.loraDoesNotFit': 'LoRA {file} 与已加载的模型不匹配：{total} 个张量中有 {count} 个找不到对应的层（{keys}）。它可能是为其他基础模型制作的；未应用任何内容。',
+  'error.loraShapeMismatch': 'LoRA {file} 与 {module} 不匹配：{reason}。它是为其他尺寸的模型制作的；未应用任何内容。',
 };

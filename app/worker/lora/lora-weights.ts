@@ -72,7 +72,7 @@ function parseKey(key: string, kohyaNames: Readonly<Record<LoraComponent, Readon
   return { component: undefined, module, part, format };
 }
 
-async function readAlpha(header: SafetensorsHeader, key: string): Promise<number> {
+export async function readAlpha(header: SafetensorsHeader, key: string): Promise<number> {
   const t = header.tensors.get(key)!;
   const bytes = await readTensorBytes(header, key);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);

@@ -4,6 +4,7 @@
 
 import { StudioError } from '../../shared/result.js';
 import { notice } from '../../shared/notices.js';
+import { floatTensor, type OrtTensor } from '../ort.js';
 import { readSafetensorsHeader, readTensorBytes } from '../safetensors/safetensors.js';
 import type { WeightRef } from '../safetensors/weight-set.js';
 import type { LoraWeights } from './lora-weights.js';
@@ -85,4 +86,49 @@ export async function prepareStyle(lora: LoraWeights, layout: StyleSlotLayout): 
     modules.set(m.target, { a, b });
   }
   return { file: lora.file, modules };
+}
+
+/**
+ * The session inputs of a graph's style slots: per slot, every target's A/B matrices (zeros when the slot
+ * is empty) and the slot's strength. Filling a slot swaps tensors; the session stays as it is.
+ */
+export class StyleSlotFeeds {
+  private readonly slots: Record<string, OrtTensor>[];
+  private readonly zeros = new Map<string, OrtTensor>();
+
+  constructor(readonly layout: StyleSlotLayout) {
+    this.slots = Array.from({ length: layout.count }, () => ({}));
+  }
+
+  /** Puts a prepared style in slot k (undefined empties it). */
+  async set(slot: number, style: PreparedStyle | undefined): Promise<void> {
+    const layout = this.layout;
+    if (slot < 0 || slot >= layout.count) throw new RangeError(`no style slot ${slot}`);
+    const feeds: Record<string, OrtTensor> = {};
+    for (const [module, [outF, inF]] of layout.targets) {
+      const names = slotInputNames(slot, module);
+      const m = style?.modules.get(module);
+      feeds[names.a] = m ? await floatTensor(m.a, [layout.rank, inF]) : await this.zero([layout.rank, inF]);
+      feeds[names.b] = m ? await floatTensor(m.b, [outF, layout.rank]) : await this.zero([outF, layout.rank]);
+    }
+    this.slots[slot] = feeds;
+  }
+
+  /** Every slot input, with strength `scales[k]` for slot k (default 0: no effect). */
+  async feeds(scales: readonly number[] = []): Promise<Record<string, OrtTensor>> {
+    const out: Record<string, OrtTensor> = {};
+    for (const slot of this.slots) Object.assign(out, slot);
+    for (let k = 0; k < this.layout.count; k++) out[slotScaleName(k)] = await floatTensor(Float32Array.of(scales[k] ?? 0), [1]);
+    return out;
+  }
+
+  private async zero(dims: readonly number[]): Promise<OrtTensor> {
+    const key = dims.join('x');
+    let t = this.zeros.get(key);
+    if (!t) {
+      t = await floatTensor(new Float32Array(dims.reduce((a, b) => a * b, 1)), dims);
+      this.zeros.set(key, t);
+    }
+    return t;
+  }
 }

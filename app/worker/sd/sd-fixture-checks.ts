@@ -1,0 +1,344 @@
+// Checks the Stable Diffusion family components (SDXL-Turbo, SD-Turbo, LCM) and the CLIP tokenizer against
+// their reference fixture folders. Every name, shape and setting is read from the manifest.
+
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { caseResult, FixtureCases, readManifest, UnsupportedFixture, type CaseResult, type FixtureManifest } from '../fixtures/fixture-folder.js';
+import { ClipTokenizer } from '../tokenizer/clip-tokenizer.js';
+import { alphasCumprod, discreteSamplerFromConfig, discreteSchedule, trainSigmas, type DiscreteSamplerName } from '../../shared/discrete-samplers.js';
+import { AutoencoderKl } from './autoencoder-kl.js';
+import { ClipTextEncoder } from './clip-text-encoder.js';
+import { concatChannels } from './prompt-embeds.js';
+import { UnetModel, type UnetInput } from './unet-model.js';
+import { ancestralSigmas, DiscreteSampler } from './sampler-steps.js';
+import { loadSdLora, sgmModuleName } from './sd-lora.js';
+
+type Checker = (dir: string, m: FixtureManifest) => AsyncGenerator<CaseResult>;
+
+interface TensorSpec {
+  readonly key: string;
+  readonly shape: number[];
+}
+interface CaseSpec {
+  readonly name: string;
+  readonly inputs: Record<string, TensorSpec>;
+  readonly outputs: Record<string, TensorSpec>;
+  readonly [k: string]: unknown;
+}
+
+const session = { intraOpThreads: 1 };
+
+function tolerance(m: FixtureManifest): { atol: number; rtol: number } {
+  const t = (m.tolerance_suggestion ?? {}) as Record<string, unknown>;
+  return { atol: typeof t.atol === 'number' ? t.atol : 1e-4, rtol: typeof t.rtol === 'number' ? t.rtol : 0 };
+}
+
+/** A folder named in a manifest string such as "../text_encoder_2/config.json + ...". */
+function folderFrom(dir: string, spec: string): string {
+  const first = resolve(dir, spec.split(' ')[0]!);
+  return /\.(json|safetensors)$/.test(first) ? dirname(first) : first;
+}
+
+async function* clipTokenizer(dir: string, m: FixtureManifest): AsyncGenerator<CaseResult> {
+  const data = JSON.parse(await readFile(join(dir, m.cases_file ?? 'cases.json'), 'utf8')) as {
+    cases: { name: string; text: string; ids: number[]; ids_77_pad_eos?: number[]; ids_77_pad_0?: number[] }[];
+  };
+  const padEos = await ClipTokenizer.fromFolder(dir);
+  const pad0 = existsSync(join(dir, 'tokenizer_2')) ? await ClipTokenizer.fromFolder(join(dir, 'tokenizer_2'), dir) : undefined;
+  const exact = (name: string, output: string, ours: readonly number[], want: readonly number[]): CaseResult => {
+    const same = ours.length === want.length && ours.every((v, i) => v === want[i]);
+    const mismatches = same ? 0 : Math.max(ours.length, want.length) - ours.filter((v, i) => v === want[i]).length;
+    return { family: m.family, component: m.component, case: name, output, maxAbs: mismatches, maxRel: 0, atol: 0, rtol: 0, pass: same, note: 'exact: maxAbs counts ids that differ' };
+  };
+  for (const c of data.cases) {
+    yield exact(c.name, 'ids', padEos.encode(c.text), c.ids);
+    if (c.ids_77_pad_eos) yield exact(c.name, 'ids_77_pad_eos', padEos.encodePadded(c.text, c.ids_77_pad_eos.length), c.ids_77_pad_eos);
+    if (c.ids_77_pad_0) {
+      if (!pad0) throw new UnsupportedFixture(`${dir} has ids_77_pad_0 cases but no tokenizer_2/ configuration`);
+      yield exact(c.name, 'ids_77_pad_0', pad0.encodePadded(c.text, c.ids_77_pad_0.length), c.ids_77_pad_0);
+    }
+  }
+}
+
+/** SDXL: both CLIP encoders, every hidden state, the pooled outputs and encode_prompt's result. */
+async function* sdxlTextEncoders(dir: string, m: FixtureManifest): AsyncGenerator<CaseResult> {
+  const files = m.files as Record<string, string>;
+  const te2Dir = folderFrom(dir, files.text_encoder_2 ?? '../text_encoder_2');
+  const root = resolve(dir, '..');
+  const use = (layers: number) => ({ hiddenIndex: layers - 1, finalNorm: false, pooled: true, allHiddenStates: true });
+  const te1 = await ClipTextEncoder.open(dir, root, 'text_encoder', false, { hiddenIndex: 0, finalNorm: false, pooled: false }, session);
+  const te2 = await ClipTextEncoder.open(te2Dir, root, 'text_encoder_2', true, { hiddenIndex: 0, finalNorm: false, pooled: false }, session);
+  const enc1 = ClipTextEncoder.fromWeights(te1.weights, te1.config, use(te1.config.layers), session);
+  const enc2 = ClipTextEncoder.fromWeights(te2.weights, te2.config, use(te2.config.layers), session);
+  const cases = await FixtureCases.open(join(dir, 'cases.safetensors'));
+  const { atol, rtol } = tolerance(m);
+  try {
+    for (const c of m.cases as CaseSpec[]) {
+      const [batch, tokens] = c.inputs.input_ids!.shape as [number, number];
+      const o1 = await enc1.run(await cases.ints(c.inputs.input_ids!.key), batch);
+      const o2 = await enc2.run(await cases.ints(c.inputs.input_ids_2!.key), batch);
+      const ours: Record<string, Float32Array | undefined> = {
+        'te1.all_hidden_states': o1.allHiddenStates,
+        'te1.last_hidden_state': o1.lastHiddenState,
+        'te1.pooler_output': o1.pooled,
+        'te2.all_hidden_states': o2.allHiddenStates,
+        'te2.last_hidden_state': o2.lastHiddenState,
+        'te2.pooler_output': o2.pooled,
+        'te2.text_embeds': o2.textEmbeds,
+        prompt_embeds: concatChannels(o1.hidden, te1.config.hidden, o2.hidden, te2.config.hidden, batch * tokens),
+        pooled_prompt_embeds: o2.textEmbeds,
+      };
+      for (const [name, spec] of Object.entries(c.outputs)) {
+        const actual = ours[name];
+        if (!actual) throw new UnsupportedFixture(`text encoder output ${name} of case ${c.name} is not one the studio computes`);
+        yield caseResult(m, c.name, name, actual, await cases.floats(spec.key), atol, rtol);
+      }
+    }
+  } finally {
+    await Promise.all([te1.release(), te2.release(), enc1.release(), enc2.release()]);
+  }
+}
+
+/** SD 2.x: one CLIP encoder whose normed last layer is the prompt embedding. */
+async function* sdTextEncoder(dir: string, m: FixtureManifest): AsyncGenerator<CaseResult> {
+  const probe = await ClipTextEncoder.open(dir, resolve(dir, '..'), 'text_encoder', false, { hiddenIndex: 0, finalNorm: false, pooled: false }, session);
+  const layers = probe.config.layers;
+  const enc = ClipTextEncoder.fromWeights(probe.weights, probe.config, { hiddenIndex: layers, finalNorm: true, pooled: false, allHiddenStates: true }, session);
+  const cases = await FixtureCases.open(join(dir, 'cases.safetensors'));
+  const { atol, rtol } = tolerance(m);
+  try {
+    for (const c of m.cases as CaseSpec[]) {
+      const [batch] = c.inputs.input_ids!.shape as [number];
+      const o = await enc.run(await cases.ints(c.inputs.input_ids!.key), batch);
+      const ours: Record<string, Float32Array | undefined> = { all_hidden_states: o.allHiddenStates, last_hidden_state: o.lastHiddenState, prompt_embeds: o.hidden };
+      for (const [name, spec] of Object.entries(c.outputs)) {
+        const actual = ours[name];
+        if (!actual) throw new UnsupportedFixture(`text encoder output ${name} of case ${c.name} is not one the studio computes`);
+        yield caseResult(m, c.name, name, actual, await cases.floats(spec.key), atol, rtol);
+      }
+    }
+  } finally {
+    await Promise.all([probe.release(), enc.release()]);
+  }
+}
+
+/** text_encoder_2's cases live with text_encoder's (the SDXL pipeline runs both on the same prompt). */
+async function* sdxlTextEncoder2(dir: string, m: FixtureManifest): AsyncGenerator<CaseResult> {
+  const sibling = resolve(dir, '..', 'text_encoder');
+  const manifest = await readManifest(sibling);
+  for await (const r of sdxlTextEncoders(sibling, manifest)) {
+    if (r.output.startsWith('te2.') || r.output === 'pooled_prompt_embeds') yield { ...r, component: m.component };
+  }
+}
+
+/** AutoencoderKL: decode cases (z -> sample) and encode cases (x -> mean, logvar and what follows from them). */
+async function* vae(dir: string, m: FixtureManifest): AsyncGenerator<CaseResult> {
+  const model = await AutoencoderKl.open(dir, dir, session);
+  const cases = await FixtureCases.open(join(dir, 'cases.safetensors'));
+  const { atol, rtol } = tolerance(m);
+  try {
+    for (const c of m.cases as CaseSpec[]) {
+      if (c.inputs.z) {
+        const [b, , h, w] = c.inputs.z.shape;
+        const out = await model.decode(await cases.floats(c.inputs.z.key), b!, h!, w!);
+        yield caseResult(m, c.name, 'sample', out, await cases.floats(c.outputs.sample!.key), atol, rtol);
+      } else if (c.inputs.x) {
+        const [b, , h, w] = c.inputs.x.shape;
+        const { mean, logvar } = await model.encode(await cases.floats(c.inputs.x.key), b!, h!, w!);
+        const { scalingFactor, shiftFactor } = model.config;
+        const ours: Record<string, Float32Array> = {
+          mean,
+          logvar,
+          std: logvar.map((v) => Math.exp(0.5 * v)),
+          mean_times_scaling_factor: mean.map((v) => (v - shiftFactor) * scalingFactor),
+        };
+        for (const [name, spec] of Object.entries(c.outputs)) {
+          const actual = ours[name];
+          if (!actual) throw new UnsupportedFixture(`VAE output ${name} of case ${c.name} is not one the studio computes`);
+          yield caseResult(m, c.name, name, actual, await cases.floats(spec.key), atol, rtol);
+        }
+      } else throw new UnsupportedFixture(`VAE case ${c.name} has neither z nor x`);
+    }
+  } finally {
+    await model.release();
+  }
+}
+
+/** The UNet call of a fixture case, from its stored inputs. */
+async function unetInput(cases: FixtureCases, inputs: Record<string, TensorSpec>): Promise<UnetInput> {
+  const [batch, , height, width] = inputs.sample!.shape as [number, number, number, number];
+  const [, tokens] = inputs.encoder_hidden_states!.shape as [number, number];
+  const timesteps = await cases.floats(inputs.timestep!.key);
+  return {
+    sample: await cases.floats(inputs.sample!.key),
+    batch,
+    height,
+    width,
+    // A 0-dimensional timestep applies to the whole batch.
+    timesteps: timesteps.length === batch ? timesteps : new Float32Array(batch).fill(timesteps[0]!),
+    context: await cases.floats(inputs.encoder_hidden_states!.key),
+    tokens,
+    ...(inputs.text_embeds ? { textEmbeds: await cases.floats(inputs.text_embeds.key) } : {}),
+    ...(inputs.time_ids ? { timeIds: await cases.floats(inputs.time_ids.key) } : {}),
+    ...(inputs.timestep_cond ? { timestepCond: await cases.floats(inputs.timestep_cond.key) } : {}),
+  };
+}
+
+async function* unet(dir: string, m: FixtureManifest): AsyncGenerator<CaseResult> {
+  const model = await UnetModel.open(dir, dir, session);
+  const cases = await FixtureCases.open(join(dir, 'cases.safetensors'));
+  const { atol, rtol } = tolerance(m);
+  try {
+    for (const c of m.cases as CaseSpec[]) {
+      const out = await model.run(await unetInput(cases, c.inputs));
+      for (const [name, spec] of Object.entries(c.outputs)) yield caseResult(m, c.name, name, out, await cases.floats(spec.key), atol, rtol);
+    }
+  } finally {
+    await model.release();
+  }
+}
+
+/** The sampler a reference scheduler class stands for. */
+function samplerNameOf(className: string): DiscreteSamplerName {
+  if (className.endsWith('EulerAncestralDiscreteScheduler')) return 'euler-ancestral';
+  if (className.endsWith('LCMScheduler')) return 'lcm';
+  if (className.endsWith('EulerDiscreteScheduler')) return 'euler';
+  throw new UnsupportedFixture(`scheduler class ${className} is not one the studio implements`);
+}
+
+interface ScheduleData {
+  readonly configs: Record<string, Record<string, unknown>>;
+  readonly classes?: Record<string, string>;
+  readonly step_cases?: (CaseSpec & { scheduler: string; num_inference_steps: number; step_index: number })[];
+  readonly [config: string]: unknown;
+}
+
+/** Timesteps, sigmas and per-step constants of every schedule, then single steps on stored inputs. */
+async function* scheduler(dir: string, m: FixtureManifest): AsyncGenerator<CaseResult> {
+  const data = JSON.parse(await readFile(join(dir, m.cases_file ?? 'schedules.json'), 'utf8')) as ScheduleData;
+  const tol = m.tolerance_suggestion ?? {};
+  const atol = tol.schedule_atol ?? 1e-6;
+  const stepAtol = tol.step_outputs_atol ?? 1e-5;
+  const settingsOf = (name: string) => {
+    const config = data.configs[name];
+    if (!config) throw new UnsupportedFixture(`schedules.json has no config ${name}`);
+    return discreteSamplerFromConfig(config, samplerNameOf(data.classes?.[name] ?? String(config._class_name)));
+  };
+  for (const name of Object.keys(data.configs)) {
+    const block = data[name] as { schedules?: Record<string, unknown>[] } | undefined;
+    const settings = settingsOf(name);
+    for (const sch of block?.schedules ?? []) {
+      const steps = sch.steps as number;
+      const ours = discreteSchedule(steps, settings);
+      const label = `${name}_${steps}steps`;
+      yield caseResult(m, label, 'timesteps', ours.timesteps, sch.timesteps as number[], 0, 0);
+      if (Array.isArray(sch.sigmas)) yield caseResult(m, label, 'sigmas', ours.sigmas, sch.sigmas as number[], atol, 1e-6);
+      if (typeof sch.init_noise_sigma === 'number') yield caseResult(m, label, 'init_noise_sigma', [ours.initNoiseSigma], [sch.init_noise_sigma], atol, 1e-6);
+      const per = (sch.per_step as Record<string, number | boolean>[] | undefined) ?? [];
+      if (per.length === 0) continue;
+      const sampler = new DiscreteSampler(settings, ours);
+      const values = (key: string) => per.map((p) => Number(p[key]));
+      if (settings.name === 'lcm') {
+        const alphas = alphasCumprod(settings);
+        yield caseResult(m, label, 'alpha_prod_t', ours.timesteps.map((t) => alphas[t]!), values('alpha_prod_t'), atol, 1e-6);
+        yield caseResult(m, label, 'draws_noise', ours.timesteps.map((_, i) => Number(sampler.drawsNoise(i))), values('draws_noise'), 0, 0);
+      } else {
+        const sig = ours.timesteps.map((_, i) => ancestralSigmas(ours.sigmas[i]!, ours.sigmas[i + 1]!));
+        if (settings.name === 'euler-ancestral') {
+          yield caseResult(m, label, 'sigma_up', sig.map((s) => s.up), values('sigma_up'), atol, 1e-6);
+          yield caseResult(m, label, 'sigma_down', sig.map((s) => s.down), values('sigma_down'), atol, 1e-6);
+        }
+        const scales = ours.timesteps.map((_, i) => sampler.scaleInput(Float32Array.of(1), i)[0]!);
+        yield caseResult(m, label, 'input_scale', scales, values('input_scale'), atol, 1e-6);
+      }
+    }
+  }
+  if (!data.step_cases) return;
+  const cases = await FixtureCases.open(join(dir, (m as { tensors_file?: string }).tensors_file ?? 'cases.safetensors'));
+  for (const c of data.step_cases) {
+    const settings = settingsOf(c.scheduler);
+    const sampler = new DiscreteSampler(settings, discreteSchedule(c.num_inference_steps, settings));
+    const sample = await cases.floats(c.inputs.sample!.key);
+    const output = await cases.floats(c.inputs.model_output!.key);
+    const noise = c.inputs.noise ? await cases.floats(c.inputs.noise.key) : undefined;
+    yield caseResult(m, c.name, 'timestep', [sampler.timestep(c.step_index)], [Number(c.timestep)], 0, 0);
+    const drew = sampler.drawsNoise(c.step_index);
+    const expectsNoise = typeof c.noise_drawn === 'boolean' ? c.noise_drawn : noise !== undefined;
+    yield caseResult(m, c.name, 'draws_noise', [Number(drew)], [Number(expectsNoise)], 0, 0);
+    const step = sampler.step(output, c.step_index, sample, drew ? noise : undefined);
+    const ours: Record<string, Float32Array> = {
+      scaled_model_input: sampler.scaleInput(sample, c.step_index),
+      prev_sample: step.prev,
+      pred_original_sample: step.denoised,
+      denoised: step.denoised,
+    };
+    for (const [name, spec] of Object.entries(c.outputs)) {
+      const actual = ours[name];
+      if (!actual) throw new UnsupportedFixture(`scheduler output ${name} of case ${c.name} is not one the studio computes`);
+      yield caseResult(m, c.name, name, actual, await cases.floats(spec.key), stepAtol, 1e-6);
+    }
+  }
+  for (const key of ['alphas_cumprod', 'train_sigmas_descending_with_0']) {
+    if (!cases.has(key)) continue;
+    const settings = settingsOf(Object.keys(data.configs)[0]!);
+    const ours = key === 'alphas_cumprod' ? alphasCumprod(settings) : Float32Array.from([...trainSigmas(settings)].reverse().concat([0]));
+    yield caseResult(m, 'training_schedule', key, ours, await cases.floats(key), 0, 1e-6);
+  }
+}
+
+/** A kohya SDXL LoRA as side branches of the UNet and both text encoders, at each strength of the manifest. */
+async function* lora(dir: string, m: FixtureManifest): AsyncGenerator<CaseResult> {
+  const bases = m.base_models as Record<string, string>;
+  const files = m.files as { lora: string; cases: string };
+  const root = resolve(dir, '..');
+  const unetDir = folderFrom(dir, bases.unet!);
+  const unetConfig = await UnetModel.readConfig(unetDir);
+  const unetWeights = await UnetModel.openWeights(unetDir, root);
+  const probe1 = await ClipTextEncoder.open(folderFrom(dir, bases.text_encoder!), root, 'text_encoder', false, { hiddenIndex: 0, finalNorm: false, pooled: false }, session);
+  const probe2 = await ClipTextEncoder.open(folderFrom(dir, bases.text_encoder_2!), root, 'text_encoder_2', true, { hiddenIndex: 0, finalNorm: false, pooled: false }, session);
+  const loraFile = join(dir, files.lora);
+  const parts = await loadSdLora(loraFile, { unet: unetWeights, unetConfig, textEncoder: probe1.weights, textEncoder2: probe2.weights });
+  const table = (m.mapping_table as { kohya: string; model: string; module: string }[] | undefined) ?? [];
+  if (table.length > 0) {
+    const component = { unet: parts.unet, te1: parts.textEncoder, te2: parts.textEncoder2 } as Record<string, typeof parts.unet>;
+    const wrong = table.filter((e) => !component[e.model]?.modules.has(e.module));
+    const sgm = table.filter((e) => e.model === 'unet' && `lora_unet_${sgmModuleName(e.module, unetConfig)?.replaceAll('.', '_')}` !== e.kohya);
+    yield { family: m.family, component: m.component, case: 'mapping_table', output: 'modules', maxAbs: wrong.length + sgm.length, maxRel: 0, atol: 0, rtol: 0, pass: wrong.length + sgm.length === 0 && table.length === [...Object.values(parts)].reduce((n, p) => n + (p?.modules.size ?? 0), 0), note: 'exact: maxAbs counts kohya names mapped to another module' };
+  }
+  const unet = await UnetModel.fromWeights(unetWeights, unetConfig, session, parts.unet ? [parts.unet] : []);
+  const use = (layers: number) => ({ hiddenIndex: layers - 1, finalNorm: false, pooled: true });
+  const te1 = ClipTextEncoder.fromWeights(probe1.weights, probe1.config, use(probe1.config.layers), session, parts.textEncoder ? [parts.textEncoder] : []);
+  const te2 = ClipTextEncoder.fromWeights(probe2.weights, probe2.config, use(probe2.config.layers), session, parts.textEncoder2 ? [parts.textEncoder2] : []);
+  const cases = await FixtureCases.open(join(dir, files.cases));
+  const { atol, rtol } = tolerance(m);
+  const c = m.case as CaseSpec;
+  try {
+    const input = await unetInput(cases, c.inputs);
+    const [batch, tokens] = c.inputs.input_ids!.shape as [number, number];
+    const ids1 = await cases.ints(c.inputs.input_ids!.key);
+    const ids2 = await cases.ints(c.inputs.input_ids_2!.key);
+    const strengths: [string, number][] = [['no_lora', 0], ...(m.scales as number[]).map((s): [string, number] => [`lora_scale_${s.toFixed(1)}`, s])];
+    for (const [suffix, strength] of strengths) {
+      const want = (name: string) => c.outputs[`${name}_${suffix}`];
+      const unetOut = want('unet.noise_pred');
+      if (unetOut) yield caseResult(m, 'unet', unetOut.key, await unet.run(input, [strength]), await cases.floats(unetOut.key), atol, rtol);
+      te1.loraScales = [strength];
+      te2.loraScales = [strength];
+      const o1 = await te1.run(ids1, batch);
+      const o2 = await te2.run(ids2, batch);
+      const prompt = want('text.prompt_embeds');
+      if (prompt) yield caseResult(m, 'text', prompt.key, concatChannels(o1.hidden, te1.config.hidden, o2.hidden, te2.config.hidden, batch * tokens), await cases.floats(prompt.key), atol, rtol);
+      const pooled = want('text.pooled_prompt_embeds');
+      if (pooled) yield caseResult(m, 'text', pooled.key, o2.textEmbeds!, await cases.floats(pooled.key), atol, rtol);
+    }
+  } finally {
+    await Promise.all([unet.release(), te1.release(), te2.release(), probe1.release(), probe2.release()]);
+  }
+}
+
+export const SD_FIXTURE_CHECKERS: Readonly<Record<string, Readonly<Record<string, Checker>>>> = {
+  clip: { clip_tokenizer: clipTokenizer },
+  'sdxl-turbo': { text_encoders: sdxlTextEncoders, text_encoder_2: sdxlTextEncoder2, vae, unet, scheduler, lora },
+  'sd-turbo': { text_encoder: sdTextEncoder, 'sd_turbo/text_encoder': sdTextEncoder, vae, 'sd_turbo/vae': vae, unet, 'sd_turbo/unet': unet },
+};
