@@ -125,7 +125,7 @@ describe('studio CLI', () => {
     [['--prompt', 'x', '--size', '4096x4096'], /Width must be at most 2048 pixels/],
     [['--prompt', 'x', '--size', 'big'], /--size must look like 1024x1024/],
     [['--prompt', 'x', '--steps', '0'], /Steps must be between 1 and 50/],
-    [['--prompt', 'x', '--seed', 'abc'], /--seed must be a number/],
+    [['--prompt', 'x', '--seed', 'abc'], /The seed "abc" is not a whole number from 0 to 4294967295/],
     [['--prompt', 'x', '--model', '/nonexistent/model'], /There is no model folder at \/nonexistent\/model/],
   ])('exits 1 with a clear message for %j', (args, pattern) => {
     const r = studio(data, 'generate', ...args);
@@ -148,5 +148,13 @@ describe('studio CLI', () => {
     const r = studio(dir, 'history');
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/written by a newer version of the studio \(schema 99/);
+  });
+
+  it('refuses a seed that is not a whole number from 0 to 2^32-1 instead of using another seed', () => {
+    for (const seed of ['4294967296', '0x10', '1e3']) {
+      const r = studio(data, 'generate', '--prompt', 'x', '--seed', seed, '--size', '256x256', '--steps', '1');
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(`studio: The seed "${seed}" is not a whole number from 0 to 4294967295`);
+    }
   });
 });

@@ -4,7 +4,7 @@ import { copyFile } from 'node:fs/promises';
 import { spawn } from 'node:child_process';
 import { basename, extname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { parseSize, type GenerationRequestInput, type OutputFormat } from '../shared/generation.js';
+import { MAX_SEED, parseSeed, parseSize, type GenerationRequestInput, type OutputFormat } from '../shared/generation.js';
 import { speedPresetFor } from '../shared/lora-presets.js';
 import { CATALOG, parseRepoSpec } from '../shared/catalog.js';
 import { defaultModelsDir, pullRepository, sourcesFor } from './library/pull.js';
@@ -78,6 +78,11 @@ async function generate(args: string[]): Promise<number> {
     if (v.trim() === '' || !Number.isFinite(n)) throw new StudioError('invalid-request', notice('error.cliNumber', { name, value: v }));
     return n;
   };
+  const seedArg = (v: string): number => {
+    const seed = parseSeed(v);
+    if (seed === undefined) throw new StudioError('invalid-request', notice('error.seed.invalid', { value: v, max: MAX_SEED }), `--seed ${v}`);
+    return seed;
+  };
   const studio = openStudio(values['data-dir']);
   try {
     let modelId = 'demo';
@@ -104,7 +109,7 @@ async function generate(args: string[]): Promise<number> {
       width: size.width,
       height: size.height,
       modelId,
-      ...(values.seed !== undefined ? { seed: num('seed', values.seed) } : {}),
+      ...(values.seed !== undefined ? { seed: seedArg(values.seed) } : {}),
       ...(values.guidance !== undefined ? { guidance: num('guidance', values.guidance) } : {}),
       ...(format ? { format } : {}),
     };
@@ -136,6 +141,7 @@ async function serve(args: string[]): Promise<number> {
   });
   const studio = openStudio(values['data-dir']);
   await studio.loras.load();
+  for (const p of studio.loras.library.problems) process.stderr.write(`studio: ${noticeText(notice('note.library.folderSkipped', { folder: p.folder, reason: p.reason }))}\n`);
   const discovered = await studio.models.discover(studio.modelsDir);
   for (const m of discovered) process.stdout.write(`Found ${m.name} at ${m.dir}\n`);
   const host = await startBrowserHost({

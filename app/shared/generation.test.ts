@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseSize, validateGenerationRequest } from './generation.js';
+import { MAX_SEED, parseSeed, parseSize, validateGenerationRequest } from './generation.js';
+import { toWorkerSchema } from './worker-protocol.js';
 
 const good = { prompt: 'a red fox', steps: 4, width: 1024, height: 1024 };
 
@@ -28,6 +29,9 @@ describe('validateGenerationRequest', () => {
     ['fractional steps', { steps: 2.5 }, /steps: Steps must be a whole number/],
     ['a negative seed', { seed: -1 }, /seed: The seed cannot be negative/],
     ['a seed beyond 32 bits', { seed: 2 ** 32 }, /seed: The seed must be at most 4294967295/],
+    ['a seed of 1e20', { seed: 1e20 }, /^seed: The seed must be at most 4294967295/],
+    ['a seed beyond 2^53', { seed: 2 ** 53 + 2 }, /^seed: The seed must be at most 4294967295/],
+    ['a seed that is not a number', { seed: '7' }, /^seed: The seed must be a number/],
     ['guidance below 1', { guidance: 0.5 }, /guidance: Guidance must be at least 1.0/],
     ['an unknown field', { sampler: 'ddim' }, /Unrecognized key/i],
   ])('refuses %s with a message naming the field', (_, patch, pattern) => {
@@ -44,5 +48,18 @@ describe('parseSize', () => {
     expect(parseSize('1024x768')).toEqual({ width: 1024, height: 768 });
     expect(parseSize(' 928×1664 ')).toEqual({ width: 928, height: 1664 });
     expect(parseSize('1024')).toBeUndefined();
+  });
+});
+
+describe('seeds', () => {
+  it('reads a typed seed only as plain decimal digits up to 2^32-1', () => {
+    expect(['0', ' 42 ', '4294967295'].map(parseSeed)).toEqual([0, 42, MAX_SEED]);
+    expect(['4294967296', '0x10', '1e3', '-1', '1.5', '', '99999999999999999999', '٣'].map(parseSeed)).toEqual(Array(8).fill(undefined));
+  });
+
+  it('the worker refuses a job whose seed does not fit 32 bits', () => {
+    const job = { type: 'generate', seq: 1, jobId: 'j', modelDir: '.', loras: [], request: { ...good, negativePrompt: '', guidance: 1, modelId: 'demo', format: 'png', loras: [], seed: 2 ** 32 } };
+    expect(toWorkerSchema.safeParse(job).success).toBe(false);
+    expect(toWorkerSchema.safeParse({ ...job, request: { ...job.request, seed: MAX_SEED } }).success).toBe(true);
   });
 });

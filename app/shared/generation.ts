@@ -44,6 +44,24 @@ function sideSchema(name: 'width' | 'height') {
     .refine((v) => v % SIZE_STEP === 0, { message: `validation.${name}Multiple` });
 }
 
+/**
+ * A seed: a whole number from 0 to 2^32-1, the range the noise generator takes. Anything else is refused,
+ * never wrapped into another seed; the range is checked first so that 1e20 is "too large", not "not whole".
+ */
+export const seedSchema = z
+  .number({ error: 'validation.seedNumber' })
+  .min(0, 'validation.seedNegative')
+  .max(MAX_SEED, 'validation.seedMax')
+  .int('validation.seedWhole');
+
+/** A seed typed as text (CLI, a form): plain decimal digits only, so "0x10" or "1e3" is not read as another seed. */
+export function parseSeed(text: string): number | undefined {
+  const t = text.trim();
+  if (!/^\d{1,10}$/.test(t)) return undefined;
+  const n = Number(t);
+  return n <= MAX_SEED ? n : undefined;
+}
+
 /** A request as the user (UI or CLI) sends it; the seed is filled in by the main process when absent. */
 export const generationRequestSchema = z
   .object({
@@ -52,7 +70,7 @@ export const generationRequestSchema = z
       .max(MAX_PROMPT_CHARS, 'validation.promptLong')
       .refine((p) => p.trim().length > 0, { message: 'validation.promptEmpty' }),
     negativePrompt: z.string().max(MAX_PROMPT_CHARS, 'validation.negativeLong').default(''),
-    seed: z.number().int('validation.seedWhole').min(0, 'validation.seedNegative').max(MAX_SEED, 'validation.seedMax').optional(),
+    seed: seedSchema.optional(),
     steps: z.number().int('validation.stepsWhole').min(MIN_STEPS, 'validation.stepsRange').max(MAX_STEPS, 'validation.stepsRange'),
     guidance: z.number().min(1, 'validation.guidanceMin').max(MAX_GUIDANCE, 'validation.guidanceMax').default(1),
     width: sideSchema('width'),

@@ -13,7 +13,6 @@ export const NOTICES = {
   'error.internal': 'Something unexpected went wrong: {message}',
   'error.cancelled': 'The generation was cancelled.',
   'error.shuttingDown': 'The studio is shutting down.',
-
   // --- ui: every existing message of main and the worker, converted ---
   // Requests and the contract
   'error.unknownMethod': 'Unknown method {method}.',
@@ -69,6 +68,19 @@ export const NOTICES = {
   'error.modelNotYet': '{dir} holds a {className}, which the studio cannot run yet.',
   'error.modelEditUnsupported': '{dir} holds a {className}. Qwen-Image-Edit is not supported; use a Qwen-Image or Qwen-Image-2512 folder.',
   'error.modelComponentMissing': '{dir} has no {component}/ folder; the download is incomplete.',
+  // robust: downloads, storage, export, library, worker watchdog
+  'error.download.incompleteModel':
+    'The download of {repo} is not a complete model: {count} file(s) missing ({missing}). The file list the hub sent may have been cut short; nothing was marked installed. Try again, or choose another source.',
+  'error.download.listingLoop': '{source} kept sending more pages of the file list ({pages} so far); the listing was abandoned.',
+  'error.download.mirrorInvalid': '"{url}" is not a mirror address the studio can use (it must look like https://hf-mirror.com).',
+  'error.download.mirrorNotHttps': 'The mirror {url} must use https; plain http is allowed only to this computer.',
+  'error.download.mirrorPrivate':
+    'The mirror {url} points to a private or link-local address ({address}), which the studio does not fetch from on request. To use a mirror on your own network, set HF_ENDPOINT to it before starting the studio.',
+  'error.download.mirrorUnresolved': 'The mirror {url} cannot be found ({message}).',
+  'error.download.installFailed': '{title} was downloaded, but putting it to use failed: {message}',
+  'note.library.folderSkipped': 'LoRA library: {reason}; the folder {folder} is left out until it is fixed or removed.',
+  'error.seed.invalid': 'The seed "{value}" is not a whole number from 0 to {max}; seeds are never wrapped into another seed.',
+  // sdxl: model families, Stable Diffusion components, image input
   'error.modelFileMissing': '{file} is missing; the model folder is incomplete.',
   'error.configNotPositive': '{file}: {key} must be a positive number, got {value}.',
   'error.configNotPositiveInteger': '{file}: {key} must be a positive integer, got {value}.',
@@ -173,12 +185,15 @@ export const NOTICES = {
   'error.uploadFailed': "The upload of {name} failed; nothing was added. Try again.",
   'error.uploadTooLarge': "{name} is larger than {max} GB; nothing was added.",
   'error.connectionLost': "The connection to the studio was lost. It reconnects by itself; try again in a moment.",
-  'error.studioUnreachable': "Cannot reach the studio. Is `studio serve` still running?",
+  'validation.seedNumber': "The seed must be a number",
   // --- end ui ---
   // sdxl: model families, Stable Diffusion components, image input
   'error.modelFileInvalid': '{file} cannot be used: {reason}.',
   'error.loraDoesNotFit': 'The LoRA {file} does not fit the loaded model: {count} of its {total} tensors match no layer ({keys}). It was probably made for another base model; nothing was applied.',
   'error.loraShapeMismatch': 'The LoRA {file} does not fit {module}: {reason}. It was made for another model size; nothing was applied.',
+  // --- api track: the browser host's connection and the A1111 API setting ---
+  'error.hostUnreachable': 'Cannot reach the studio. Is `studio serve` still running? If you opened this page yourself, open the link it printed instead.',
+  'error.noAccessToken': 'This page has no access token: open the link that `studio serve` printed.',
 } as const satisfies Record<string, string>;
 
 export type NoticeKey = keyof typeof NOTICES;

@@ -1,7 +1,7 @@
 // The typed protocol between the main process and the inference worker, validated on both sides.
 
 import { z } from 'zod';
-import { generationRequestSchema } from './generation.js';
+import { generationRequestSchema, seedSchema } from './generation.js';
 import { JOB_PHASES } from './progress.js';
 import { isNoticeKey, type Notice, type NoticeKey } from './notices.js';
 import { ERROR_CODES } from './result.js';
@@ -44,7 +44,7 @@ export const toWorkerSchema = z.discriminatedUnion('type', [
     seq: z.number().int(),
     jobId,
     modelDir: z.string().min(1),
-    request: generationRequestSchema.and(z.object({ seed: z.number().int().min(0) })),
+    request: generationRequestSchema.and(z.object({ seed: seedSchema })),
     /** LoRA files resolved by the main process from the request's library ids. */
     loras: z.array(workerLoraSchema).default([]),
     /** Replaces the model folder's scheduler config (a speed LoRA's preset). */

@@ -21,4 +21,9 @@ describe('gaussianNoise', () => {
     expect(Math.abs(variance - 1)).toBeLessThan(0.02);
     expect(v.every(Number.isFinite)).toBe(true);
   });
+
+  it('refuses a seed outside 0..2^32-1 instead of wrapping it into another seed', () => {
+    for (const seed of [2 ** 32, -1, 1.5, Number.NaN]) expect(() => gaussianNoise(seed, 4)).toThrow(/is not a whole number from 0 to 4294967295/);
+    expect(gaussianNoise(2 ** 32 - 1, 4)).toHaveLength(4);
+  });
 });

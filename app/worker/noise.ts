@@ -7,7 +7,9 @@
 // does not reproduce a seed in diffusers, and is not meant to.)
 
 function splitmix32(seed: number): () => number {
-  let state = seed >>> 0;
+  // `>>> 0` would quietly turn 2^32 into seed 0: a seed outside uint32 is a bug upstream, said out loud.
+  if (!Number.isInteger(seed) || seed < 0 || seed > 0xffff_ffff) throw new RangeError(`seed ${seed} is not a whole number from 0 to 4294967295`);
+  let state = seed;
   return () => {
     state = (state + 0x9e3779b9) >>> 0;
     let z = state;

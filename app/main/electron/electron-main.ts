@@ -7,6 +7,9 @@ import { IPC_EVENT_CHANNEL, IPC_INVOKE_CHANNEL } from '../../shared/contract.js'
 import { notice } from '../../shared/notices.js';
 import { fail } from '../../shared/result.js';
 import { createDispatch } from '../api-dispatch.js';
+import { forwardStudioEvents } from '../host/event-forwarding.js';
+import { decodePathSegments, unsafeSegment } from '../host/routes.js';
+import { studioFileFromUrlPath } from '../host/studio-files.js';
 import { appRoot, appVersion, builtInDemoModelDir, confinedPath, defaultDataDir, workerEntry } from '../paths.js';
 import { Studio } from '../studio.js';
 import { utilityWorkerSpawner } from './utility-worker.js';
@@ -40,13 +43,14 @@ async function start(): Promise<void> {
   const rendererDir = join(root, 'dist', 'renderer');
   protocol.handle(APP_SCHEME, (req) => {
     const path = new URL(req.url).pathname;
-    const file = confinedPath(rendererDir, path === '/' ? 'index.html' : decodeURIComponent(path.slice(1)));
+    const segments = path === '/' ? ['index.html'] : decodePathSegments(path);
+    const file = segments && !segments.some(unsafeSegment) ? confinedPath(rendererDir, segments.join('/')) : undefined;
     return file ? net.fetch(pathToFileURL(file).href) : new Response('Not found', { status: 404 });
   });
+  // The same folders and path checks as the browser host's /files/ route (host/studio-files.ts).
   protocol.handle(FILE_SCHEME, (req) => {
     const url = new URL(req.url);
-    const base = url.host === 'images' ? studio.layout.images : url.host === 'thumbs' ? studio.layout.thumbs : url.host === 'loras' ? studio.loras.library.dir : url.host === 'exports' ? join(studio.layout.root, 'exports') : undefined;
-    const file = base && confinedPath(base, decodeURIComponent(url.pathname.slice(1)));
+    const file = studioFileFromUrlPath(studio, url.host, url.pathname);
     return file ? net.fetch(pathToFileURL(file).href) : new Response('Not found', { status: 404 });
   });
 
@@ -70,20 +74,9 @@ async function start(): Promise<void> {
       webSecurity: true,
     },
   });
-  const unsubscribeJobs = studio.jobs.onEvent((payload) => {
-    if (!win.isDestroyed()) win.webContents.send(IPC_EVENT_CHANNEL, 'job', payload);
+  const unsubscribe = forwardStudioEvents(studio, (name, payload) => {
+    if (!win.isDestroyed()) win.webContents.send(IPC_EVENT_CHANNEL, name, payload);
   });
-  const unsubscribeDownloads = studio.downloads.onChange((payload) => {
-    if (!win.isDestroyed()) win.webContents.send(IPC_EVENT_CHANNEL, 'download', payload);
-  });
-  const unsubscribeExports = studio.exports.onChange((payload) => {
-    if (!win.isDestroyed()) win.webContents.send(IPC_EVENT_CHANNEL, 'export', payload);
-  });
-  const unsubscribe = () => {
-    unsubscribeJobs();
-    unsubscribeDownloads();
-    unsubscribeExports();
-  };
   // Links open in the user's browser, never inside the app window.
   win.webContents.setWindowOpenHandler(({ url }) => {
     if (url.startsWith('https://')) void shell.openExternal(url);

@@ -6,9 +6,10 @@ import { mkdir, stat, statfs, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CATALOG, type CatalogEntry } from '../../shared/catalog.js';
 import type { CatalogItem, DownloadSource, DownloadState } from '../../shared/contract.js';
-import { StudioError, serializeError } from '../../shared/result.js';
 import { notice } from '../../shared/notices.js';
+import { StudioError, serializeError } from '../../shared/result.js';
 import { DEFAULT_SOURCES, type HubSource } from './hub-client.js';
+import { checkMirrorUrl, type Lookup } from './mirror-url.js';
 import { RepositoryDownload } from './pull.js';
 
 export interface DownloadsOptions {
@@ -16,6 +17,8 @@ export interface DownloadsOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** A finished download: register the model or import the LoRA files. */
   readonly onInstalled: (entry: CatalogEntry, dir: string, files: readonly string[]) => Promise<void>;
+  /** How mirror host names are resolved before they are checked (tests); the system resolver by default. */
+  readonly lookup?: Lookup;
 }
 
 interface Running {
@@ -88,9 +91,14 @@ export class Downloads {
     return [...this.running.values()].map((r) => r.state);
   }
 
-  start(entryId: string, choice: DownloadSource, mirror?: string): DownloadState {
+  async start(entryId: string, choice: DownloadSource, mirror?: string): Promise<DownloadState> {
     const entry = CATALOG.find((e) => e.id === entryId);
     if (!entry) throw new StudioError('not-found', notice('error.catalogUnknown', { id: entryId }), entryId);
+    if (mirror !== undefined) {
+      // The endpoints the user set in the environment are theirs to choose, wherever they point.
+      const env = this.options.env ?? process.env;
+      await checkMirrorUrl(mirror, [env.HF_ENDPOINT], this.options.lookup);
+    }
     for (const r of this.running.values()) {
       if (r.entry.id === entryId && (r.state.status === 'running' || r.state.status === 'paused')) return r.state;
     }
@@ -114,12 +122,19 @@ export class Downloads {
   }
 
   private follow(r: Running): void {
-    r.download.finished.then(
+    void r.download.finished.then(
       async (result) => {
         if (!result) return; // paused or cancelled: the control call reports it
-        await this.options.onInstalled(r.entry, result.dest, result.files.map((f) => join(result.dest, f.path)));
-        await mkdir(this.folderFor(r.entry), { recursive: true });
-        await writeFile(this.markerFor(r.entry), new Date().toISOString());
+        try {
+          await this.options.onInstalled(r.entry, result.dest, result.files.map((f) => join(result.dest, f.path)));
+          await mkdir(this.folderFor(r.entry), { recursive: true });
+          await writeFile(this.markerFor(r.entry), new Date().toISOString());
+        } catch (e) {
+          // Not an unhandled rejection (which would end the process): the download fails, saying why.
+          const message = e instanceof Error ? e.message : String(e);
+          this.emit(r, { status: 'failed', error: new StudioError(e instanceof StudioError ? e.code : 'storage-failed', notice('error.download.installFailed', { title: r.entry.title, message }), r.entry.id).toJSON() });
+          return;
+        }
         this.emit(r, { status: 'done' });
       },
       (e: unknown) => this.emit(r, { status: 'failed', error: serializeError(e) }),

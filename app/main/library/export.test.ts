@@ -1,10 +1,15 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { dirname, join } from 'node:path';
+import sharp from 'sharp';
+import { pathToFileURL } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ExportState } from '../../shared/contract.js';
+import type { GenerationRecord } from '../../shared/generation.js';
+import { appRoot } from '../paths.js';
 import { testStudio } from '../test-support/test-studio.js';
+import { exportImages, PARTIAL_SUFFIX } from './export.js';
 
 function finished(studio: ReturnType<typeof testStudio>, id: string): Promise<ExportState> {
   return new Promise((resolve) => studio.exports.onChange((e) => e.id === id && e.status !== 'running' && resolve(e)));
@@ -39,6 +44,98 @@ describe('export', () => {
       expect(names).toContain('recipes.csv');
     } finally {
       await studio.close();
+    }
+  });
+});
+
+describe('exporting many images, missing files and unsafe prompts', () => {
+  let studio: ReturnType<typeof testStudio>;
+  let base: GenerationRecord;
+  let tinyImages: string;
+  beforeAll(async () => {
+    studio = testStudio();
+    base = await studio.submit({ prompt: 'a lighthouse', steps: 1, width: 256, height: 256, seed: 9, format: 'png' }).completion;
+    // The same image at 8x8: exports of tens of thousands of records without gigabytes of pixels.
+    tinyImages = mkdtempSync(join(tmpdir(), 'export-tiny-'));
+    mkdirSync(join(tinyImages, dirname(base.imageFile)), { recursive: true });
+    await sharp(readFileSync(join(studio.layout.images, base.imageFile))).resize(8, 8).png().toFile(join(tinyImages, base.imageFile));
+  });
+  afterAll(() => studio.close());
+
+  /** n records of the history, each its own id and time, all pointing at real image files. */
+  function copies(n: number, prompt = (i: number) => `${base.recipe.prompt} ${i}`): GenerationRecord[] {
+    return Array.from({ length: n }, (_, i) => ({
+      ...base,
+      id: `${String(i).padStart(8, '0')}-0000-4000-8000-000000000000`,
+      createdAt: base.createdAt + i * 1000,
+      recipe: { ...base.recipe, prompt: prompt(i), seed: i },
+    }));
+  }
+
+  it('exports 32,768 images (65,537 entries with sidecars and the CSV) as a ZIP64 archive that reads back whole', async () => {
+    // Many tiny entries: the same record count as a large history, without gigabytes of pixels.
+    const target = join(mkdtempSync(join(tmpdir(), 'export-many-')), 'many.zip');
+    const n = 32_768;
+    const r = await exportImages({ records: copies(n), total: n, imagesDir: tinyImages, kind: 'zip', target });
+    expect(r).toEqual({ count: n, target, skipped: [] });
+    const out = execFileSync('python3', ['-c', 'import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); n = z.namelist(); print(len(n), n[-1], z.testzip())', target], { encoding: 'utf8' });
+    expect(out.trim()).toBe(`${2 * n + 1} recipes.csv None`);
+  });
+
+  it.each(['zip', 'folder'] as const)('skips an image whose file is gone and reports it, exporting the rest (%s)', async (kind) => {
+    const images = mkdtempSync(join(tmpdir(), 'export-images-'));
+    cpSync(studio.layout.images, images, { recursive: true });
+    const records = copies(3).map((g, i) => (i === 1 ? { ...g, imageFile: g.imageFile.replace(/\.png$/, '-gone.png') } : g));
+    const target = join(mkdtempSync(join(tmpdir(), 'export-skip-')), kind === 'zip' ? 'out.zip' : 'out');
+    const progress: number[] = [];
+    const r = await exportImages({ records, total: 3, imagesDir: images, kind, target, onProgress: (done) => progress.push(done) });
+    expect(r.count).toBe(2);
+    expect(r.skipped).toEqual([records[1]!.imageFile]);
+    expect(progress).toEqual([1, 1, 2]);
+    const names = kind === 'zip'
+      ? execFileSync('python3', ['-c', 'import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); assert z.testzip() is None; print("\\n".join(z.namelist()))', target], { encoding: 'utf8' }).trim().split('\n')
+      : readdirSync(target);
+    expect(names.filter((n) => n.endsWith('.png'))).toHaveLength(2);
+    expect(names.some((n) => n.includes('_seed1_'))).toBe(false);
+  });
+
+  it('escapes prompts that a spreadsheet would run as formulas in recipes.csv', async () => {
+    const unsafe = ['=HYPERLINK("http://x","y")', '+1+2', '-2+3', '@SUM(A1)', '\tcmd', 'plain, with comma'];
+    const target = join(mkdtempSync(join(tmpdir(), 'export-csv-')), 'out');
+    await exportImages({ records: copies(unsafe.length, (i) => unsafe[i]!), total: unsafe.length, imagesDir: studio.layout.images, kind: 'folder', target });
+    // Python's csv module reads the table back: the quoting is right, prompts keep their text behind the apostrophe.
+    const parsed = JSON.parse(
+      execFileSync('python3', ['-c', 'import csv, json, sys; r = list(csv.DictReader(open(sys.argv[1], encoding="utf-8-sig", newline=""))); print(json.dumps([[x["prompt"], x["seed"]] for x in r]))', join(target, 'recipes.csv')], {
+        encoding: 'utf8',
+      }),
+    ) as [string, string][];
+    expect(parsed).toEqual(unsafe.map((p, i) => [/^[=+\-@\t]/.test(p) ? `'${p}` : p, String(i)]));
+  });
+
+  it('a killed export leaves nothing under its final name', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'export-kill-'));
+    const recordsFile = join(dir, 'records.json');
+    writeFileSync(recordsFile, JSON.stringify(copies(20_000)));
+    const script = join(dir, 'export.mjs');
+    const exportModule = pathToFileURL(join(appRoot(), 'dist', 'app', 'main', 'library', 'export.js')).href;
+    writeFileSync(
+      script,
+      `import { readFileSync } from 'node:fs';
+       const { exportImages } = await import(${JSON.stringify(exportModule)});
+       const [records, imagesDir, kind, target] = [JSON.parse(readFileSync(process.argv[2], 'utf8')), process.argv[3], process.argv[4], process.argv[5]];
+       await exportImages({ records, total: records.length, imagesDir, kind, target, onProgress: (done) => done % 1000 === 0 && process.stdout.write(done + '\\n') });
+       process.stdout.write('finished\\n');`,
+    );
+    for (const kind of ['zip', 'folder']) {
+      const target = join(dir, kind === 'zip' ? 'export.zip' : 'export');
+      const child = spawn(process.execPath, [script, recordsFile, tinyImages, kind, target], { stdio: ['ignore', 'pipe', 'inherit'] });
+      let out = '';
+      await new Promise<void>((resolve) => child.stdout.on('data', (d: Buffer) => ((out += d.toString()), /^1000$/m.test(out) && resolve())));
+      child.kill('SIGKILL');
+      await new Promise((r) => child.once('exit', r));
+      expect(out).not.toContain('finished');
+      expect(existsSync(target)).toBe(false);
+      expect(existsSync(`${target}${PARTIAL_SUFFIX}`)).toBe(true);
     }
   });
 });

@@ -6,6 +6,7 @@ import { basename, extname } from 'node:path';
 import { speedPresetFor } from '../../shared/lora-presets.js';
 import { notice, type Notice } from '../../shared/notices.js';
 import { MAX_HEADER_BYTES, parseSafetensorsHeader, SafetensorsError, type SafetensorsHeader } from '../../shared/safetensors-format.js';
+import { inspectOnThread } from './lora-inspect-thread-client.js';
 
 export type LoraArchitecture = 'qwen-image' | 'sdxl' | 'sd1' | 'flux' | 'unknown';
 
@@ -39,7 +40,11 @@ export interface LoraRefusal {
 const PICKLE_EXTENSIONS = ['.bin', '.ckpt', '.pt', '.pth', '.pkl', '.pickle'];
 
 
-async function readHeader(file: string, name: string): Promise<SafetensorsHeader | LoraRefusal> {
+/** Headers above this are parsed on a worker thread: an 84 MB header takes seconds of JSON.parse. */
+export const THREAD_HEADER_BYTES = 1024 * 1024;
+
+/** The header's bytes, or why the file is refused before any parsing. */
+async function readHeaderBytes(file: string, name: string): Promise<{ bytes: Uint8Array; size: number } | LoraRefusal> {
   const fh = await open(file, 'r');
   try {
     const { size } = await fh.stat();
@@ -55,12 +60,9 @@ async function readHeader(file: string, name: string): Promise<SafetensorsHeader
       return { ok: false, file, reason: notice('lora.notSafetensors', { name }), detail: `the header claims ${n} bytes, which no valid safetensors file has` };
     }
     if (8 + Number(n) > size) return { ok: false, file, reason: notice('lora.truncated', { name }), detail: `the header claims ${n} bytes but the file is only ${size} bytes` };
-    const header = Buffer.alloc(Number(n));
-    await fh.read(header, 0, header.length, 8);
-    return parseSafetensorsHeader(file, header, size);
-  } catch (e) {
-    if (e instanceof SafetensorsError) return { ok: false, file, reason: notice(/truncated/.test(e.message) ? 'lora.truncated' : 'lora.damaged', { name }), detail: e.message };
-    throw e;
+    const bytes = new Uint8Array(Number(n));
+    await fh.read(bytes, 0, bytes.length, 8);
+    return { bytes, size };
   } finally {
     await fh.close();
   }
@@ -100,19 +102,22 @@ function triggerWords(meta: Readonly<Record<string, string>>): string[] {
   return [...words].slice(0, 20).map((w) => w.slice(0, 100));
 }
 
-/** `displayName` is the user's file name when the bytes sit in a temporary file (an upload). */
-export async function inspectLoraFile(file: string, displayName = basename(file)): Promise<LoraReport | LoraRefusal> {
-  const name = basename(displayName);
-  const info = await stat(file).catch(() => undefined);
-  if (!info?.isFile()) return { ok: false, file, reason: notice('lora.notAFile', { file }) };
-  if (PICKLE_EXTENSIONS.includes(extname(name).toLowerCase())) return { ok: false, file, reason: notice('lora.pickle', { name }) };
-  const header = await readHeader(file, name);
-  if ('ok' in header) return header;
+/** The report of a parsed header: what the LoRA is, or why it is refused. Pure, so a thread can run it. */
+export function inspectHeaderBytes(file: string, name: string, bytes: Uint8Array, size: number): LoraReport | LoraRefusal {
+  let header: SafetensorsHeader;
+  try {
+    header = parseSafetensorsHeader(file, bytes, size);
+  } catch (e) {
+    if (e instanceof SafetensorsError) return { ok: false, file, reason: notice(/truncated/.test(e.message) ? 'lora.truncated' : 'lora.damaged', { name }), detail: e.message };
+    throw e;
+  }
   const keys = [...header.tensors.keys()];
   const format = formatOf(keys);
   if (!format) return { ok: false, file, reason: notice('lora.noWeights', { name }) };
   const downs = [...header.tensors.values()].filter((t) => /lora_(down|A)(\.default)?\.weight$/.test(t.name));
-  const rank = Math.max(...downs.map((t) => t.shape[0] ?? 0));
+  // A loop, not Math.max(...downs): spreading 120,000 arguments overflows the stack.
+  let rank = 0;
+  for (const t of downs) rank = Math.max(rank, t.shape[0] ?? 0);
   const targets = new Set(
     downs.map((t) =>
       t.name
@@ -144,4 +149,19 @@ export async function inspectLoraFile(file: string, displayName = basename(file)
       : {}),
     metadata: meta,
   };
+}
+
+/** `displayName` is the user's file name when the bytes sit in a temporary file (an upload). */
+export async function inspectLoraFile(file: string, displayName = basename(file)): Promise<LoraReport | LoraRefusal> {
+  const name = basename(displayName);
+  const info = await stat(file).catch(() => undefined);
+  if (!info?.isFile()) return { ok: false, file, reason: notice('lora.notAFile', { file }) };
+  if (PICKLE_EXTENSIONS.includes(extname(name).toLowerCase())) return { ok: false, file, reason: notice('lora.pickle', { name }) };
+  const read = await readHeaderBytes(file, name);
+  if ('ok' in read) return read;
+  if (read.bytes.length > THREAD_HEADER_BYTES) {
+    const off = await inspectOnThread(file, name, read.bytes, read.size);
+    if (off) return off;
+  }
+  return inspectHeaderBytes(file, name, read.bytes, read.size);
 }

@@ -5,8 +5,9 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { appRoot } from '../paths.js';
-import { inspectLoraFile } from './lora-inspect.js';
+import { inspectHeaderBytes, inspectLoraFile, THREAD_HEADER_BYTES } from './lora-inspect.js';
 import { LoraLibrary, safeName } from './lora-library.js';
+import { runCli } from '../test-support/run-cli.js';
 
 const fixtureLora = join(appRoot(), 'test-fixtures', 'qwen-image', 'lora', 'lora_lightx2v_format.safetensors');
 
@@ -71,6 +72,45 @@ describe('LoRA inspection', () => {
     expect(!r.ok && `${noticeText(r.reason)} ${r.detail ?? ''}`).toMatch(pattern);
   });
 
+  /** A kohya-style LoRA with this many modules (two tensors each), rank 2 apart from one of rank 7. */
+  function manyModules(modules: number): Buffer {
+    const tensors: Record<string, number[]> = {};
+    for (let i = 0; i < modules; i++) {
+      const rank = i === modules - 1 ? 7 : 2;
+      tensors[`lora_unet_transformer_blocks_${i}_attn_to_q.lora_down.weight`] = [rank, 1];
+      tensors[`lora_unet_transformer_blocks_${i}_attn_to_q.lora_up.weight`] = [1, rank];
+    }
+    return safetensors(tensors);
+  }
+
+  it('reads a header of 300,000 tensors without overflowing the stack, parsing it off the main thread', async () => {
+    // 150,000 lora_down weights: past the ~130,000 arguments a Math.max(...spread) takes.
+    const data = manyModules(150_000);
+    const file = write(dir, 'huge-header.safetensors', data);
+    const header = data.subarray(8, 8 + Number(data.readBigUInt64LE(0)));
+    expect(header.length).toBeGreaterThan(THREAD_HEADER_BYTES);
+    // The pure function the thread runs, timed: how long such a parse holds a thread on this machine now.
+    const t0 = performance.now();
+    expect(inspectHeaderBytes(file, 'huge-header.safetensors', header, data.length)).toMatchObject({ ok: true, format: 'kohya', rank: 7, modules: 150_000 });
+    const parseMs = performance.now() - t0;
+    // Through the file, as the library reads it: the event loop keeps turning meanwhile.
+    let last = performance.now();
+    let longestGap = 0;
+    const ticker = setInterval(() => {
+      const now = performance.now();
+      longestGap = Math.max(longestGap, now - last);
+      last = now;
+    }, 5);
+    try {
+      expect(await inspectLoraFile(file)).toMatchObject({ ok: true, rank: 7, modules: 150_000 });
+      // A parse that blocked would end just before this line, with no tick since it began.
+      longestGap = Math.max(longestGap, performance.now() - last);
+    } finally {
+      clearInterval(ticker);
+    }
+    expect(longestGap).toBeLessThan(parseMs / 2);
+  });
+
   it('prints its report from `studio lora inspect`, exiting 1 for a refusal', () => {
     const ok = spawnSync(process.execPath, [join(appRoot(), 'bin', 'studio.js'), 'lora', 'inspect', fixtureLora], { encoding: 'utf8' });
     expect(ok.status).toBe(0);
@@ -128,5 +168,46 @@ describe('LoRA library', () => {
     await expect(library.import(write(src, 'pytorch_lora_weights.bin', Buffer.from([0x80, 0x04])))).rejects.toThrow(/pickle/);
     expect(await library.list()).toEqual([]);
     expect(readdirSync(library.dir)).toEqual([]);
+  });
+});
+
+describe('LoRA library under faults', () => {
+  it('rebuilds a damaged meta.json from the weights, leaves out a folder without weights, and removes a killed import', async () => {
+    const library = new LoraLibrary(mkdtempSync(join(tmpdir(), 'lora-lib-')));
+    const src = mkdtempSync(join(tmpdir(), 'lora-src-'));
+    const { lora } = await library.import(write(src, 'Ink Wash.safetensors', readFileSync(fixtureLora)));
+    // What a kill mid-write leaves: a cut meta.json; a folder holding only a cut meta.json; a staging folder.
+    writeFileSync(join(lora.folder, 'meta.json'), '{"id": "abc", "na');
+    write(library.dir, 'Broken/meta.json', Buffer.from('{'));
+    write(library.dir, '.importing-0123456789abcdef-1a2b3c4d/lora.safetensors', Buffer.from('half'));
+    const listed = await library.list();
+    expect(listed).toHaveLength(1);
+    expect(listed[0]).toMatchObject({ id: lora.id, name: 'Ink Wash', sha256: lora.sha256, file: lora.file, report: { architecture: 'qwen-image', rank: 4 } });
+    expect(JSON.parse(readFileSync(join(lora.folder, 'meta.json'), 'utf8'))).toMatchObject({ id: lora.id, name: 'Ink Wash' });
+    expect(library.problems).toEqual([{ folder: join(library.dir, 'Broken'), reason: 'Broken has neither a readable meta.json nor lora.safetensors' }]);
+    expect(readdirSync(library.dir).sort()).toEqual(['Broken', 'Ink Wash']);
+  });
+
+  it('`studio serve` starts with a damaged meta.json in the library', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'lora-serve-'));
+    const library = new LoraLibrary(join(dataDir, 'loras'));
+    const { lora } = await library.import(write(mkdtempSync(join(tmpdir(), 'lora-src-')), 'style.safetensors', readFileSync(fixtureLora)));
+    writeFileSync(join(lora.folder, 'meta.json'), '');
+    write(library.dir, 'Empty/meta.json', Buffer.from('not json'));
+    const r = await runCli(['serve', '--port', '0', '--data-dir', dataDir], { until: /is running/ });
+    expect(r.matched).toMatch(/Studio .* is running/);
+    expect(r.stderr).toMatch(/LoRA library: Empty has neither a readable meta\.json nor lora\.safetensors/);
+  });
+
+  it('ten simultaneous imports of one file make one entry; the other nine are duplicates of it', async () => {
+    const library = new LoraLibrary(mkdtempSync(join(tmpdir(), 'lora-lib-')));
+    const src = mkdtempSync(join(tmpdir(), 'lora-src-'));
+    const files = Array.from({ length: 10 }, (_, i) => write(src, `upload-${i}.safetensors`, readFileSync(fixtureLora)));
+    const results = await Promise.all(files.map((f) => library.import(f, 'Same Style.safetensors')));
+    expect(results.filter((r) => !r.duplicate)).toHaveLength(1);
+    expect(new Set(results.map((r) => r.lora.id)).size).toBe(1);
+    expect(new Set(results.map((r) => r.lora.folder)).size).toBe(1);
+    expect(readdirSync(library.dir)).toEqual(['Same Style']);
+    expect(await library.list()).toHaveLength(1);
   });
 });

@@ -190,3 +190,99 @@ describe('pulling a repository from a hub', () => {
     expect(statSync(join(dest, BIG)).size).toBe(repo.files[BIG]!.length);
   });
 });
+
+// A diffusers folder as the hubs hold it: model_index.json names five components, the transformer is in
+// two shards behind an index. Eleven files: four pages at three entries a page (the directory entry too).
+function modelRepo(): FakeRepo {
+  const shardA = deterministicBytes(300_000, 11);
+  const shardB = deterministicBytes(200_000, 12);
+  const index = {
+    metadata: { total_size: shardA.length + shardB.length },
+    weight_map: { 'blocks.0.w': 'diffusion_pytorch_model-00001-of-00002.safetensors', 'blocks.1.w': 'diffusion_pytorch_model-00002-of-00002.safetensors' },
+  };
+  const modelIndex = {
+    _class_name: 'QwenImagePipeline',
+    scheduler: ['diffusers', 'FlowMatchEulerDiscreteScheduler'],
+    text_encoder: ['transformers', 'Qwen2_5_VLForConditionalGeneration'],
+    tokenizer: ['transformers', 'Qwen2Tokenizer'],
+    transformer: ['diffusers', 'QwenImageTransformer2DModel'],
+    vae: ['diffusers', 'AutoencoderKLQwenImage'],
+    image_processor: [null, null],
+  };
+  return {
+    files: {
+      'model_index.json': Buffer.from(JSON.stringify(modelIndex)),
+      'scheduler/scheduler_config.json': Buffer.from('{"shift": 1}'),
+      'text_encoder/config.json': Buffer.from('{"hidden_size": 8}'),
+      'text_encoder/model.safetensors': deterministicBytes(100_000, 13),
+      'tokenizer/tokenizer_config.json': Buffer.from('{}'),
+      'tokenizer/vocab.json': Buffer.from('{"a": 0}'),
+      'transformer/config.json': Buffer.from('{"num_layers": 2}'),
+      'transformer/diffusion_pytorch_model.safetensors.index.json': Buffer.from(JSON.stringify(index)),
+      'transformer/diffusion_pytorch_model-00001-of-00002.safetensors': shardA,
+      'transformer/diffusion_pytorch_model-00002-of-00002.safetensors': shardB,
+      'vae/config.json': Buffer.from('{"z_dim": 16}'),
+      'vae/diffusion_pytorch_model.safetensors': deterministicBytes(50_000, 14),
+    },
+    lfs: ['text_encoder/model.safetensors', 'transformer/diffusion_pytorch_model-00001-of-00002.safetensors', 'transformer/diffusion_pytorch_model-00002-of-00002.safetensors', 'vae/diffusion_pytorch_model.safetensors'],
+  };
+}
+
+describe('pulling a model whose listing comes in pages', () => {
+  let hub: FakeHub;
+  const model = modelRepo();
+  beforeEach(async () => {
+    hub = await startFakeHub({ 'Qwen/Paged': model }, { pageSize: 3 });
+  });
+  afterEach(() => hub.close());
+
+  function runCli(dest: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+    const args = [join(appRoot(), 'bin', 'studio.js'), 'pull', 'Qwen/Paged', '--source', 'hf', '--endpoint', hub.url, '--dest', dest];
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, HF_HUB_CACHE: join(dest, 'no-cache') } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    return new Promise((done) => child.once('exit', (code) => done({ code, stdout, stderr })));
+  }
+
+  it('studio pull follows the Link rel="next" pages and fetches every file of the model', async () => {
+    const dest = mkdtempSync(join(tmpdir(), 'pull-paged-'));
+    const r = await runCli(dest);
+    expect(r.stderr).not.toMatch(/not a complete model/);
+    expect(r.code).toBe(0);
+    expect(hub.treePages.length).toBe(5); // 13 entries (12 files and a folder), 3 a page
+    for (const [path, bytes] of Object.entries(model.files)) expect(readFileSync(join(dest, path)).equals(bytes), path).toBe(true);
+    expect((JSON.parse(r.stdout) as { files: unknown[] }).files).toHaveLength(12);
+  });
+
+  it('reports a listing that ends early as an incomplete model, not success', async () => {
+    // The hub stops after 10 entries: the second transformer shard, the VAE config and its weights never appear.
+    hub.listing.endAfter = 10;
+    const dest = mkdtempSync(join(tmpdir(), 'pull-cut-'));
+    const r = await runCli(dest);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/The download of Qwen\/Paged is not a complete model: 3 file\(s\) missing \(transformer\/diffusion_pytorch_model-00002-of-00002\.safetensors, vae\/config\.json, vae\/\*\.safetensors\)/);
+  });
+
+  it('reports a listing that lacks a file the pull names outright', async () => {
+    // model_index.json listed last, and the listing cut before it: the folders alone look fine.
+    const { 'model_index.json': modelIndex, ...rest } = model.files;
+    const late = await startFakeHub({ 'Qwen/Late': { files: { ...rest, 'model_index.json': modelIndex! }, lfs: model.lfs } }, { pageSize: 3, endAfter: 12 });
+    try {
+      const dest = mkdtempSync(join(tmpdir(), 'pull-late-'));
+      await expect(
+        pullRepository({ repo: 'Qwen/Late', useHubCache: false, sources: [{ kind: 'huggingface', endpoint: late.url, label: 'test HF' }], include: ['model_index.json', 'scheduler/*'], dest }),
+      ).rejects.toMatchObject({ code: 'download-failed', notice: { key: 'error.download.incompleteModel', params: { missing: 'model_index.json' } } });
+      expect(readdirSync(dest)).toEqual([]);
+    } finally {
+      await late.close();
+    }
+  });
+
+  it('checks only the components the pull asked for', async () => {
+    const dest = mkdtempSync(join(tmpdir(), 'pull-part-'));
+    const r = await pullRepository({ repo: 'Qwen/Paged', useHubCache: false, sources: [{ kind: 'huggingface', endpoint: hub.url, label: 'test HF' }], include: ['model_index.json', 'transformer/*'], dest });
+    expect(r.files).toHaveLength(5);
+  });
+});

@@ -9,6 +9,7 @@ import { StudioError } from '../../shared/result.js';
 import { notice } from '../../shared/notices.js';
 import { downloadFile, partPaths, type DownloadOptions } from './file-download.js';
 import { findInHubCache } from './hub-cache.js';
+import { missingModelFiles } from './model-completeness.js';
 import { defaultRevision, fileUrl, listRepoFiles, type HubSource, type RemoteFile } from './hub-client.js';
 
 /** Progress of a pull: the same shape the UI receives. */
@@ -72,13 +73,19 @@ export async function pullRepository(o: PullOptions): Promise<PullResult> {
   }
   const wanted = listing.filter((f) => !o.include?.length || o.include.some((g) => globMatch(g, f.path)));
   if (wanted.length === 0) throw new StudioError('download-failed', notice('error.repoNoMatch', { repo: o.repo, patterns: o.include?.join(', ') ?? '' }), o.repo);
+  // A file named outright (model_index.json, a LoRA's file) must be in the listing: one that is not
+  // means the list was cut short, and what would arrive is not the whole model.
+  const unlisted = (o.include ?? []).filter((g) => !/[*?]/.test(g) && !listing!.some((f) => f.path === g));
+  if (unlisted.length > 0) {
+    throw new StudioError('download-failed', notice('error.download.incompleteModel', { repo: o.repo, count: unlisted.length, missing: unlisted.join(', ') }), unlisted.join('\n'));
+  }
 
   // Already complete in the user's Hugging Face cache: use it where it is.
   if (o.useHubCache !== false) {
     const cached = await findInHubCache(o.repo, o.revision ?? 'main', o.env);
     if (cached) {
       const sizes = await Promise.all(wanted.map((f) => stat(join(cached.snapshot, f.path)).then((s) => s.size, () => -1)));
-      if (sizes.every((size, i) => size === wanted[i]!.size)) {
+      if (sizes.every((size, i) => size === wanted[i]!.size) && (await missingModelFiles(cached.snapshot, o.include)).length === 0) {
         o.log?.(`${o.repo} is already in the Hugging Face cache at ${cached.snapshot}; using it in place.`);
         return { dest: cached.snapshot, files: wanted.map((f) => ({ path: f.path, size: f.size, status: 'present' as const })) };
       }
@@ -145,7 +152,16 @@ export async function pullRepository(o: PullOptions): Promise<PullResult> {
     report(file, 0);
     results.push({ path: file.path, size: file.size, status });
   }
+  await checkComplete(o.repo, dest, o.include);
   return { dest, files: results };
+}
+
+/** Refuses a model folder that lacks a component's config or a listed shard (see model-completeness.ts). */
+export async function checkComplete(repo: string, dir: string, include?: readonly string[]): Promise<void> {
+  const missing = await missingModelFiles(dir, include);
+  if (missing.length === 0) return;
+  const shown = missing.slice(0, 6).join(', ') + (missing.length > 6 ? ', …' : '');
+  throw new StudioError('download-failed', notice('error.download.incompleteModel', { repo, count: missing.length, missing: shown }), missing.join('\n'));
 }
 
 /** Sources for `auto`: Hugging Face (or HF_ENDPOINT), then ModelScope. */

@@ -24,6 +24,8 @@ export type ResolvedLora = WorkerLora & { readonly name: string };
 export class LoraRegistry {
   private readonly files = new Map<string, RegisteredLora>();
   private readonly cards = new Map<string, LoraCard>();
+  /** Each card's preview image, relative to the library folder. */
+  private readonly previews = new Map<string, string>();
 
   constructor(
     readonly library: LoraLibrary,
@@ -49,15 +51,22 @@ export class LoraRegistry {
       rank: l.report.rank,
       triggerWords: l.report.triggerWords,
       ...(l.report.baseModel ? { baseModel: l.report.baseModel } : {}),
-      ...(l.preview ? { previewUrl: this.urls().lora(relative(this.library.dir, l.preview)) } : {}),
     };
     this.cards.set(l.id, card);
-    return card;
+    if (l.preview) this.previews.set(l.id, relative(this.library.dir, l.preview));
+    else this.previews.delete(l.id);
+    return this.withPreview(card);
+  }
+
+  /** Preview links are made when a card is handed out: the browser host's links expire. */
+  private withPreview(card: LoraCard): LoraCard {
+    const preview = this.previews.get(card.id);
+    return preview === undefined ? card : { ...card, previewUrl: this.urls().lora(preview) };
   }
 
   /** The library as the UI shows it: speed LoRAs first, then styles, by name. */
   list(): LoraCard[] {
-    return [...this.cards.values()].sort((a, b) => a.role.localeCompare(b.role) || a.name.localeCompare(b.name));
+    return [...this.cards.values()].sort((a, b) => a.role.localeCompare(b.role) || a.name.localeCompare(b.name)).map((c) => this.withPreview(c));
   }
 
   /** Imports a file into the library; refusals come back as outcomes, not exceptions. */

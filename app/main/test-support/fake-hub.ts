@@ -30,8 +30,20 @@ export interface FakeRepo {
   readonly lfs: readonly string[];
 }
 
+/** How the hub answers the Hugging Face tree API: in pages, and possibly cut short. */
+export interface Listing {
+  /** Entries per page (the real hub sends 1,000); every page but the last carries a Link rel="next". */
+  pageSize?: number;
+  /** Stop after this many entries without a next link, as a broken mirror or proxy would. */
+  endAfter?: number;
+}
+
 export interface FakeHub {
   readonly url: string;
+  /** Change between requests to page or cut the listing. */
+  readonly listing: Listing;
+  /** The tree pages asked for, by their cursor ('' for the first). */
+  readonly treePages: string[];
   readonly cdnUrl: string;
   readonly faults: Map<string, Faults>;
   readonly requests: { path: string; range: string | undefined; host: 'hub' | 'cdn' }[];
@@ -58,8 +70,9 @@ async function listen(server: Server): Promise<string> {
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
-export async function startFakeHub(repos: Record<string, FakeRepo>): Promise<FakeHub> {
+export async function startFakeHub(repos: Record<string, FakeRepo>, listing: Listing = {}): Promise<FakeHub> {
   const faults = new Map<string, Faults>();
+  const treePages: string[] = [];
   const requests: FakeHub['requests'] = [];
   const sockets = new Set<import('node:net').Socket>();
 
@@ -131,6 +144,7 @@ export async function startFakeHub(repos: Record<string, FakeRepo>): Promise<Fak
   });
   const cdnUrl = await listen(cdn);
 
+  let hubUrl = '';
   const hub = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
     let m = /^\/api\/models\/([^/]+\/[^/]+)\/tree\/([^/]+)$/.exec(url.pathname);
@@ -142,7 +156,20 @@ export async function startFakeHub(repos: Record<string, FakeRepo>): Promise<Fak
           ? { type: 'file', path, size: b.length, oid: gitSha1(Buffer.from('pointer')), lfs: { oid: sha256(b), size: b.length } }
           : { type: 'file', path, size: b.length, oid: gitSha1(b) },
       );
-      return void res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify([{ type: 'directory', path: 'transformer' }, ...list]));
+      const all = [{ type: 'directory', path: 'transformer' }, ...list].slice(0, listing.endAfter ?? Infinity);
+      // Hugging Face's cursor is opaque; an offset in base64 serves the same purpose here.
+      const cursor = url.searchParams.get('cursor') ?? '';
+      treePages.push(cursor);
+      const start = cursor ? Number(Buffer.from(cursor, 'base64url').toString()) : 0;
+      const size = listing.pageSize ?? all.length;
+      const end = start + size;
+      const headers: Record<string, string> = { 'Content-Type': 'application/json' };
+      if (end < all.length) {
+        const next = new URL(`${url.pathname}${url.search}`, hubUrl);
+        next.searchParams.set('cursor', Buffer.from(String(end)).toString('base64url'));
+        headers.Link = `<${next.href}>; rel="next"`;
+      }
+      return void res.writeHead(200, headers).end(JSON.stringify(all.slice(start, end)));
     }
     m = /^\/([^/]+\/[^/]+)\/resolve\/([^/]+)\/(.+)$/.exec(url.pathname);
     if (m) {
@@ -172,6 +199,7 @@ export async function startFakeHub(repos: Record<string, FakeRepo>): Promise<Fak
     res.writeHead(404).end();
   });
   const url = await listen(hub);
+  hubUrl = url;
   for (const s of [hub, cdn]) s.on('connection', (sock) => {
     sockets.add(sock);
     sock.on('close', () => sockets.delete(sock));
@@ -179,6 +207,8 @@ export async function startFakeHub(repos: Record<string, FakeRepo>): Promise<Fak
   return {
     url,
     cdnUrl,
+    listing,
+    treePages,
     faults,
     requests,
     close: async () => {

@@ -1,10 +1,37 @@
 // The browser host's side of the contract: invoke and events over one WebSocket to 127.0.0.1.
+// The page holds the per-launch access token: it takes it from the link `studio serve` printed, keeps it
+// in sessionStorage (scoped to this exact origin, port included, and to this tab) and sends it with each
+// socket and upload. No cookie: a cookie for 127.0.0.1 would reach every other local port too.
 
-import type { EventName, EventPayloads, ImportOutcome, StudioApi, WireToRenderer } from '../../shared/contract.js';
-import { notice } from '../../shared/notices.js';
-import { fail, StudioError, type Result } from '../../shared/result.js';
+import type { EventName, ImportOutcome, StudioApi, WireToRenderer } from '../../shared/contract.js';
+import { notice, noticeText, type NoticeKey } from '../../shared/notices.js';
+import { StudioError, type ErrorCode, type Result, type SerializedError } from '../../shared/result.js';
 
-export function connectBrowserHost(url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/api`): StudioApi {
+const TOKEN_KEY = 'studio.accessToken';
+/** Must match the browser host's WS_PROTOCOL and WS_TOKEN_PROTOCOL_PREFIX. */
+const WS_PROTOCOL = 'studio';
+const WS_TOKEN_PROTOCOL_PREFIX = 'studio.token.';
+
+function failure(code: ErrorCode, key: NoticeKey): SerializedError {
+  const n = notice(key);
+  return { code, message: noticeText(n), notice: n };
+}
+
+/** The token from the launch link (then removed from the address bar), else the one this tab kept. */
+export function takeAccessToken(): string | undefined {
+  const params = new URLSearchParams(location.search);
+  const fromLink = params.get('token');
+  if (fromLink) {
+    sessionStorage.setItem(TOKEN_KEY, fromLink);
+    params.delete('token');
+    const rest = params.toString();
+    history.replaceState(history.state, '', `${location.pathname}${rest ? `?${rest}` : ''}${location.hash}`);
+    return fromLink;
+  }
+  return sessionStorage.getItem(TOKEN_KEY) ?? undefined;
+}
+
+export function connectBrowserHost(url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/api`, token = takeAccessToken()): StudioApi {
   let nextId = 1;
   const pending = new Map<number, (r: Result<unknown>) => void>();
   const listeners = new Map<EventName, Set<(payload: never) => void>>();
@@ -13,8 +40,9 @@ export function connectBrowserHost(url = `${location.protocol === 'https:' ? 'ws
   let retryMs = 250;
 
   const connect = (): Promise<WebSocket> => {
+    if (!token) return Promise.reject(new Error('no access token'));
     opened ??= new Promise<WebSocket>((resolve, reject) => {
-      const ws = new WebSocket(url);
+      const ws = new WebSocket(url, [WS_PROTOCOL, `${WS_TOKEN_PROTOCOL_PREFIX}${token}`]);
       ws.onopen = () => {
         socket = ws;
         retryMs = 250;
@@ -34,7 +62,7 @@ export function connectBrowserHost(url = `${location.protocol === 'https:' ? 'ws
         opened = undefined;
         // Calls in flight cannot be answered any more; say so instead of hanging.
         for (const [id, settle] of pending) {
-          settle(fail('worker-unavailable', notice('error.connectionLost')));
+          settle({ ok: false, error: failure('worker-unavailable', 'error.connectionLost') });
           pending.delete(id);
         }
         reject(new Error('connection closed'));
@@ -49,11 +77,12 @@ export function connectBrowserHost(url = `${location.protocol === 'https:' ? 'ws
 
   return {
     async invoke(method, params) {
+      if (!token) return { ok: false, error: failure('worker-unavailable', 'error.noAccessToken') };
       let ws: WebSocket;
       try {
         ws = socket ?? (await connect());
       } catch {
-        return fail('worker-unavailable', notice('error.studioUnreachable'));
+        return { ok: false, error: failure('worker-unavailable', 'error.hostUnreachable') };
       }
       const id = nextId++;
       return new Promise((resolve) => {
@@ -64,9 +93,20 @@ export function connectBrowserHost(url = `${location.protocol === 'https:' ? 'ws
     async importLoras(files) {
       const outcomes: ImportOutcome[] = [];
       for (const file of files as File[]) {
+        if (!token) {
+          outcomes.push({ ok: false, file: file.name, error: failure('worker-unavailable', 'error.noAccessToken') });
+          continue;
+        }
         try {
-          const res = await fetch(`/upload/lora?name=${encodeURIComponent(file.name)}`, { method: 'POST', body: file, credentials: 'same-origin' });
-          outcomes.push((await res.json()) as ImportOutcome);
+          const res = await fetch(`/upload/lora?name=${encodeURIComponent(file.name)}`, {
+            method: 'POST',
+            body: file,
+            headers: { Authorization: `Bearer ${token}` },
+            credentials: 'omit',
+          });
+          if (res.status === 401) outcomes.push({ ok: false, file: file.name, error: failure('worker-unavailable', 'error.noAccessToken') });
+          else if (!res.ok) outcomes.push({ ok: false, file: file.name, error: new StudioError('storage-failed', notice('error.uploadFailed', { name: file.name }), await res.text()).toJSON() });
+          else outcomes.push((await res.json()) as ImportOutcome);
         } catch (e) {
           outcomes.push({ ok: false, file: file.name, error: new StudioError('storage-failed', notice('error.uploadFailed', { name: file.name }), (e as Error).message).toJSON() });
         }

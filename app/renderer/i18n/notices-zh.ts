@@ -6,7 +6,6 @@ export const NOTICES_ZH_CN: Readonly<Record<NoticeKey, string>> = {
   'error.internal': '出现了意外错误：{message}',
   'error.cancelled': '生成已取消。',
   'error.shuttingDown': '工作室正在关闭。',
-
   // --- ui ---
   'error.unknownMethod': '未知的调用 {method}。',
   'error.desktopOnlyImport': '按路径导入只适用于桌面应用；浏览器会上传文件。',
@@ -156,10 +155,23 @@ export const NOTICES_ZH_CN: Readonly<Record<NoticeKey, string>> = {
   'error.uploadFailed': "{name} 上传失败，未添加任何内容。请重试。",
   'error.uploadTooLarge': "{name} 大于 {max} GB，未添加。",
   'error.connectionLost': "与工作室的连接已断开。它会自动重连，请稍后再试。",
-  'error.studioUnreachable': "无法连接工作室。`studio serve` 还在运行吗？",
+  'validation.seedNumber': "种子必须是数字",
   // --- end ui ---
+  // robust: downloads, storage, export, library, worker watchdog
+  'error.download.incompleteModel': '{repo} 的下载不是完整的模型：缺少 {count} 个文件（{missing}）。模型库发送的文件列表可能被截断了；没有标记为已安装。请重试，或换一个下载源。',
+  'error.download.listingLoop': '{source} 一直在发送文件列表的下一页（已有 {pages} 页），已放弃获取列表。',
+  'error.download.mirrorInvalid': '“{url}”不是可用的镜像地址（应类似 https://hf-mirror.com）。',
+  'error.download.mirrorNotHttps': '镜像 {url} 必须使用 https；明文 http 只允许连接本机。',
+  'error.download.mirrorPrivate': '镜像 {url} 指向私有或链路本地地址（{address}），工作室不会应请求从这类地址下载。如需使用局域网内的镜像，请在启动工作室前把 HF_ENDPOINT 设为该地址。',
+  'error.download.mirrorUnresolved': '找不到镜像 {url}（{message}）。',
+  'error.download.installFailed': '{title} 已下载，但安装使用失败：{message}',
+  'note.library.folderSkipped': 'LoRA 库：{reason}；文件夹 {folder} 在修复或删除前不会列出。',
+  'error.seed.invalid': '种子“{value}”不是 0 到 {max} 之间的整数；种子不会被折算成另一个种子。',
   // sdxl: model families, Stable Diffusion components, image input
   'error.modelFileInvalid': '无法使用 {file}：{reason}。',
   'error.loraDoesNotFit': 'LoRA {file} 与已加载的模型不匹配：{total} 个张量中有 {count} 个找不到对应的层（{keys}）。它可能是为其他基础模型制作的；未应用任何内容。',
   'error.loraShapeMismatch': 'LoRA {file} 与 {module} 不匹配：{reason}。它是为其他尺寸的模型制作的；未应用任何内容。',
+  // --- api track ---
+  'error.hostUnreachable': '无法连接到工作室。`studio serve` 还在运行吗？如果此页面是你自己打开的，请改为打开它打印的链接。',
+  'error.noAccessToken': '此页面没有访问令牌：请打开 `studio serve` 打印的链接。',
 };
