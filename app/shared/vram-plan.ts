@@ -6,6 +6,7 @@
 // from PCIe bandwidth. They are meant to rank plans and to say early that something will not fit.
 
 import { notice, type Notice } from './notices.js';
+import type { Precision } from './precision.js';
 
 export interface ComponentSizes {
   readonly textEncoderBytes: number;
@@ -290,6 +291,10 @@ export interface DeviceSummary {
   readonly unavailable: readonly { readonly provider: string; readonly reason: string }[];
   /** Said when a number is an assumption (e.g. VRAM not reported on DirectML). */
   readonly note?: Notice;
+  /** The precision the engine computes in on this device (the provider's default or STUDIO_PRECISION). */
+  readonly precision?: Precision;
+  /** CUDA compute capability of the card, when nvidia-smi reports it. */
+  readonly computeCapability?: number;
 }
 
 export interface PlanReport extends PlanResult {

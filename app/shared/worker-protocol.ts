@@ -6,6 +6,7 @@ import { JOB_PHASES } from './progress.js';
 import { isNoticeKey, type Notice, type NoticeKey } from './notices.js';
 import { ERROR_CODES } from './result.js';
 import type { PlanReport } from './vram-plan.js';
+import { PRECISIONS } from './precision.js';
 
 const jobId = z.string().min(1).max(64);
 /** A notice; a parameter may be a notice itself (a reason inside a sentence), a few levels deep. */
@@ -83,6 +84,8 @@ export const fromWorkerSchema = z.discriminatedUnion('type', [
     model: z.object({ id: z.string(), name: z.string(), files: z.array(modelFileSchema) }),
     sampler: samplerSchema,
     device: z.string(),
+    /** The precision the transformer computed in (after any non-finite fallback). */
+    precision: z.enum(PRECISIONS).optional(),
     /** The plan that made the image (after any out-of-memory fallback). */
     plan: z.string(),
     durations: z.object({

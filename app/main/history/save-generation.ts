@@ -53,6 +53,7 @@ async function recipeOf(ctx: SaveContext, job: FinishedJob): Promise<Recipe> {
     sampler: job.out.sampler,
     appVersion: ctx.appVersion,
     device: job.out.device,
+    ...(job.out.precision ? { precision: job.out.precision } : {}),
   };
 }
 

@@ -2,6 +2,7 @@
 
 import { StudioError } from '../../shared/result.js';
 import { notice, type NoticeKey, type NoticeParams } from '../../shared/notices.js';
+import { configTooLarge } from './transformer-config.js';
 
 export interface VaeConfig {
   readonly baseDim: number;
@@ -32,6 +33,14 @@ export function parseVaeConfig(raw: Record<string, unknown>, file: string): VaeC
   };
   const bad = (key: NoticeKey, params: NoticeParams = {}) => new StudioError('model-unsupported', notice(key, { file, ...params }), file);
   if (!Number.isInteger(cfg.baseDim) || cfg.baseDim <= 0) throw bad('error.vaeBaseDim');
+  // Several times the official VAE's sizes (base 96, 4 stages, 2 res blocks, 16 latent channels).
+  if (cfg.baseDim > 1024) throw configTooLarge(file, 'base_dim', cfg.baseDim, 1024);
+  if (!Array.isArray(cfg.dimMult) || cfg.dimMult.some((m) => !Number.isInteger(m) || m <= 0 || m > 16)) throw bad('error.vaeDimMult');
+  if (cfg.dimMult.length > 8) throw configTooLarge(file, 'dim_mult length', cfg.dimMult.length, 8);
+  if (!Number.isInteger(cfg.numResBlocks) || cfg.numResBlocks < 0) throw bad('error.vaeResBlocks');
+  if (cfg.numResBlocks > 16) throw configTooLarge(file, 'num_res_blocks', cfg.numResBlocks, 16);
+  if (!Number.isInteger(cfg.zDim) || cfg.zDim <= 0) throw bad('error.vaeZDim');
+  if (cfg.zDim > 256) throw configTooLarge(file, 'z_dim', cfg.zDim, 256);
   if (cfg.dimMult.length < 2 || cfg.temporalDownsample.length !== cfg.dimMult.length - 1) throw bad('error.vaeDownsample');
   if (cfg.attnScales.length > 0) throw bad('error.vaeAttention');
   if (cfg.latentsMean.length !== cfg.zDim || cfg.latentsStd.length !== cfg.zDim) throw bad('error.vaeLatentStats', { count: cfg.zDim });
