@@ -14,7 +14,7 @@ export class DatabaseTooNewError extends StudioError {
   constructor(file: string, found: number, supported: number) {
     super(
       'database-too-new',
-      `The history database ${file} was written by a newer version of the studio (schema ${found}; this version knows up to ${supported}). Update the studio; the file has not been changed.`,
+      notice('error.databaseTooNew', { file, found, supported }),
       file,
     );
   }
