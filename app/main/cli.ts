@@ -13,7 +13,10 @@ import { inspectLoraFile } from './library/lora-inspect.js';
 import { StudioError } from '../shared/result.js';
 import { notice, noticeText } from '../shared/notices.js';
 import { startBrowserHost } from './host/browser-host.js';
-import { appRoot, appVersion, builtInDemoModelDir, defaultDataDir, workerEntry } from './paths.js';
+import { appRoot, appVersion, builtInDemoModelDir, dataLayout, defaultDataDir, workerEntry } from './paths.js';
+import { openDatabase } from './store/database.js';
+import { repairDatabase } from './store/repair.js';
+import { refuseLostHistory } from './store/data-folder.js';
 import { Studio } from './studio.js';
 import { nodeWorkerSpawner } from './worker-host/worker-handle.js';
 
@@ -30,6 +33,8 @@ Usage:
   studio pull REPO[@REVISION] [--source hf|modelscope|auto] [--endpoint URL] [--include GLOB ...] [--dest DIR]
   studio plan --model DIR [--size WxH] [--vram GB]   predicted VRAM, RAM and time of each execution plan
   studio lora inspect FILE   what a LoRA file is (format, base model, rank, targets), or why it is refused
+  studio repair              keep a damaged history database as studio.db.corrupt-<date> and start a
+                             new one holding every image that can still be read
 
 Common options:
   --data-dir DIR   where the history and images live (default: ${defaultDataDir()})
@@ -75,11 +80,11 @@ async function generate(args: string[]): Promise<number> {
     strict: true,
   });
   const explicitSize = values.size === undefined ? undefined : parseSize(values.size);
-  if (values.size !== undefined && !explicitSize) throw new StudioError('invalid-request', `--size must look like 1024x1024, got "${values.size}"`);
+  if (values.size !== undefined && !explicitSize) throw new StudioError('invalid-request', notice('error.cliSize', { value: values.size }));
   const num = (name: string, v: string | undefined): number | undefined => {
     if (v === undefined) return undefined;
     const n = Number(v);
-    if (v.trim() === '' || !Number.isFinite(n)) throw new StudioError('invalid-request', `--${name} must be a number, got "${v}"`);
+    if (v.trim() === '' || !Number.isFinite(n)) throw new StudioError('invalid-request', notice('error.cliNumber', { name, value: v }));
     return n;
   };
   const seedArg = (v: string): number => {
@@ -147,16 +152,23 @@ async function serve(args: string[]): Promise<number> {
     options: { port: { type: 'string' }, open: { type: 'boolean' }, 'data-dir': { type: 'string' } },
     strict: true,
   });
+  // Checked before anything opens: a bad port is the user's typo, not a reason to touch the data folder.
+  const port = values.port === undefined ? 0 : /^\d{1,5}$/.test(values.port) && Number(values.port) <= 65535 ? Number(values.port) : undefined;
+  if (port === undefined) throw new StudioError('invalid-request', notice('error.serve.badPort', { value: values.port ?? '' }), `--port ${values.port}`);
   const studio = openStudio(values['data-dir']);
-  await studio.loras.load();
-  for (const p of studio.loras.library.problems) process.stderr.write(`studio: ${noticeText(notice('note.library.folderSkipped', { folder: p.folder, reason: p.reason }))}\n`);
-  const discovered = await studio.models.discover(studio.modelsDir);
-  for (const m of discovered) process.stdout.write(`Found ${m.name} at ${m.dir}\n`);
-  const host = await startBrowserHost({
-    studio,
-    rendererDir: join(appRoot(), 'dist', 'renderer'),
-    port: values.port ? Number(values.port) : 0,
-  });
+  let host: Awaited<ReturnType<typeof startBrowserHost>>;
+  try {
+    await studio.loras.load();
+    for (const p of studio.loras.library.problems) process.stderr.write(`studio: ${noticeText(notice('note.library.folderSkipped', { folder: p.folder, reason: p.reason }))}\n`);
+    const discovered = await studio.models.discover(studio.modelsDir);
+    for (const m of discovered) process.stdout.write(`Found ${m.name} at ${m.dir}\n`);
+    host = await startBrowserHost({ studio, rendererDir: join(appRoot(), 'dist', 'renderer'), port });
+  } catch (e) {
+    await studio.close();
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE' || code === 'EACCES') throw new StudioError('invalid-request', notice('error.serve.portInUse', { port }), `127.0.0.1:${port} (${code})`);
+    throw e;
+  }
   // Start the worker now so the first image does not wait for it.
   studio.supervisor.start().catch((e: Error) => console.error(`studio: ${e.message}`));
   process.stdout.write(`Studio ${appVersion()} is running. Open:\n  ${host.launchUrl}\n(data: ${studio.layout.root}; Ctrl+C stops)\n`);
@@ -226,14 +238,14 @@ async function pull(args: string[]): Promise<number> {
     strict: true,
   });
   const spec = positionals[0] ? parseRepoSpec(positionals[0]) : undefined;
-  if (!spec) throw new StudioError('invalid-request', `Give a repository as org/name or org/name@revision, e.g. studio pull ${CATALOG[0]?.huggingface?.repo ?? 'org/name'}`);
-  if (!['hf', 'modelscope', 'auto'].includes(values.source)) throw new StudioError('invalid-request', '--source must be hf, modelscope or auto');
+  if (!spec) throw new StudioError('invalid-request', notice('error.cliRepo', { example: CATALOG[0]?.huggingface?.repo ?? 'org/name' }));
+  if (!['hf', 'modelscope', 'auto'].includes(values.source)) throw new StudioError('invalid-request', notice('error.cliSource'));
   const catalogEntry = CATALOG.find((c) => c.huggingface?.repo === spec.repo || c.modelscope?.repo === spec.repo);
   const include = values.include ?? catalogEntry?.huggingface?.include ?? [];
   const dataDir = values['data-dir'] ? resolve(values['data-dir']) : defaultDataDir();
   const dest = values.dest ? resolve(values.dest) : join(defaultModelsDir(dataDir), spec.repo.replace('/', '--'));
   const controller = new AbortController();
-  const stop = () => controller.abort(new StudioError('cancelled', 'Stopped; run the same command again to resume.'));
+  const stop = () => controller.abort(new StudioError('cancelled', notice('error.cliStopped')));
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   let lastPrint = 0;
@@ -258,11 +270,27 @@ async function pull(args: string[]): Promise<number> {
   return 0;
 }
 
+async function repair(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { 'data-dir': { type: 'string' } }, strict: true });
+  const layout = dataLayout(values['data-dir'] ? resolve(values['data-dir']) : defaultDataDir());
+  try {
+    refuseLostHistory(layout);
+    openDatabase(layout.database).close();
+    process.stdout.write(`${noticeText(notice('note.repair.notNeeded', { file: layout.database }))}\n`);
+    return 0;
+  } catch (e) {
+    if (!(e instanceof StudioError) || e.code !== 'database-corrupt') throw e;
+  }
+  const r = await repairDatabase(layout);
+  process.stdout.write(`${noticeText(notice('note.repair.done', { backup: r.backup, recovered: r.recovered, fromImages: r.fromImages, unreadable: r.unreadable }))}\n`);
+  return 0;
+}
+
 async function lora(args: string[]): Promise<number> {
   const [sub, file] = args;
-  if (sub !== 'inspect' || !file) throw new StudioError('invalid-request', 'usage: studio lora inspect FILE');
+  if (sub !== 'inspect' || !file) throw new StudioError('invalid-request', notice('error.cliLoraUsage'));
   const report = await inspectLoraFile(resolve(file));
-  process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  process.stdout.write(`${JSON.stringify(report.ok ? report : { ...report, reason: noticeText(report.reason) }, null, 2)}\n`);
   return report.ok ? 0 : 1;
 }
 
@@ -296,6 +324,8 @@ export async function main(argv: string[]): Promise<number> {
         return await inWorker('plan-main.js', rest);
       case 'lora':
         return await lora(rest);
+      case 'repair':
+        return await repair(rest);
       case undefined:
       case '--help':
       case 'help':

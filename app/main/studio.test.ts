@@ -1,3 +1,4 @@
+import { noticeText } from '../shared/notices.js';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -141,7 +142,7 @@ describe('Studio with the real worker', () => {
     expect(() => studio.submit({ ...base, prompt: '' })).toThrow(/The prompt is empty/);
     expect(() => studio.submit({ ...base, width: 1000 })).toThrow(/multiple of 16/);
     expect(() => studio.submit({ ...base, steps: 99 })).toThrow(/Steps must be between 1 and 50/);
-    expect(() => studio.submit({ ...base, modelId: 'nope' })).toThrow(/Unknown model "nope"/);
+    expect(() => studio.submit({ ...base, modelId: 'nope' })).toThrow(/The model "nope" is not installed/);
     expect(countGenerations(studio.db)).toBe(before);
   });
 
@@ -207,7 +208,7 @@ describe.runIf(process.platform === 'linux' && process.getuid?.() === 0)('Studio
       }
       await expect(studio.submit({ ...base, width: 512, height: 512 }).completion).rejects.toMatchObject({
         code: 'storage-failed',
-        message: expect.stringMatching(/is full; the image was not saved/),
+        message: expect.stringMatching(/is full; nothing was saved there/),
       });
       expect(countGenerations(studio.db)).toBe(0);
       const leftovers = readdirSync(studio.layout.images, { recursive: true }).map(String).filter((f) => /\.(png|jpg|partial)$/.test(f));
@@ -248,7 +249,7 @@ describe('execution plans through the worker', () => {
       const report = await studio.plan('local:tiny-qwen-image', 256, 256);
       expect(report.forced).toBe('int4-streamed:1');
       const notes: string[] = [];
-      studio.jobs.onEvent((e) => e.type === 'progress' && e.progress.note && notes.push(e.progress.note));
+      studio.jobs.onEvent((e) => e.type === 'progress' && e.progress.note && notes.push(noticeText(e.progress.note)));
       const record = await studio.submit({ prompt: 'a fox', steps: 1, width: 256, height: 256, seed: 1, modelId: 'local:tiny-qwen-image' }).completion;
       expect(record.recipe.device).toContain('plan int4-streamed:1');
       expect(notes).toContain('Making the 4-bit copy of the transformer (once).');

@@ -2,7 +2,6 @@
 // the model and LoRA registries, the history, exports and downloads, and turns requests into jobs.
 
 import { randomInt, randomUUID } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { AppInfo } from '../shared/contract.js';
 import { MAX_SEED, validateGenerationRequest, type GenerationRecord, type ResolvedRequest, type SamplerSettings } from '../shared/generation.js';
@@ -21,7 +20,8 @@ import { LoraLibrary } from './library/lora-library.js';
 import { dataLayout, type DataLayout } from './paths.js';
 import { LoraRegistry, type ResolvedLora } from './registry/lora-registry.js';
 import { ModelRegistry, type RegisteredModel } from './registry/model-registry.js';
-import { openDatabase, type Db } from './store/database.js';
+import type { Db } from './store/database.js';
+import { openDataFolder } from './store/data-folder.js';
 import type { SpawnWorker } from './worker-host/worker-handle.js';
 import { WorkerSupervisor, type SupervisorOptions } from './worker-host/worker-supervisor.js';
 
@@ -55,13 +55,17 @@ export class Studio {
   readonly exports: ExportService;
   readonly downloads: Downloads;
   readonly jobs: JobQueue<GenerationWork>;
+  /** What a killed run left half-written, removed when this one opened the data folder. */
+  readonly swept: readonly string[];
+  private readonly releaseDataFolder: () => void;
   private urls: FileUrls = PLAIN_FILE_URLS;
 
   constructor(private readonly options: StudioOptions) {
     this.layout = dataLayout(options.dataDir);
-    mkdirSync(this.layout.images, { recursive: true });
-    mkdirSync(this.layout.thumbs, { recursive: true });
-    this.db = openDatabase(this.layout.database);
+    const data = openDataFolder(this.layout);
+    this.db = data.db;
+    this.swept = data.swept;
+    this.releaseDataFolder = data.release;
     const urls = () => this.urls;
     this.models = new ModelRegistry(options.demoModelDir, demoFamily());
     this.loras = new LoraRegistry(new LoraLibrary(join(this.layout.root, 'loras')), urls);
@@ -120,11 +124,11 @@ export class Studio {
     const v = validateGenerationRequest(input);
     if (!v.ok) {
       const first = v.problems[0]!;
-      throw new StudioError('invalid-request', first.message, v.problems.map((p) => `${p.field}: ${p.message}`).join('; '));
+      throw new StudioError('invalid-request', first.notice, v.problems.map((p) => `${p.field}: ${p.message}`).join('; '));
     }
     const model = this.models.get(v.value.modelId);
     const family = familyById(model.family);
-    if (!family) throw new StudioError('model-unsupported', `Unknown model family "${model.family}".`, model.family);
+    if (!family) throw new StudioError('model-unsupported', notice('error.modelUnknown', { id: model.id }), model.family);
     const { loras, preset } = this.loras.resolve(v.value.loras);
     if (preset && preset.family !== family.id) {
       const lora = loras.find((l) => l.role === 'speed');
@@ -176,6 +180,7 @@ export class Studio {
     this.jobs.close();
     await this.supervisor.stop();
     this.db.close();
+    this.releaseDataFolder();
   }
 }
 

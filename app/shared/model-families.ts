@@ -6,6 +6,7 @@
 
 import { LCM_SAMPLER } from './discrete-samplers.js';
 import { LIGHTNING_SAMPLER } from './flow-match.js';
+import { notice, type Notice } from './notices.js';
 import type { SamplerSettings } from './samplers.js';
 
 export const FAMILY_IDS = ['qwen-image', 'sdxl-turbo', 'sd-turbo'] as const;
@@ -48,7 +49,7 @@ export interface CatalogEntry {
   readonly approxBytes: number;
   readonly huggingface?: CatalogSource;
   readonly modelscope?: CatalogSource;
-  readonly note?: string;
+  readonly note?: Notice;
 }
 
 export interface FamilyInfo {
@@ -148,7 +149,7 @@ export const FAMILIES: Readonly<Record<FamilyId, FamilyInfo>> = {
         runnable: true,
         approxBytes: 0.9 * GB,
         ...both('Wuli-art/Qwen-Image-2512-Turbo-LoRA', [`*${steps}steps*.safetensors`]),
-        note: 'For Qwen-Image-2512.',
+        note: notice('catalog.forModel', { model: 'Qwen-Image-2512' }),
       })),
     ],
   },
@@ -173,7 +174,7 @@ export const FAMILIES: Readonly<Record<FamilyId, FamilyInfo>> = {
         runnable: true,
         approxBytes: 6.9 * GB,
         ...both('stabilityai/sdxl-turbo', fp16Folders(['text_encoder', 'text_encoder_2', 'unet', 'vae'], ['tokenizer', 'tokenizer_2']), 'AI-ModelScope/sdxl-turbo'),
-        note: '1 to 4 steps at 512x512; fast enough to render while typing.',
+        note: notice('catalog.live', { steps: 1, size: '512x512' }),
       },
       {
         id: 'sdxl-base-1.0',
@@ -183,7 +184,7 @@ export const FAMILIES: Readonly<Record<FamilyId, FamilyInfo>> = {
         runnable: true,
         approxBytes: 6.9 * GB,
         ...both('stabilityai/stable-diffusion-xl-base-1.0', fp16Folders(['text_encoder', 'text_encoder_2', 'unet', 'vae'], ['tokenizer', 'tokenizer_2']), 'AI-ModelScope/stable-diffusion-xl-base-1.0'),
-        note: 'Use with LCM-LoRA SDXL for 4 steps.',
+        note: notice('catalog.withLora', { lora: 'LCM-LoRA SDXL', steps: 4 }),
       },
       {
         id: 'lcm-lora-sdxl',
@@ -193,7 +194,7 @@ export const FAMILIES: Readonly<Record<FamilyId, FamilyInfo>> = {
         runnable: true,
         approxBytes: 197 * MB,
         huggingface: { repo: 'latent-consistency/lcm-lora-sdxl', revision: 'main', include: ['pytorch_lora_weights.safetensors'] },
-        note: '4 steps with the LCM sampler on SDXL 1.0 base.',
+        note: notice('catalog.loraFor', { steps: 4, sampler: 'LCM', model: 'SDXL 1.0 base' }),
       },
     ],
   },
@@ -217,7 +218,7 @@ export const FAMILIES: Readonly<Record<FamilyId, FamilyInfo>> = {
         runnable: true,
         approxBytes: 2.6 * GB,
         ...both('stabilityai/sd-turbo', fp16Folders(['text_encoder', 'unet', 'vae'], ['tokenizer']), 'AI-ModelScope/sd-turbo'),
-        note: 'The smallest few-step model: 1 step at 512x512 on any card.',
+        note: notice('catalog.live', { steps: 1, size: '512x512' }),
       },
     ],
   },
@@ -250,6 +251,22 @@ export function demoFamily(): FamilyInfo {
 }
 
 export const SPEED_PRESETS: readonly SpeedPreset[] = Object.values(FAMILIES).flatMap((f) => f.speedPresets);
+
+/** How the UI names the base architectures LoRA inspection recognises. */
+export const LORA_ARCHITECTURE_NAMES: Readonly<Record<string, string>> = {
+  'qwen-image': 'Qwen-Image',
+  sdxl: 'SDXL',
+  sd2: 'Stable Diffusion 2.x',
+  sd1: 'Stable Diffusion 1.x',
+  flux: 'FLUX',
+};
+
+/** The families the studio runs, as a list for messages. */
+export function familyTitles(): string {
+  return Object.values(FAMILIES)
+    .map((f) => f.title)
+    .join(', ');
+}
 
 /** What LoRA inspection can tell from a file's keys (and the widths of its matrices). */
 export interface LoraKeys {

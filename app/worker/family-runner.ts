@@ -66,7 +66,7 @@ export interface DenoiserMeasurement {
 
 export interface WorkerFamily {
   readonly id: FamilyId;
-  open(folder: ModelFolder, session: SessionOptions, plan: ExecutionChoice, notify: (message: string) => void): Promise<FamilyRunner>;
+  open(folder: ModelFolder, session: SessionOptions, plan: ExecutionChoice, notify: (note: Notice) => void): Promise<FamilyRunner>;
   /** The sizes the planner needs, from the safetensors headers only. */
   sizes(folder: ModelFolder): Promise<ComponentSizes>;
   /** Float32 bytes of `count` style slots riding with the denoiser. */

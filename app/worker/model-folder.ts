@@ -5,8 +5,8 @@
 import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { familyOfPipelineClass, knownPipelineClasses, type FamilyId } from '../shared/model-families.js';
-import { notice } from '../shared/notices.js';
 import { StudioError } from '../shared/result.js';
+import { notice, type NoticeKey } from '../shared/notices.js';
 
 export interface ModelFileInfo {
   /** Relative to the model folder. */
@@ -44,7 +44,7 @@ export function componentKey(name: string): string {
 export function withComponents<C extends string>(folder: ModelFolder, keys: readonly C[]): ModelFolder<C> {
   const have = folder.components as Readonly<Record<string, string | undefined>>;
   const missing = keys.filter((k) => typeof have[k] !== 'string');
-  if (missing.length > 0) throw new StudioError('model-not-found', notice('error.componentMissing', { dir: folder.dir, component: missing.join(', ') }), folder.dir);
+  if (missing.length > 0) throw new StudioError('model-not-found', notice('error.modelComponentMissing', { dir: folder.dir, component: missing.join(', ') }), folder.dir);
   return folder;
 }
 
@@ -81,21 +81,21 @@ async function listFiles(dir: string, sub: string): Promise<ModelFileInfo[]> {
 export async function openModelFolder(dirInput: string): Promise<ModelFolder> {
   const dir = await resolveHubCache(resolve(dirInput));
   const info = await stat(dir).catch(() => undefined);
-  if (!info?.isDirectory()) throw new StudioError('model-not-found', `There is no model folder at ${dir}.`, dir);
+  if (!info?.isDirectory()) throw new StudioError('model-not-found', notice('error.modelFolderMissing', { dir }), dir);
   const indexPath = join(dir, 'model_index.json');
   const text = await readFile(indexPath, 'utf8').catch(() => undefined);
   if (text === undefined) {
     throw new StudioError(
       'model-not-found',
-      `${dir} has no model_index.json. Point the studio at a diffusers-layout model folder (the one holding model_index.json and a folder per component).`,
+      notice('error.modelIndexMissing', { dir }),
       dir,
     );
   }
   let index: Record<string, unknown>;
   try {
     index = JSON.parse(text) as Record<string, unknown>;
-  } catch {
-    throw new StudioError('model-unsupported', `${indexPath} is not valid JSON.`, indexPath);
+  } catch (e) {
+    throw new StudioError('model-unsupported', notice('error.jsonInvalid', { file: indexPath, problem: (e as Error).message }), indexPath);
   }
   const family = familyOfPipelineClass(index._class_name);
   if (!family) {
@@ -104,7 +104,7 @@ export async function openModelFolder(dirInput: string): Promise<ModelFolder> {
   }
   for (const sub of family.components) {
     if (!(await stat(join(dir, sub)).catch(() => undefined))?.isDirectory()) {
-      throw new StudioError('model-not-found', notice('error.componentMissing', { dir, component: sub }), join(dir, sub));
+      throw new StudioError('model-not-found', notice('error.modelComponentMissing', { dir, component: sub }), join(dir, sub));
     }
   }
   const demo = index._studio_demo as { name?: string } | undefined;

@@ -68,7 +68,7 @@ export class ModelRegistry {
 
   get(id: string): RegisteredModel {
     const model = this.models.get(id);
-    if (!model) throw new StudioError('model-not-found', `Unknown model "${id}".`, id);
+    if (!model) throw new StudioError('model-not-found', notice('error.modelUnknown', { id }), id);
     return model;
   }
 

@@ -119,7 +119,7 @@ export class SdRunner implements FamilyRunner {
    * Only a change of fixed LoRAs or of the slot layout opens new sessions.
    */
   private async applyLoras(loras: readonly WorkerLora[]): Promise<{ loraScales: number[]; styleScales: number[] }> {
-    if (loras.filter((l) => l.role === 'speed').length > 1) throw new StudioError('invalid-request', 'Choose one speed LoRA at a time.');
+    if (loras.filter((l) => l.role === 'speed').length > 1) throw new StudioError('invalid-request', notice('error.oneSpeedLora'));
     const parts: { lora: WorkerLora; parts: SdLoraParts }[] = [];
     for (const l of loras) parts.push({ lora: l, parts: await loadSdLoraFile(l.file, this.opened) });
     const targets = unetStyleTargets(this.opened.unetConfig);
@@ -169,7 +169,7 @@ export class SdRunner implements FamilyRunner {
     if (sampler.name === 'flow-match-euler') throw new StudioError('invalid-request', notice('error.samplerWrongFamily', { sampler: sampler.name, family: this.family.title }));
     const { width, height, steps, seed } = req;
     const scale = this.pipeline.vae.scale;
-    if (width % scale !== 0 || height % scale !== 0) throw new StudioError('invalid-request', `Width and height must be multiples of ${scale} pixels for this model.`);
+    if (width % scale !== 0 || height % scale !== 0) throw new StudioError('invalid-request', notice('error.sizeMultiple', { multiple: scale }));
     const scales = await this.applyLoras(job.loras);
     onProgress({ phase: 'encoding', step: 0, totalSteps: steps });
     const t0 = performance.now();
