@@ -177,7 +177,7 @@ describe('Studio with the real worker', () => {
     const dir = mkdtempSync(join(tmpdir(), 'studio-model-'));
     writeFileSync(join(dir, 'model_index.json'), JSON.stringify({ _class_name: 'FluxPipeline' }));
     await expect(studio.models.registerFolder('flux', dir, 'flux')).rejects.toThrow(/model_index\.json names the pipeline FluxPipeline, which is no model family the studio runs \(it runs QwenImagePipeline, StableDiffusionXLPipeline, StableDiffusionPipeline\)/);
-    expect(() => studio.models.get('flux')).toThrow(/Unknown model "flux"/);
+    expect(() => studio.models.get('flux')).toThrow(/The model "flux" is not installed/);
   });
 });
 
