@@ -48,9 +48,6 @@ export const NOTICES = {
   'error.twoSpeedLoras': 'Two speed LoRAs at once ({first} and {second}): choose one.',
   'error.imageGone': 'That image is not in the history any more.',
   // Saving images
-  'error.diskFullImage': 'The disk holding {dir} is full; the image was not saved. Free some space and generate again.',
-  'error.writeDenied': 'The studio may not write to {dir} ({code}); the image was not saved. Check the folder\'s permissions, then generate again.',
-  'error.writeFailed': 'Could not write {file} ({message}); the image was not saved. Check that the disk is connected and has room, then generate again.',
   // The worker process
   'error.workerStartTimeout': 'The image worker did not start within {seconds} s. Generate again to retry; if it keeps happening, restart the studio.',
   'error.workerStartFailed': 'The image worker failed to start: {exit}.',
@@ -222,6 +219,7 @@ export const NOTICES = {
   // --- api track: the browser host's connection and the A1111 API setting ---
   'error.hostUnreachable': 'Cannot reach the studio. Is `studio serve` still running? If you opened this page yourself, open the link it printed instead.',
   'error.noAccessToken': 'This page has no access token: open the link that `studio serve` printed.',
+  'error.export.idInUse': 'An export named {id} is already running.',
 } as const satisfies Record<string, string>;
 
 export type NoticeKey = keyof typeof NOTICES;

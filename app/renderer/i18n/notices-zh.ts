@@ -38,9 +38,6 @@ export const NOTICES_ZH_CN: Readonly<Record<NoticeKey, string>> = {
   'error.loraUnknown': 'LoRA“{id}”已不在库中。请选择其他风格，或重新导入。',
   'error.twoSpeedLoras': '同时选择了两个加速 LoRA（{first} 和 {second}）：请只选一个。',
   'error.imageGone': '这张图像已不在历史记录中。',
-  'error.diskFullImage': '{dir} 所在的磁盘已满，图像未保存。请释放一些空间后重新生成。',
-  'error.writeDenied': '工作室无权写入 {dir}（{code}），图像未保存。请检查文件夹权限后重新生成。',
-  'error.writeFailed': '无法写入 {file}（{message}），图像未保存。请确认磁盘已连接且有空间，然后重新生成。',
   'error.workerStartTimeout': '图像进程在 {seconds} 秒内未能启动。请重新生成；如果反复出现，请重启工作室。',
   'error.workerStartFailed': '图像进程启动失败：{exit}。',
   'error.workerCrashedPlanning': '图像进程在规划时停止：{exit}。',
@@ -202,4 +199,5 @@ export const NOTICES_ZH_CN: Readonly<Record<NoticeKey, string>> = {
   // --- api track ---
   'error.hostUnreachable': '无法连接到工作室。`studio serve` 还在运行吗？如果此页面是你自己打开的，请改为打开它打印的链接。',
   'error.noAccessToken': '此页面没有访问令牌：请打开 `studio serve` 打印的链接。',
+  'error.export.idInUse': '名为 {id} 的导出已在进行中。',
 };
