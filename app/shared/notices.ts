@@ -220,6 +220,8 @@ export const NOTICES = {
   'error.hostUnreachable': 'Cannot reach the studio. Is `studio serve` still running? If you opened this page yourself, open the link it printed instead.',
   'error.noAccessToken': 'This page has no access token: open the link that `studio serve` printed.',
   'error.export.idInUse': 'An export named {id} is already running.',
+  'error.workerWedged': 'The image worker did not stop within {seconds} s of the cancel (it seemed stuck), so it was stopped and restarted; the job was not finished. Jobs waiting behind it go on.',
+  'error.planTimeout': 'The image worker did not answer the plan request within {seconds} s.',
 } as const satisfies Record<string, string>;
 
 export type NoticeKey = keyof typeof NOTICES;

@@ -200,4 +200,6 @@ export const NOTICES_ZH_CN: Readonly<Record<NoticeKey, string>> = {
   'error.hostUnreachable': '无法连接到工作室。`studio serve` 还在运行吗？如果此页面是你自己打开的，请改为打开它打印的链接。',
   'error.noAccessToken': '此页面没有访问令牌：请打开 `studio serve` 打印的链接。',
   'error.export.idInUse': '名为 {id} 的导出已在进行中。',
+  'error.workerWedged': '图像工作进程在取消后 {seconds} 秒内没有停止（似乎卡住了），已被终止并重新启动；该任务没有完成。排在后面的任务会继续。',
+  'error.planTimeout': '图像工作进程在 {seconds} 秒内没有回应执行计划请求。',
 };
