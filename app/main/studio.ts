@@ -2,7 +2,6 @@
 // the model and LoRA registries, the history, exports and downloads, and turns requests into jobs.
 
 import { randomInt, randomUUID } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { AppInfo, ModelInfo } from '../shared/contract.js';
 import { MAX_SEED, validateGenerationRequest, type GenerationRecord, type ResolvedRequest, type SamplerSettings } from '../shared/generation.js';
@@ -23,7 +22,8 @@ import { LoraLibrary } from './library/lora-library.js';
 import { dataLayout, type DataLayout } from './paths.js';
 import { LoraRegistry, type ResolvedLora } from './registry/lora-registry.js';
 import { ModelRegistry, type RegisteredModel } from './registry/model-registry.js';
-import { openDatabase, type Db } from './store/database.js';
+import type { Db } from './store/database.js';
+import { openDataFolder } from './store/data-folder.js';
 import type { SpawnWorker } from './worker-host/worker-handle.js';
 import { WorkerSupervisor, type SupervisorOptions, type WorkerProgress } from './worker-host/worker-supervisor.js';
 
@@ -57,13 +57,17 @@ export class Studio {
   readonly exports: ExportService;
   readonly downloads: Downloads;
   readonly jobs: JobQueue<GenerationWork>;
+  /** What a killed run left half-written, removed when this one opened the data folder. */
+  readonly swept: readonly string[];
+  private readonly releaseDataFolder: () => void;
   private urls: FileUrls = PLAIN_FILE_URLS;
 
   constructor(private readonly options: StudioOptions) {
     this.layout = dataLayout(options.dataDir);
-    mkdirSync(this.layout.images, { recursive: true });
-    mkdirSync(this.layout.thumbs, { recursive: true });
-    this.db = openDatabase(this.layout.database);
+    const data = openDataFolder(this.layout);
+    this.db = data.db;
+    this.swept = data.swept;
+    this.releaseDataFolder = data.release;
     const urls = () => this.urls;
     this.models = new ModelRegistry(options.demoModelDir, join(this.layout.root, 'model-folders.json'));
     this.loras = new LoraRegistry(new LoraLibrary(join(this.layout.root, 'loras')), urls);
@@ -176,5 +180,6 @@ export class Studio {
     this.jobs.close();
     await this.supervisor.stop();
     this.db.close();
+    this.releaseDataFolder();
   }
 }
