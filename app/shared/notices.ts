@@ -196,6 +196,13 @@ export const NOTICES = {
   'error.vaeDimMult': "{file}: dim_mult must be positive integers of at most 16.",
   'error.vaeResBlocks': "{file}: num_res_blocks must be a non-negative integer.",
   'error.vaeZDim': "{file}: z_dim must be a positive integer.",
+  'error.catalogNotPlannable': "The studio cannot predict how {title} runs before it is downloaded.",
+  'error.folderNotAbsolute': "\"{path}\" is not a full folder path. Give the whole path, e.g. D:\\models\\Qwen-Image or /home/you/models/Qwen-Image.",
+  'error.folderMissing': "There is no folder at {path}. Check the path and try again.",
+  'error.folderNotFolder': "{path} is a file, not a folder. Choose the folder that holds model_index.json.",
+  'error.folderIsRoot': "{path} is a whole drive. Choose the model's own folder, the one that holds model_index.json.",
+  'error.loraGone': "That LoRA is not in the library any more.",
+  'error.desktopOnlyPicker': "The folder picker is part of the desktop app; in the browser, type the folder's path.",
   // --- end ui ---
   // sdxl: model families, Stable Diffusion components, image input
   'error.modelFileInvalid': '{file} cannot be used: {reason}.',

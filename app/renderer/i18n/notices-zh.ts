@@ -156,6 +156,13 @@ export const NOTICES_ZH_CN: Readonly<Record<NoticeKey, string>> = {
   'error.vaeDimMult': "{file}：dim_mult 必须是不大于 16 的正整数。",
   'error.vaeResBlocks': "{file}：num_res_blocks 必须是非负整数。",
   'error.vaeZDim': "{file}：z_dim 必须是正整数。",
+  'error.catalogNotPlannable': "在下载之前，工作室无法预估 {title} 的运行情况。",
+  'error.folderNotAbsolute': "“{path}”不是完整的文件夹路径。请输入完整路径，例如 D:\\models\\Qwen-Image 或 /home/you/models/Qwen-Image。",
+  'error.folderMissing': "{path} 处没有文件夹。请检查路径后重试。",
+  'error.folderNotFolder': "{path} 是文件，不是文件夹。请选择包含 model_index.json 的文件夹。",
+  'error.folderIsRoot': "{path} 是整个磁盘。请选择模型自己的文件夹，也就是包含 model_index.json 的那个。",
+  'error.loraGone': "该 LoRA 已不在库中。",
+  'error.desktopOnlyPicker': "文件夹选择器只在桌面应用中提供；在浏览器中请输入文件夹路径。",
   // --- end ui ---
   // engine
   'error.precisionUnsupported': '{provider} 执行提供程序不能以 {precision} 精度计算；它支持 {supported}。',
