@@ -3,9 +3,13 @@
 
 import { randomInt, randomUUID } from 'node:crypto';
 import { basename, join } from 'node:path';
-import type { AppInfo } from '../shared/contract.js';
+import type { AppInfo, ModelInfo } from '../shared/contract.js';
 import { MAX_SEED, validateGenerationRequest, type GenerationRecord, type ResolvedRequest, type SamplerSettings } from '../shared/generation.js';
 import { demoFamily, familyById, type FamilyInfo } from '../shared/model-families.js';
+import { CATALOG } from '../shared/catalog.js';
+import type { JobProgress } from '../shared/progress.js';
+import { previewDataUrl } from './images/preview-url.js';
+import { checkModelFolderPath } from './registry/model-folder-path.js';
 import { notice } from '../shared/notices.js';
 import { StudioError } from '../shared/result.js';
 import type { PlanReport } from '../shared/vram-plan.js';
@@ -23,7 +27,7 @@ import { ModelRegistry, type RegisteredModel } from './registry/model-registry.j
 import type { Db } from './store/database.js';
 import { openDataFolder } from './store/data-folder.js';
 import type { SpawnWorker } from './worker-host/worker-handle.js';
-import { WorkerSupervisor, type SupervisorOptions } from './worker-host/worker-supervisor.js';
+import { WorkerSupervisor, type SupervisorOptions, type WorkerProgress } from './worker-host/worker-supervisor.js';
 
 export type { FileUrls } from './file-urls.js';
 export type { RegisteredModel } from './registry/model-registry.js';
@@ -67,7 +71,7 @@ export class Studio {
     this.swept = data.swept;
     this.releaseDataFolder = data.release;
     const urls = () => this.urls;
-    this.models = new ModelRegistry(options.demoModelDir, demoFamily());
+    this.models = new ModelRegistry(options.demoModelDir, demoFamily(), join(this.layout.root, 'model-folders.json'));
     this.loras = new LoraRegistry(new LoraLibrary(join(this.layout.root, 'loras')), urls);
     this.history = new HistoryService(this.db, this.layout, urls);
     this.exports = new ExportService(join(this.layout.root, 'exports'), this.layout.images, this.history, urls);
@@ -83,7 +87,7 @@ export class Studio {
       onInstalled: async (entry, dir, files) => {
         if (entry.kind === 'base') {
           const family = familyById(entry.family);
-          if (entry.runnable && family) this.models.register(`local:${basename(dir)}`, dir, entry.title, family);
+          if (entry.runnable && family) this.models.register(`local:${basename(dir)}`, dir, entry.title, family, 'download');
           return;
         }
         // A downloaded LoRA goes into the library, where the UI lists it with its preset.
@@ -107,7 +111,7 @@ export class Studio {
       version: this.options.appVersion,
       host,
       dataDir: this.layout.root,
-      models: this.models.list().map(({ id, name, family, isDemo }) => ({ id, name, family, isDemo })),
+      models: this.models.list().map(({ dir: _dir, ...info }) => info),
       defaultModelId: 'demo',
     };
   }
@@ -117,6 +121,29 @@ export class Studio {
     const model = this.models.get(modelId);
     const { loras } = this.loras.resolve(loraIds.map((id) => ({ id, strength: 1 })));
     return this.supervisor.plan(model.dir, width, height, loras.filter((l) => l.role === 'speed').map((l) => l.file));
+  }
+
+  /**
+   * How a catalog model would run here before it is downloaded: the planner over its published sizes,
+   * with its speed LoRA's side branch (bf16 in the file, float32 in the graph).
+   */
+  async planCatalog(entryId: string, width: number, height: number): Promise<PlanReport> {
+    const entry = CATALOG.find((e) => e.id === entryId);
+    if (!entry) throw new StudioError('not-found', notice('error.catalogUnknown', { id: entryId }), entryId);
+    if (!entry.planSizes) throw new StudioError('not-found', notice('error.catalogNotPlannable', { title: entry.title }), entryId);
+    const speed = CATALOG.find((e) => e.id === entry.speedEntryId);
+    return this.supervisor.planForSizes(entry.planSizes, width, height, speed ? speed.approxBytes * 2 : 0);
+  }
+
+  /**
+   * Adds a model folder the user already has. The worker opens it as it would for a job (so a folder that is
+   * not a model, or an incomplete one, is refused with the reason) before it is listed and remembered.
+   */
+  async addModelFolder(path: string): Promise<ModelInfo> {
+    const dir = await checkModelFolderPath(path);
+    await this.supervisor.plan(dir, 512, 512);
+    const { dir: _dir, ...info } = await this.models.addFolder(dir);
+    return info;
   }
 
   /** Validates, resolves the model and LoRAs, fills in the seed, queues. Progress and the end arrive as job events. */
@@ -145,21 +172,31 @@ export class Studio {
     return { jobId, request, completion };
   }
 
-  private async runJob(job: Job<GenerationWork>, onProgress: Parameters<WorkerSupervisor['run']>[1]): Promise<GenerationRecord> {
+  private async runJob(job: Job<GenerationWork>, onProgress: (p: JobProgress) => void): Promise<GenerationRecord> {
     const startedAt = performance.now();
     const { model, loras, sampler } = job.work;
+    // Step previews are encoded as JPEG on the way out; the chain keeps events in the worker's order.
+    let forwarded: Promise<void> = Promise.resolve();
+    const forward = (p: WorkerProgress) => {
+      forwarded = forwarded.then(async () => {
+        const { preview, ...rest } = p;
+        onProgress(preview ? { ...rest, preview: await previewDataUrl(preview).catch(() => undefined) } : rest);
+      });
+    };
     const init = await this.initImage(job.request);
-    const out = await this.supervisor.run(
-      {
-        jobId: job.jobId,
-        modelDir: model.dir,
-        request: job.request,
-        loras: loras.map(({ file, strength, role }) => ({ file, strength, role })),
-        ...(sampler ? { sampler } : {}),
-        ...(init ? { initImage: { width: init.image.width, height: init.image.height, rgb: init.image.rgb, strength: init.strength } } : {}),
-      },
-      onProgress,
-    );
+    const out = await this.supervisor
+      .run(
+        {
+          jobId: job.jobId,
+          modelDir: model.dir,
+          request: job.request,
+          loras: loras.map(({ file, strength, role }) => ({ file, strength, role })),
+          ...(sampler ? { sampler } : {}),
+          ...(init ? { initImage: { width: init.image.width, height: init.image.height, rgb: init.image.rgb, strength: init.strength } } : {}),
+        },
+        forward,
+      )
+      .finally(() => forwarded);
     onProgress({ phase: 'saving', step: job.request.steps, totalSteps: job.request.steps });
     return saveGeneration(
       { db: this.db, layout: this.layout, appVersion: this.options.appVersion },

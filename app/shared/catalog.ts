@@ -4,7 +4,7 @@ import { FAMILIES, type CatalogEntry } from './model-families.js';
 
 export const CATALOG_VERSION = 1;
 
-export type { CatalogEntry, CatalogKind, CatalogSource } from './model-families.js';
+export { QWEN_IMAGE_SIZES, type CatalogEntry, type CatalogKind, type CatalogSource } from './model-families.js';
 
 /** Every family's catalog entries, in registry order. */
 export const CATALOG: readonly CatalogEntry[] = Object.values(FAMILIES).flatMap((f) => f.catalog);

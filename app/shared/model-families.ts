@@ -8,6 +8,7 @@ import { LCM_SAMPLER } from './discrete-samplers.js';
 import { LIGHTNING_SAMPLER } from './flow-match.js';
 import { notice, type Notice } from './notices.js';
 import type { SamplerSettings } from './samplers.js';
+import type { ComponentSizes } from './vram-plan.js';
 
 export const FAMILY_IDS = ['qwen-image', 'sdxl-turbo', 'sd-turbo'] as const;
 export type FamilyId = (typeof FAMILY_IDS)[number];
@@ -50,6 +51,10 @@ export interface CatalogEntry {
   readonly huggingface?: CatalogSource;
   readonly modelscope?: CatalogSource;
   readonly note?: Notice;
+  /** A base model's tensor sizes as published, so the planner can say how it would run before it is downloaded. */
+  readonly planSizes?: ComponentSizes;
+  /** A base model's few-step speed LoRA (an entry of this catalog). */
+  readonly speedEntryId?: string;
 }
 
 export interface FamilyInfo {
@@ -86,6 +91,24 @@ function both(repo: string, include: readonly string[], modelscopeRepo = repo): 
 }
 
 const QWEN_FOLDERS = ['model_index.json', 'scheduler/*', 'text_encoder/*', 'tokenizer/*', 'transformer/*', 'vae/*'];
+
+/**
+ * Qwen-Image and Qwen-Image-2512 (one architecture), counted as the worker counts a folder (model-sizes.ts)
+ * from the published shard headers in test-fixtures/full-size/qwen-image (catalog.test.ts checks it).
+ */
+export const QWEN_IMAGE_SIZES: ComponentSizes = {
+  denoiser: { label: 'transformer' },
+  textEncoderBytes: 14_141_238_272,
+  blockBytes: Array.from({ length: 60 }, () => 679_662_592),
+  transformerOtherBytes: 81_046_656,
+  vaeBytes: 146_591_206,
+  bytesPerWeight: 2,
+  width: 3072,
+  heads: 24,
+  headDim: 128,
+  textLayers: 28,
+  textWidth: 3584,
+};
 
 /** The fp16 variant files and configs only: half the download of the float32 defaults, same weights. */
 function fp16Folders(components: readonly string[], tokenizers: readonly string[]): string[] {
@@ -128,8 +151,8 @@ export const FAMILIES: Readonly<Record<FamilyId, FamilyInfo>> = {
       { id: 'turbo-4', label: 'Turbo 4-step', family: 'qwen-image', steps: 4, guidance: 1, sampler: LIGHTNING_SAMPLER, pattern: /turbo.*4[-_ ]?steps?|4[-_ ]?steps?.*turbo|turbo/i },
     ],
     catalog: [
-      { id: 'qwen-image', title: 'Qwen-Image', kind: 'base', family: 'qwen-image', runnable: true, approxBytes: 57.7 * GB, ...both('Qwen/Qwen-Image', QWEN_FOLDERS) },
-      { id: 'qwen-image-2512', title: 'Qwen-Image-2512', kind: 'base', family: 'qwen-image', runnable: true, approxBytes: 57.7 * GB, ...both('Qwen/Qwen-Image-2512', QWEN_FOLDERS) },
+      { id: 'qwen-image', title: 'Qwen-Image', kind: 'base', family: 'qwen-image', runnable: true, approxBytes: 57.7 * GB, ...both('Qwen/Qwen-Image', QWEN_FOLDERS), planSizes: QWEN_IMAGE_SIZES, speedEntryId: 'qwen-image-lightning-4step-v2.0' },
+      { id: 'qwen-image-2512', title: 'Qwen-Image-2512', kind: 'base', family: 'qwen-image', runnable: true, approxBytes: 57.7 * GB, ...both('Qwen/Qwen-Image-2512', QWEN_FOLDERS), planSizes: QWEN_IMAGE_SIZES, speedEntryId: 'qwen-image-2512-turbo-4step' },
       ...(['4', '8'] as const).flatMap((steps) =>
         (['V1.0', 'V2.0'] as const).map<CatalogEntry>((v) => ({
           id: `qwen-image-lightning-${steps}step-${v.toLowerCase()}`,
@@ -184,6 +207,7 @@ export const FAMILIES: Readonly<Record<FamilyId, FamilyInfo>> = {
         runnable: true,
         approxBytes: 6.9 * GB,
         ...both('stabilityai/stable-diffusion-xl-base-1.0', fp16Folders(['text_encoder', 'text_encoder_2', 'unet', 'vae'], ['tokenizer', 'tokenizer_2']), 'AI-ModelScope/stable-diffusion-xl-base-1.0'),
+        speedEntryId: 'lcm-lora-sdxl',
         note: notice('catalog.withLora', { lora: 'LCM-LoRA SDXL', steps: 4 }),
       },
       {

@@ -48,9 +48,6 @@ export const NOTICES = {
   'error.twoSpeedLoras': 'Two speed LoRAs at once ({first} and {second}): choose one.',
   'error.imageGone': 'That image is not in the history any more.',
   // Saving images
-  'error.diskFullImage': 'The disk holding {dir} is full; the image was not saved. Free some space and generate again.',
-  'error.writeDenied': 'The studio may not write to {dir} ({code}); the image was not saved. Check the folder\'s permissions, then generate again.',
-  'error.writeFailed': 'Could not write {file} ({message}); the image was not saved. Check that the disk is connected and has room, then generate again.',
   // The worker process
   'error.workerStartTimeout': 'The image worker did not start within {seconds} s. Generate again to retry; if it keeps happening, restart the studio.',
   'error.workerStartFailed': 'The image worker failed to start: {exit}.',
@@ -194,6 +191,13 @@ export const NOTICES = {
   'error.vaeDimMult': "{file}: dim_mult must be positive integers of at most 16.",
   'error.vaeResBlocks': "{file}: num_res_blocks must be a non-negative integer.",
   'error.vaeZDim': "{file}: z_dim must be a positive integer.",
+  'error.catalogNotPlannable': "The studio cannot predict how {title} runs before it is downloaded.",
+  'error.folderNotAbsolute': "\"{path}\" is not a full folder path. Give the whole path, e.g. D:\\models\\Qwen-Image or /home/you/models/Qwen-Image.",
+  'error.folderMissing': "There is no folder at {path}. Check the path and try again.",
+  'error.folderNotFolder': "{path} is a file, not a folder. Choose the folder that holds model_index.json.",
+  'error.folderIsRoot': "{path} is a whole drive. Choose the model's own folder, the one that holds model_index.json.",
+  'error.loraGone': "That LoRA is not in the library any more.",
+  'error.desktopOnlyPicker': "The folder picker is part of the desktop app; in the browser, type the folder's path.",
   // --- end ui ---
   // sdxl: model families, Stable Diffusion components, image input
   'error.modelFileInvalid': '{file} cannot be used: {reason}.',
@@ -229,6 +233,9 @@ export const NOTICES = {
   // --- api track: the browser host's connection and the A1111 API setting ---
   'error.hostUnreachable': 'Cannot reach the studio. Is `studio serve` still running? If you opened this page yourself, open the link it printed instead.',
   'error.noAccessToken': 'This page has no access token: open the link that `studio serve` printed.',
+  'error.export.idInUse': 'An export named {id} is already running.',
+  'error.workerWedged': 'The image worker did not stop within {seconds} s of the cancel (it seemed stuck), so it was stopped and restarted; the job was not finished. Jobs waiting behind it go on.',
+  'error.planTimeout': 'The image worker did not answer the plan request within {seconds} s.',
 } as const satisfies Record<string, string>;
 
 export type NoticeKey = keyof typeof NOTICES;

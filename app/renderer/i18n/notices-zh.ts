@@ -38,9 +38,6 @@ export const NOTICES_ZH_CN: Readonly<Record<NoticeKey, string>> = {
   'error.loraUnknown': 'LoRA“{id}”已不在库中。请选择其他风格，或重新导入。',
   'error.twoSpeedLoras': '同时选择了两个加速 LoRA（{first} 和 {second}）：请只选一个。',
   'error.imageGone': '这张图像已不在历史记录中。',
-  'error.diskFullImage': '{dir} 所在的磁盘已满，图像未保存。请释放一些空间后重新生成。',
-  'error.writeDenied': '工作室无权写入 {dir}（{code}），图像未保存。请检查文件夹权限后重新生成。',
-  'error.writeFailed': '无法写入 {file}（{message}），图像未保存。请确认磁盘已连接且有空间，然后重新生成。',
   'error.workerStartTimeout': '图像进程在 {seconds} 秒内未能启动。请重新生成；如果反复出现，请重启工作室。',
   'error.workerStartFailed': '图像进程启动失败：{exit}。',
   'error.workerCrashedPlanning': '图像进程在规划时停止：{exit}。',
@@ -154,6 +151,13 @@ export const NOTICES_ZH_CN: Readonly<Record<NoticeKey, string>> = {
   'error.vaeDimMult': "{file}：dim_mult 必须是不大于 16 的正整数。",
   'error.vaeResBlocks': "{file}：num_res_blocks 必须是非负整数。",
   'error.vaeZDim': "{file}：z_dim 必须是正整数。",
+  'error.catalogNotPlannable': "在下载之前，工作室无法预估 {title} 的运行情况。",
+  'error.folderNotAbsolute': "“{path}”不是完整的文件夹路径。请输入完整路径，例如 D:\\models\\Qwen-Image 或 /home/you/models/Qwen-Image。",
+  'error.folderMissing': "{path} 处没有文件夹。请检查路径后重试。",
+  'error.folderNotFolder': "{path} 是文件，不是文件夹。请选择包含 model_index.json 的文件夹。",
+  'error.folderIsRoot': "{path} 是整个磁盘。请选择模型自己的文件夹，也就是包含 model_index.json 的那个。",
+  'error.loraGone': "该 LoRA 已不在库中。",
+  'error.desktopOnlyPicker': "文件夹选择器只在桌面应用中提供；在浏览器中请输入文件夹路径。",
   // --- end ui ---
   // engine
   'error.precisionUnsupported': '{provider} 执行提供程序不能以 {precision} 精度计算；它支持 {supported}。',
@@ -209,4 +213,7 @@ export const NOTICES_ZH_CN: Readonly<Record<NoticeKey, string>> = {
   // --- api track ---
   'error.hostUnreachable': '无法连接到工作室。`studio serve` 还在运行吗？如果此页面是你自己打开的，请改为打开它打印的链接。',
   'error.noAccessToken': '此页面没有访问令牌：请打开 `studio serve` 打印的链接。',
+  'error.export.idInUse': '名为 {id} 的导出已在进行中。',
+  'error.workerWedged': '图像工作进程在取消后 {seconds} 秒内没有停止（似乎卡住了），已被终止并重新启动；该任务没有完成。排在后面的任务会继续。',
+  'error.planTimeout': '图像工作进程在 {seconds} 秒内没有回应执行计划请求。',
 };
