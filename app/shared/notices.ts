@@ -192,7 +192,7 @@ export const NOTICES = {
   'error.vaeResBlocks': "{file}: num_res_blocks must be a non-negative integer.",
   'error.vaeZDim': "{file}: z_dim must be a positive integer.",
   'error.catalogNotPlannable': "The studio cannot predict how {title} runs before it is downloaded.",
-  'error.folderNotAbsolute': "\"{path}\" is not a full folder path. Give the whole path, e.g. D:\\models\\Qwen-Image or /home/you/models/Qwen-Image.",
+  'error.folderNotAbsolute': "\"{path}\" is not a full folder path. Give the whole path, e.g. D:\\models\\my-model or /home/you/models/my-model.",
   'error.folderMissing': "There is no folder at {path}. Check the path and try again.",
   'error.folderNotFolder': "{path} is a file, not a folder. Choose the folder that holds model_index.json.",
   'error.folderIsRoot': "{path} is a whole drive. Choose the model's own folder, the one that holds model_index.json.",

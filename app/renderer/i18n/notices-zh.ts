@@ -152,7 +152,7 @@ export const NOTICES_ZH_CN: Readonly<Record<NoticeKey, string>> = {
   'error.vaeResBlocks': "{file}：num_res_blocks 必须是非负整数。",
   'error.vaeZDim': "{file}：z_dim 必须是正整数。",
   'error.catalogNotPlannable': "在下载之前，工作室无法预估 {title} 的运行情况。",
-  'error.folderNotAbsolute': "“{path}”不是完整的文件夹路径。请输入完整路径，例如 D:\\models\\Qwen-Image 或 /home/you/models/Qwen-Image。",
+  'error.folderNotAbsolute': "“{path}”不是完整的文件夹路径。请输入完整路径，例如 D:\\models\\my-model 或 /home/you/models/my-model。",
   'error.folderMissing': "{path} 处没有文件夹。请检查路径后重试。",
   'error.folderNotFolder': "{path} 是文件，不是文件夹。请选择包含 model_index.json 的文件夹。",
   'error.folderIsRoot': "{path} 是整个磁盘。请选择模型自己的文件夹，也就是包含 model_index.json 的那个。",
