@@ -57,6 +57,10 @@ function call(studio: Studio, host: 'electron' | 'browser', method: InvokeMethod
     case 'library.importLora':
       if (host !== 'electron') throw new StudioError('invalid-request', 'Import by path is only for the desktop app; the browser uploads files.');
       return studio.loras.import((params as ValidParams<'library.importLora'>).path);
+    case 'a1111.get':
+      return studio.api.state();
+    case 'a1111.configure':
+      return studio.api.configure(params as ValidParams<'a1111.configure'>);
     default:
       return assertNever(method, 'method');
   }

@@ -33,6 +33,12 @@ export const NOTICES = {
   'error.connectionLost': 'The connection to the studio was lost.',
   'error.hostUnreachable': 'Cannot reach the studio. Is `studio serve` still running? If you opened this page yourself, open the link it printed instead.',
   'error.noAccessToken': 'This page has no access token: open the link that `studio serve` printed.',
+  'error.apiListenNeedsAuth': '--listen makes the A1111 API reachable from other machines, so it needs credentials: add --api-auth USER:PASSWORD.',
+  'error.apiAuthFormat': 'API credentials look like USER:PASSWORD (several separated by commas).',
+  'error.apiPortInUse': 'Port {port} is already in use; choose another port for the A1111 API.',
+  'error.apiFromCommandLine': 'The A1111 API was started from the command line (studio serve --api); stop the studio and start it without --api to change it here.',
+  'error.apiCredentialsHalf': 'Give both a user name and a password for the A1111 API, or neither.',
+  'error.apiPortInvalid': '--api-port must be a port number from 0 to 65535, got "{value}".',
 } as const satisfies Record<string, string>;
 
 export type NoticeKey = keyof typeof NOTICES;
