@@ -65,7 +65,8 @@ describe('Studio with the real worker', () => {
       loras: [],
       sampler: { name: 'flow-match-euler', baseShift: Math.log(3), shiftTerminal: null },
       appVersion: expect.stringMatching(/^\d+\.\d+\.\d+/),
-      device: expect.stringMatching(/^cpu float32, \d+ threads, plan resident/),
+      device: expect.stringMatching(/^cpu f32, \d+ threads, plan resident/),
+      precision: 'f32',
     });
     expect(record.recipe.modelHashes).toEqual(
       expect.arrayContaining([
@@ -244,6 +245,21 @@ describe('execution plans through the worker', () => {
       expect(notes).toContain('Making the 4-bit copy of the transformer (once).');
       expect(notes).toContain('Quantizing the transformer to 4 bits: 100%');
       expect(existsSync(join(studio.layout.root, 'models', 'tiny-qwen-image', 'studio-quantized', 'transformer-int4', 'manifest.json'))).toBe(true);
+    } finally {
+      await studio.close();
+    }
+  });
+});
+
+describe('settings the worker cannot use', () => {
+  it('a typo in STUDIO_PLAN fails each job and plan request with a message naming it, and the worker keeps serving', async () => {
+    const studio = testStudio({ spawnWorker: nodeWorkerSpawner(workerEntry(), { ...process.env, STUDIO_THREADS: '2', STUDIO_PLAN: 'streemed:8' }) });
+    try {
+      const expected = /STUDIO_PLAN is set to "streemed:8", which the studio does not understand\. Use one of: resident, sequential, streamed:N/;
+      await expect(studio.submit({ prompt: 'a fox', steps: 1, width: 256, height: 256, seed: 1 }).completion).rejects.toThrow(expected);
+      await expect(studio.plan('demo', 256, 256)).rejects.toThrow(expected);
+      // The same worker answers again (it did not exit): a second job gets the same clear message.
+      await expect(studio.submit({ prompt: 'a fox', steps: 1, width: 256, height: 256, seed: 2 }).completion).rejects.toThrow(expected);
     } finally {
       await studio.close();
     }

@@ -1,5 +1,6 @@
 // What a generation request is, its limits, and the recipe recorded for every image.
 
+import type { Precision } from './precision.js';
 import { z } from 'zod';
 
 export const SIZE_STEP = 16;
@@ -177,6 +178,8 @@ export interface Recipe {
   readonly sampler: SamplerSettings;
   readonly appVersion: string;
   readonly device: string;
+  /** The precision the transformer computed in (f32, fp16, bf16); absent in records made before it was recorded. */
+  readonly precision?: Precision;
 }
 
 export interface GenerationRecord {

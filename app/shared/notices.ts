@@ -11,6 +11,16 @@ export const NOTICES = {
   'error.internal': 'Something unexpected went wrong: {message}',
   'error.cancelled': 'The generation was cancelled.',
   'error.shuttingDown': 'The studio is shutting down.',
+  // engine
+  'error.precisionUnsupported': 'The {provider} provider cannot compute in {precision}; it supports {supported}.',
+  'error.textEncoderNonFinite': 'The text encoder produced {count} invalid (NaN or infinite) values; the image was not made.',
+  'error.nonFiniteStep': 'Step {step} produced {count} invalid (NaN or infinite) values; the image was not made.',
+  'error.vaeNonFinite': 'The VAE produced {count} invalid (NaN or infinite) values; the image was not saved.',
+  'note.textEncoderRerun': 'The text encoder gave {count} invalid values in {from}; it ran again in {to}.',
+  'note.transformerRerun': 'The transformer gave {count} invalid values in {from}; it runs in {to} from this step on.',
+  'note.vaeRerun': 'The VAE gave {count} invalid values in {from}; it ran again in {to}.',
+  'error.configTooLarge': '{file}: {key} is {value}, more than any model of this kind has (at most {max}); the folder does not hold a model the studio can run.',
+  'error.badSetting': '{name} is set to "{value}", which the studio does not understand. Use one of: {allowed}. Change or unset it and start the studio again.',
   // robust: downloads, storage, export, library, worker watchdog
   'error.download.incompleteModel':
     'The download of {repo} is not a complete model: {count} file(s) missing ({missing}). The file list the hub sent may have been cut short; nothing was marked installed. Try again, or choose another source.',
@@ -29,6 +39,9 @@ export const NOTICES = {
   'error.loraDoesNotFit': 'The LoRA {file} does not fit the loaded model: {count} of its {total} tensors match no layer ({keys}). It was probably made for another base model; nothing was applied.',
   'error.loraShapeMismatch': 'The LoRA {file} does not fit {module}: {reason}. It was made for another model size; nothing was applied.',
   'error.loraEmpty': 'The file {file} holds no LoRA weights.',
+  'error.latentsInvalid': 'Step {step} produced {count} invalid (NaN or infinite) latent values; the image was not made.',
+  'error.vaeInvalid': 'The VAE produced {count} invalid (NaN or infinite) values; the image was not saved.',
+  'error.componentsMismatch': '{file}: {reason}; the components of this folder do not belong together.',
   // --- api track: the browser host's connection and the A1111 API setting ---
   'error.connectionLost': 'The connection to the studio was lost.',
   'error.hostUnreachable': 'Cannot reach the studio. Is `studio serve` still running? If you opened this page yourself, open the link it printed instead.',

@@ -1,5 +1,7 @@
 // Progress of a generation job, one union for every phase so one reducer in the UI handles it.
 
+import type { Notice } from './notices.js';
+
 export const JOB_PHASES = ['queued', 'loading', 'encoding', 'denoising', 'decoding', 'saving'] as const;
 export type JobPhase = (typeof JOB_PHASES)[number];
 
@@ -10,4 +12,6 @@ export interface JobProgress {
   readonly totalSteps: number;
   /** Something the user should know about this job: a cache being made, a plan that ran out of memory. */
   readonly note?: string;
+  /** The note as a notice (key and parameters), for the user's language. */
+  readonly notice?: Notice;
 }

@@ -5,6 +5,8 @@
 // width, compute time from the transformer's FLOPs and the card's sustained throughput, streaming time
 // from PCIe bandwidth. They are meant to rank plans and to say early that something will not fit.
 
+import type { Precision } from './precision.js';
+
 export interface ComponentSizes {
   readonly textEncoderBytes: number;
   /** Weight bytes of each transformer block, in order. */
@@ -288,6 +290,10 @@ export interface DeviceSummary {
   readonly unavailable: readonly { readonly provider: string; readonly reason: string }[];
   /** Said when a number is an assumption (e.g. VRAM not reported on DirectML). */
   readonly note?: string;
+  /** The precision the engine computes in on this device (the provider's default or STUDIO_PRECISION). */
+  readonly precision?: Precision;
+  /** CUDA compute capability of the card, when nvidia-smi reports it. */
+  readonly computeCapability?: number;
 }
 
 export interface PlanReport extends PlanResult {

@@ -6,6 +6,7 @@ import { JOB_PHASES } from './progress.js';
 import { isNoticeKey, type NoticeKey } from './notices.js';
 import { ERROR_CODES } from './result.js';
 import type { PlanReport } from './vram-plan.js';
+import { PRECISIONS } from './precision.js';
 
 const jobId = z.string().min(1).max(64);
 export const noticeSchema = z.object({
@@ -72,6 +73,8 @@ export const fromWorkerSchema = z.discriminatedUnion('type', [
     step: z.number().int().nonnegative(),
     totalSteps: z.number().int().nonnegative(),
     note: z.string().max(2000).optional(),
+    /** The note as a notice, for the user's language (`note` is its English text). */
+    notice: noticeSchema.optional(),
   }),
   z.object({
     type: z.literal('done'),
@@ -80,6 +83,8 @@ export const fromWorkerSchema = z.discriminatedUnion('type', [
     model: z.object({ id: z.string(), name: z.string(), files: z.array(modelFileSchema) }),
     sampler: samplerSchema,
     device: z.string(),
+    /** The precision the transformer computed in (after any non-finite fallback). */
+    precision: z.enum(PRECISIONS).optional(),
     /** The plan that made the image (after any out-of-memory fallback). */
     plan: z.string(),
     durations: z.object({

@@ -8,6 +8,7 @@ import { cpuBudget, gpuBudget, type DeviceBudget, type DeviceSummary } from '../
 import { DataType } from './onnx/onnx-model.js';
 import { GraphBuilder } from './onnx/graph-builder.js';
 import { createSession, type Provider } from './ort.js';
+import { defaultPrecision, type Precision } from '../shared/precision.js';
 
 const GB = 1024 ** 3;
 
@@ -15,18 +16,33 @@ export interface Gpu {
   readonly name: string;
   readonly totalBytes: number;
   readonly freeBytes: number;
+  /** CUDA compute capability, e.g. 8.9 (bfloat16 needs 8.0). */
+  readonly computeCapability?: number;
+  readonly driverVersion?: string;
 }
 
 /** The first NVIDIA card as nvidia-smi reports it (Linux and Windows drivers ship it); undefined without one. */
 export async function nvidiaGpu(): Promise<Gpu | undefined> {
   try {
-    const { stdout } = await promisify(execFile)('nvidia-smi', ['--query-gpu=name,memory.total,memory.free', '--format=csv,noheader,nounits'], { timeout: 5000 });
-    const [name, total, free] = stdout.trim().split('\n')[0]!.split(',').map((s) => s.trim());
-    if (!name || !Number(total)) return undefined;
-    return { name, totalBytes: Number(total) * 1024 * 1024, freeBytes: Number(free) * 1024 * 1024 };
+    const { stdout } = await promisify(execFile)('nvidia-smi', ['--query-gpu=name,memory.total,memory.free,compute_cap,driver_version', '--format=csv,noheader,nounits'], { timeout: 5000 });
+    return parseNvidiaSmi(stdout);
   } catch {
     return undefined;
   }
+}
+
+/** One CSV line of nvidia-smi's query: name, total MiB, free MiB, compute capability, driver version. */
+export function parseNvidiaSmi(stdout: string): Gpu | undefined {
+  const [name, total, free, cap, driver] = stdout.trim().split('\n')[0]!.split(',').map((s) => s.trim());
+  if (!name || !Number(total)) return undefined;
+  const computeCapability = Number(cap);
+  return {
+    name,
+    totalBytes: Number(total) * 1024 * 1024,
+    freeBytes: Number(free) * 1024 * 1024,
+    ...(Number.isFinite(computeCapability) && computeCapability > 0 ? { computeCapability } : {}),
+    ...(driver && driver !== '[N/A]' ? { driverVersion: driver } : {}),
+  };
 }
 
 /** Whether a provider can create a session here: a one-node graph, so this costs a provider's start-up only. */
@@ -51,7 +67,7 @@ export interface Device {
  * Discovers the device for a provider list (tried in order, as sessions will be). `vramGB` replaces the
  * reported memory (to plan for another card, or to enforce a budget below the card's size).
  */
-export async function discoverDevice(providers: readonly Provider[], threads: number, vramGB?: number): Promise<Device> {
+export async function discoverDevice(providers: readonly Provider[], threads: number, vramGB?: number, precision?: Precision): Promise<Device> {
   const unavailable: { provider: string; reason: string }[] = [];
   let provider: Provider = 'cpu';
   for (const p of providers) {
@@ -69,7 +85,7 @@ export async function discoverDevice(providers: readonly Provider[], threads: nu
   if (provider === 'cpu') {
     const budget = cpuBudget(vramGB ? vramGB * GB : ramBytes, threads);
     return {
-      summary: { provider, name: `CPU (${threads} threads)`, memoryBytes: budget.vramBytes, freeBytes: freemem(), ramBytes, unavailable },
+      summary: { provider, name: `CPU (${threads} threads)`, memoryBytes: budget.vramBytes, freeBytes: freemem(), ramBytes, unavailable, precision: precision ?? defaultPrecision('cpu') },
       budget,
     };
   }
@@ -85,6 +101,8 @@ export async function discoverDevice(providers: readonly Provider[], threads: nu
       ...(gpu ? { freeBytes: gpu.freeBytes } : {}),
       ramBytes,
       unavailable,
+      precision: precision ?? defaultPrecision(provider, gpu?.computeCapability),
+      ...(gpu?.computeCapability ? { computeCapability: gpu.computeCapability } : {}),
       ...(assumed ? { note: 'The card did not report its memory; planning for 8 GB (set STUDIO_VRAM_GB to say).' } : {}),
     },
     budget: gpuBudget(vramBytes, ramBytes, tflops, pcieGBs),

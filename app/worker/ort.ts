@@ -1,6 +1,9 @@
 // The one module that touches onnxruntime-node: provider table, session options, input checks, release.
 
 import type * as Ort from 'onnxruntime-node';
+import { providerPrecisions, type Precision } from '../shared/precision.js';
+import { notice, noticeText } from '../shared/notices.js';
+import { StudioError } from '../shared/result.js';
 
 /** onnxruntime-node is CommonJS: imported from ESM, its exports arrive as the default export. */
 export type OrtModule = (typeof Ort)['default'];
@@ -31,6 +34,8 @@ export interface SessionConfig {
    * driver paging or another program losing its memory.
    */
   readonly deviceMemoryLimitBytes?: number;
+  /** The precision the graph computes in: a provider without it is skipped (the CPU has no bfloat16). */
+  readonly precision?: Precision;
   /** Told which provider was used, and why the ones before it were not. */
   readonly onProvider?: (used: Provider, skipped: readonly { provider: Provider; reason: string }[]) => void;
 }
@@ -51,7 +56,12 @@ export function providersFromEnv(value = process.env.STUDIO_PROVIDERS): Provider
 export async function createSession(model: Uint8Array, config: SessionConfig): Promise<Session> {
   const providers = config.providers ?? ['cpu'];
   const skipped: { provider: Provider; reason: string }[] = [];
+  const precision = config.precision ?? 'f32';
   for (const provider of providers) {
+    if (!providerPrecisions(provider).includes(precision)) {
+      skipped.push({ provider, reason: noticeText(precisionUnsupported(provider, precision)) });
+      continue;
+    }
     try {
       const session = await createOn(provider, model, config);
       config.onProvider?.(provider, skipped);
@@ -60,8 +70,18 @@ export async function createSession(model: Uint8Array, config: SessionConfig): P
       skipped.push({ provider, reason: (e as Error).message.split('\n')[0]!.slice(0, 300) });
     }
   }
+  if (skipped.every((s) => !providerPrecisions(s.provider).includes(precision))) {
+    throw new StudioError('invalid-request', precisionUnsupported(providers[providers.length - 1] ?? 'cpu', precision), precision);
+  }
   throw new Error(`no execution provider could run the model: ${skipped.map((s) => `${s.provider}: ${s.reason}`).join('; ')}`);
 }
+
+/** The notice for a precision a provider has no kernels for, naming the ones it has. */
+export function precisionUnsupported(provider: Provider, precision: Precision) {
+  return notice('error.precisionUnsupported', { provider: PROVIDER_NAMES[provider], precision, supported: providerPrecisions(provider).join(', ') });
+}
+
+export const PROVIDER_NAMES: Record<Provider, string> = { cuda: 'CUDA', dml: 'DirectML', cpu: 'CPU' };
 
 async function createOn(provider: Provider, model: Uint8Array, config: SessionConfig): Promise<Session> {
   const ort = await loadOrt();
@@ -94,6 +114,51 @@ export async function floatTensor(data: Float32Array, dims: readonly number[]): 
   return new ort.Tensor('float32', data, dims);
 }
 
+/** Float32 values as IEEE half-precision bits, rounded to nearest even (what a float16 graph input takes). */
+export function toFloat16Bits(values: Float32Array): Uint16Array {
+  const out = new Uint16Array(values.length);
+  const f = new Float32Array(1);
+  const u = new Uint32Array(f.buffer);
+  for (let i = 0; i < values.length; i++) {
+    f[0] = values[i]!;
+    const x = u[0]!;
+    const sign = (x >>> 16) & 0x8000;
+    const exp = (x >>> 23) & 0xff;
+    let mant = x & 0x7fffff;
+    if (exp === 0xff) {
+      out[i] = sign | 0x7c00 | (mant ? 0x200 : 0);
+      continue;
+    }
+    const e = exp - 127 + 15;
+    if (e >= 0x1f) {
+      out[i] = sign | 0x7c00;
+    } else if (e <= 0) {
+      if (e < -10) {
+        out[i] = sign;
+        continue;
+      }
+      mant |= 0x800000;
+      const shift = 14 - e;
+      const half = 1 << (shift - 1);
+      const rest = mant & ((1 << shift) - 1);
+      let h = mant >>> shift;
+      if (rest > half || (rest === half && h & 1)) h++;
+      out[i] = sign | h;
+    } else {
+      let h = (e << 10) | (mant >>> 13);
+      const rest = mant & 0x1fff;
+      if (rest > 0x1000 || (rest === 0x1000 && h & 1)) h++;
+      out[i] = sign | h;
+    }
+  }
+  return out;
+}
+
+export async function float16Tensor(data: Float32Array, dims: readonly number[]): Promise<OrtTensor> {
+  const ort = await loadOrt();
+  return new ort.Tensor('float16', toFloat16Bits(data), dims);
+}
+
 export async function int64Tensor(data: BigInt64Array, dims: readonly number[]): Promise<OrtTensor> {
   const ort = await loadOrt();
   return new ort.Tensor('int64', data, dims);
@@ -112,7 +177,7 @@ export async function run(session: Session, label: string, feeds: Record<string,
     const shapes = Object.entries(feeds)
       .map(([k, t]) => `${k}: ${t.type}[${t.dims.join(', ')}]`)
       .join('; ');
-    throw new Error(`${label} failed with inputs {${shapes}}: ${(e as Error).message}`);
+    throw new Error(`${label} failed with inputs {${shapes}}: ${(e as Error).message}`, { cause: e });
   }
 }
 

@@ -4,7 +4,7 @@
 
 import type { ModelFolder } from './model-folder.js';
 import { modelSizes } from './qwen-image/model-sizes.js';
-import { DEFAULT_STYLE_SLOTS } from './qwen-image/qwen-image-runner.js';
+import { STYLE_SLOT_RANK } from './qwen-image/qwen-image-runner.js';
 import { readSafetensorsHeader, DTYPE_BYTES } from './safetensors/safetensors.js';
 import { describePlan, planFor, styleSlotBytes, type Adapters, type ComponentSizes, type ExecutionChoice, type PlanReport } from '../shared/vram-plan.js';
 import type { Device } from './device.js';
@@ -28,6 +28,7 @@ export async function planReport(
   device: Device,
   forced?: ExecutionChoice,
   speedLoraFiles: readonly string[] = [],
+  styleCount = 0,
 ): Promise<{ report: PlanReport; sizes: ComponentSizes; adapters: Adapters }> {
   let sizes = sizesByFolder.get(folder.dir);
   if (!sizes) {
@@ -36,7 +37,7 @@ export async function planReport(
     sizes.catch(() => sizesByFolder.delete(folder.dir));
   }
   const known = await sizes;
-  const adapters: Adapters = { loraBytes: await loraBytes(speedLoraFiles), styleSlotBytes: styleSlotBytes(known, DEFAULT_STYLE_SLOTS.count, DEFAULT_STYLE_SLOTS.rank) };
+  const adapters: Adapters = { loraBytes: await loraBytes(speedLoraFiles), styleSlotBytes: styleSlotBytes(known, styleCount, STYLE_SLOT_RANK) };
   const result = planFor(known, width, height, 1, device.budget, adapters);
   return { report: { ...result, device: device.summary, width, height, ...(forced ? { forced: describePlan(forced) } : {}) }, sizes: known, adapters };
 }

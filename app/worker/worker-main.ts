@@ -2,12 +2,13 @@
 
 import { availableParallelism } from 'node:os';
 import { serializeError, StudioError } from '../shared/result.js';
-import { choiceOf, describePlan, fallbacksAfter, parsePlan, type ExecutionChoice } from '../shared/vram-plan.js';
+import { choiceOf, describePlan, fallbacksAfter, type ExecutionChoice } from '../shared/vram-plan.js';
+import { noticeText, type Notice } from '../shared/notices.js';
 import { toWorkerSchema, type ToWorker } from '../shared/worker-protocol.js';
 import { discoverDevice, type Device } from './device.js';
 import { openModelFolder, type ModelFolder } from './model-folder.js';
 import { connectToParent } from './parent-channel.js';
-import { providersFromEnv } from './ort.js';
+import { workerSettings, type WorkerSettings } from './worker-settings.js';
 import { withPlanFallback } from './plan-fallback.js';
 import { planReport } from './plan-report.js';
 import { QwenImageRunner } from './qwen-image/qwen-image-runner.js';
@@ -17,18 +18,23 @@ type PlanMessage = Extract<ToWorker, { type: 'plan' }>;
 
 const parent = connectToParent();
 const threads = Number(process.env.STUDIO_THREADS) || availableParallelism();
-// CUDA -> DirectML -> CPU where configured; each one that cannot load is reported, never fatal.
-const providers = providersFromEnv();
-// A plan the user names (STUDIO_PLAN=streamed:8, int4, ...) replaces the planner's choice.
-const forcedPlan = parsePlan(process.env.STUDIO_PLAN);
+// The environment's settings, read once: a mistake in one (a typo in STUDIO_PLAN) fails each job with a
+// clear message instead of ending the worker before it can say anything.
+const settings = workerSettings(process.env);
 const vramGB = Number(process.env.STUDIO_VRAM_GB) || undefined;
 let device: Promise<Device> | undefined;
 const loaded = new Map<string, QwenImageRunner>();
 const running = new Map<string, AbortController>();
 let queue: Promise<void> = Promise.resolve();
 
+function currentSettings(): WorkerSettings {
+  if (!settings.ok) throw settings.error;
+  return settings.value;
+}
+
 function currentDevice(): Promise<Device> {
-  device ??= discoverDevice(providers, threads, vramGB);
+  const { providers, precision } = currentSettings();
+  device ??= discoverDevice(providers, threads, vramGB, precision);
   return device;
 }
 
@@ -41,7 +47,9 @@ async function loadModel(folder: ModelFolder, plan: ExecutionChoice, limitBytes:
     await runner.release();
     loaded.delete(key);
   }
-  const runner = await QwenImageRunner.open(folder, { intraOpThreads: threads, providers, deviceMemoryLimitBytes: limitBytes }, plan, note);
+  const { providers } = currentSettings();
+  const precision = (await currentDevice()).summary.precision;
+  const runner = await QwenImageRunner.open(folder, { intraOpThreads: threads, providers, deviceMemoryLimitBytes: limitBytes, ...(precision ? { precision } : {}) }, plan, note);
   loaded.set(folder.dir, runner);
   return { runner, loadMs: performance.now() - t0 };
 }
@@ -51,12 +59,15 @@ async function generate(msg: GenerateMessage): Promise<void> {
   running.set(msg.jobId, controller);
   const steps = msg.request.steps;
   const note = (text: string) => parent.send({ type: 'progress', jobId: msg.jobId, phase: 'loading', step: 0, totalSteps: steps, note: text });
+  const noteNotice = (n: Notice) => parent.send({ type: 'progress', jobId: msg.jobId, phase: 'denoising', step: 0, totalSteps: steps, note: noticeText(n), notice: n });
   try {
     parent.send({ type: 'progress', jobId: msg.jobId, phase: 'loading', step: 0, totalSteps: steps });
+    const { forcedPlan } = currentSettings();
     const folder = await openModelFolder(msg.modelDir);
     const device = await currentDevice();
     const speedFiles = msg.loras.filter((l) => l.role === 'speed').map((l) => l.file);
-    const { report, sizes, adapters } = await planReport(folder, msg.request.width, msg.request.height, device, forcedPlan, speedFiles);
+    const styleCount = msg.loras.filter((l) => l.role === 'style').length;
+    const { report, sizes, adapters } = await planReport(folder, msg.request.width, msg.request.height, device, forcedPlan, speedFiles, styleCount);
     const first = forcedPlan ?? (report.chosen ? choiceOf(report.chosen) : undefined);
     if (!first) throw new StudioError('invalid-request', report.advice ?? 'No execution plan fits this device.');
     let loadMs = 0;
@@ -67,7 +78,7 @@ async function generate(msg: GenerateMessage): Promise<void> {
         const opened = await loadModel(folder, p, device.budget.vramBytes, note);
         loadMs += opened.loadMs;
         const sampler = msg.sampler ?? opened.runner.sampler;
-        const image = await opened.runner.generate(msg.request, (progress) => parent.send({ type: 'progress', jobId: msg.jobId, ...progress }), controller.signal, msg.loras, sampler);
+        const image = await opened.runner.generate(msg.request, (progress) => parent.send({ type: 'progress', jobId: msg.jobId, ...progress }), controller.signal, msg.loras, sampler, noteNotice);
         return { image, runner: opened.runner, sampler };
       },
       (from, to, reason) => note(`Out of memory with plan ${describePlan(from)} (${reason}); trying ${describePlan(to)}.`),
@@ -79,6 +90,7 @@ async function generate(msg: GenerateMessage): Promise<void> {
       model: { id: msg.request.modelId, name: out.runner.folder.name, files: [...out.runner.folder.files] },
       sampler: out.sampler,
       device: out.runner.device,
+      precision: out.runner.precision,
       plan: describePlan(plan),
       durations: { loadMs, ...out.image.durations },
     });
@@ -93,7 +105,8 @@ async function generate(msg: GenerateMessage): Promise<void> {
 async function plan(msg: PlanMessage): Promise<void> {
   try {
     const folder = await openModelFolder(msg.modelDir);
-    parent.send({ type: 'plan-report', requestId: msg.requestId, report: (await planReport(folder, msg.width, msg.height, await currentDevice(), forcedPlan, msg.speedLoraFiles)).report });
+    const report = (await planReport(folder, msg.width, msg.height, await currentDevice(), currentSettings().forcedPlan, msg.speedLoraFiles)).report;
+    parent.send({ type: 'plan-report', requestId: msg.requestId, report });
   } catch (e) {
     parent.send({ type: 'plan-failed', requestId: msg.requestId, error: serializeError(e) });
   }

@@ -54,6 +54,7 @@ export async function recipeOf(ctx: SaveContext, job: FinishedJob): Promise<Reci
     sampler: job.out.sampler,
     appVersion: ctx.appVersion,
     device: job.out.device,
+    ...(job.out.precision ? { precision: job.out.precision } : {}),
   };
 }
 

@@ -1,6 +1,7 @@
 // Supervises the inference worker: runs the job the queue hands it (app/main/jobs/job-queue.ts decides
 // which, one at a time), turns a crash into a clear job failure, restarts.
 
+import type { Precision } from '../../shared/precision.js';
 import type { ResolvedRequest, SamplerSettings } from '../../shared/generation.js';
 import type { JobProgress } from '../../shared/progress.js';
 import { StudioError } from '../../shared/result.js';
@@ -22,6 +23,8 @@ export interface WorkerOutput {
   readonly model: { readonly id: string; readonly name: string; readonly files: readonly ModelFile[] };
   readonly sampler: SamplerSettings;
   readonly device: string;
+  /** The precision the transformer computed in. */
+  readonly precision?: Precision;
   /** The execution plan that made the image. */
   readonly plan: string;
   readonly durations: { readonly loadMs: number; readonly encodeMs: number; readonly denoiseMs: number; readonly decodeMs: number };
@@ -122,11 +125,11 @@ export class WorkerSupervisor {
     if (!p || !('jobId' in msg) || msg.jobId !== p.job.jobId) return;
     switch (msg.type) {
       case 'progress':
-        p.onProgress({ phase: msg.phase, step: msg.step, totalSteps: msg.totalSteps, ...(msg.note ? { note: msg.note } : {}) });
+        p.onProgress({ phase: msg.phase, step: msg.step, totalSteps: msg.totalSteps, ...(msg.note ? { note: msg.note } : {}), ...(msg.notice ? { notice: msg.notice } : {}) });
         return;
       case 'done':
         this.current = undefined;
-        p.resolve({ image: msg.image, model: msg.model, sampler: msg.sampler, device: msg.device, plan: msg.plan, durations: msg.durations });
+        p.resolve({ image: msg.image, model: msg.model, sampler: msg.sampler, device: msg.device, ...(msg.precision ? { precision: msg.precision } : {}), plan: msg.plan, durations: msg.durations });
         return;
       case 'failed':
         this.current = undefined;

@@ -6,6 +6,16 @@ export const NOTICES_ZH_CN: Readonly<Record<NoticeKey, string>> = {
   'error.internal': '出现了意外错误：{message}',
   'error.cancelled': '生成已取消。',
   'error.shuttingDown': '工作室正在关闭。',
+  // engine
+  'error.precisionUnsupported': '{provider} 执行提供程序不能以 {precision} 精度计算；它支持 {supported}。',
+  'error.textEncoderNonFinite': '文本编码器产生了 {count} 个无效值（NaN 或无穷大），图像未生成。',
+  'error.nonFiniteStep': '第 {step} 步产生了 {count} 个无效值（NaN 或无穷大），图像未生成。',
+  'error.vaeNonFinite': 'VAE 产生了 {count} 个无效值（NaN 或无穷大），图像未保存。',
+  'note.textEncoderRerun': '文本编码器在 {from} 精度下产生了 {count} 个无效值，已改用 {to} 重新运行。',
+  'note.transformerRerun': '变换器在 {from} 精度下产生了 {count} 个无效值，从这一步起改用 {to} 运行。',
+  'note.vaeRerun': 'VAE 在 {from} 精度下产生了 {count} 个无效值，已改用 {to} 重新运行。',
+  'error.configTooLarge': '{file}：{key} 为 {value}，超过了此类模型可能的大小（最多 {max}）；该文件夹中不是工作室能运行的模型。',
+  'error.badSetting': '{name} 被设置为“{value}”，工作室无法识别。可用的值：{allowed}。请修改或取消该设置后重新启动工作室。',
   // robust: downloads, storage, export, library, worker watchdog
   'error.download.incompleteModel': '{repo} 的下载不是完整的模型：缺少 {count} 个文件（{missing}）。模型库发送的文件列表可能被截断了；没有标记为已安装。请重试，或换一个下载源。',
   'error.download.listingLoop': '{source} 一直在发送文件列表的下一页（已有 {pages} 页），已放弃获取列表。',
@@ -22,6 +32,9 @@ export const NOTICES_ZH_CN: Readonly<Record<NoticeKey, string>> = {
   'error.loraDoesNotFit': 'LoRA {file} 与已加载的模型不匹配：{total} 个张量中有 {count} 个找不到对应的层（{keys}）。它可能是为其他基础模型制作的；未应用任何内容。',
   'error.loraShapeMismatch': 'LoRA {file} 与 {module} 不匹配：{reason}。它是为其他尺寸的模型制作的；未应用任何内容。',
   'error.loraEmpty': '文件 {file} 不包含 LoRA 权重。',
+  'error.latentsInvalid': '第 {step} 步产生了 {count} 个无效（NaN 或无穷大）的潜变量值；未生成图像。',
+  'error.vaeInvalid': 'VAE 产生了 {count} 个无效（NaN 或无穷大）的值；图像未保存。',
+  'error.componentsMismatch': '{file}：{reason}；此文件夹中的组件不属于同一个模型。',
   // --- api track ---
   'error.connectionLost': '与工作室的连接已断开。',
   'error.hostUnreachable': '无法连接到工作室。`studio serve` 还在运行吗？如果此页面是你自己打开的，请改为打开它打印的链接。',

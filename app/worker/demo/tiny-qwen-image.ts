@@ -11,7 +11,8 @@ import { gaussianNoise } from '../noise.js';
 import { parseTextEncoderConfig } from '../qwen-image/text-encoder-config.js';
 import { buildTextEncoderGraph } from '../qwen-image/text-encoder-graph.js';
 import { parseTransformerConfig } from '../qwen-image/transformer-config.js';
-import { buildTransformerGraph } from '../qwen-image/transformer-graph.js';
+import { buildModulationGraph, buildTransformerGraph } from '../qwen-image/transformer-graph.js';
+import type { TransformerConfig } from '../qwen-image/transformer-config.js';
 import { parseVaeConfig } from '../qwen-image/vae-config.js';
 import { buildVaeDecoderGraph, buildVaeEncoderGraph } from '../qwen-image/vae-graph.js';
 import { encodeSafetensors, type TensorToWrite } from '../safetensors/safetensors.js';
@@ -80,6 +81,14 @@ function tensorsOf(build: (w: WeightSet) => unknown): Map<string, readonly numbe
   const w = new RecordingWeights();
   build(w);
   return w.requested;
+}
+
+/** Every tensor the transformer's graphs read: the blocks and the modulation. */
+function transformerTensors(cfg: TransformerConfig): Map<string, readonly number[]> {
+  return tensorsOf((w) => {
+    buildTransformerGraph(w, cfg);
+    buildModulationGraph(w, cfg, { blocks: [0, cfg.numLayers], withOut: true });
+  });
 }
 
 /** Round-to-nearest-even float32 -> bfloat16, as the official checkpoints are stored. */
@@ -168,7 +177,7 @@ export async function writeRandomTransformer(dir: string, rawConfig: Record<stri
   const cfg = parseTransformerConfig(rawConfig, 'config.json');
   await mkdir(dir, { recursive: true });
   await writeFile(join(dir, 'config.json'), JSON.stringify({ _class_name: 'QwenImageTransformer2DModel', ...rawConfig }));
-  await writeFile(join(dir, 'diffusion_pytorch_model.safetensors'), weightsFile(tensorsOf((w) => buildTransformerGraph(w, cfg)), transformerInit, dtype));
+  await writeFile(join(dir, 'diffusion_pytorch_model.safetensors'), weightsFile(transformerTensors(cfg), transformerInit, dtype));
 }
 
 /** Writes the demo folder in the official diffusers layout. */
@@ -182,7 +191,7 @@ export async function writeTinyQwenImage(dir: string): Promise<void> {
 
   const tCfg = parseTransformerConfig(TRANSFORMER_CONFIG, 'transformer/config.json');
   await writeFile(join(dir, 'transformer', 'config.json'), json(TRANSFORMER_CONFIG));
-  await writeFile(join(dir, 'transformer', 'diffusion_pytorch_model.safetensors'), weightsFile(tensorsOf((w) => buildTransformerGraph(w, tCfg)), transformerInit));
+  await writeFile(join(dir, 'transformer', 'diffusion_pytorch_model.safetensors'), weightsFile(transformerTensors(tCfg), transformerInit));
 
   const eCfg = parseTextEncoderConfig(TEXT_ENCODER_CONFIG, 'text_encoder/config.json');
   await writeFile(join(dir, 'text_encoder', 'config.json'), json(TEXT_ENCODER_CONFIG));

@@ -30,7 +30,8 @@ export function slotScaleName(slot: number): string {
   return `style_scale_${slot}`;
 }
 
-function toFloat32(bytes: Uint8Array, ref: WeightRef): Float32Array {
+/** A float tensor (F32, BF16 or F16) read as float32 values. */
+export function toFloat32(bytes: Uint8Array, ref: WeightRef): Float32Array {
   const n = ref.shape.reduce((a, b) => a * b, 1);
   switch (ref.dtype) {
     case 'F32':

@@ -69,7 +69,7 @@ describe('the quantized-weights cache', () => {
     const linears = weights.names().filter((n) => QUANTIZED_LINEARS.transformer(n, weights.get(n).shape));
     expect(made.linears.size).toBe(linears.length);
     expect(seen).toEqual(linears.map((_, i) => i + 1));
-    const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
+    const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as { weights: { sha256: string }; sources: unknown[] };
     const sha = execFileSync('sha256sum', [join(dir, 'weights.safetensors')], { encoding: 'utf8' }).split(' ')[0];
     expect(manifest.weights.sha256).toBe(sha);
     expect(manifest.sources).toHaveLength(1);

@@ -7,13 +7,15 @@ import type { SessionConfig } from '../ort.js';
 import { loadLora, type LoraWeights } from '../lora/lora-weights.js';
 import { openWeightSet, type WeightSet } from '../safetensors/weight-set.js';
 import type { QuantizedLinears } from '../quant/quantized-weights.js';
-import { QwenImagePipeline } from './pipeline.js';
+import { QwenImagePipeline, type PrecisionFallback } from './pipeline.js';
 import { parseTextEncoderConfig } from './text-encoder-config.js';
 import { QwenTextEncoder } from './text-encoder-model.js';
 import { parseTransformerConfig } from './transformer-config.js';
 import { QwenTransformer, type TransformerLayout } from './transformer-model.js';
 import { parseVaeConfig } from './vae-config.js';
 import { QwenVae } from './vae-model.js';
+import { componentPrecision, type Precision } from '../../shared/precision.js';
+import type { GraphPrecision, HalfCare } from './graph-ops.js';
 
 export async function readConfig(dir: string): Promise<Record<string, unknown>> {
   const file = join(dir, 'config.json');
@@ -35,7 +37,18 @@ export interface ComponentDirs {
   readonly root: string;
 }
 
-export type SessionOptions = Omit<SessionConfig, 'externalDataFolder'>;
+/**
+ * Session settings for every component, with the precision the plan computes in (each component derives
+ * its own, see componentPrecision) and, for comparisons only, how much care half precision gets.
+ */
+export type SessionOptions = Omit<SessionConfig, 'externalDataFolder' | 'precision'> & { readonly precision?: Precision; readonly halfCare?: HalfCare };
+
+/** The graph precision and session settings of one component under these options. */
+function forComponent(options: SessionOptions, component: 'transformer' | 'text-encoder' | 'vae'): { session: Omit<SessionConfig, 'externalDataFolder'>; precision: GraphPrecision } {
+  const { precision: plan, halfCare, ...session } = options;
+  const precision = componentPrecision(plan ?? 'f32', component);
+  return { session: { ...session, precision }, precision: { precision, ...(halfCare ? { halfCare } : {}) } };
+}
 
 /** Opens the transformer with LoRA files (mapped onto its weights) as strength-controlled side branches. */
 export async function openTransformer(
@@ -49,9 +62,10 @@ export async function openTransformer(
   const config = parseTransformerConfig(await readConfig(dir), join(dir, 'config.json'));
   const weights = await openWeightSet(dir, ['diffusion_pytorch_model'], root, 'transformer');
   // A file is mapped here; an already mapped LoRA (the transformer part of a file) is used as it is.
-  const loras = await Promise.all(loraFiles.map((f) => (typeof f === 'string' ? loadLora(f, weights) : f)));
+  const loras = await Promise.all(loraFiles.map((f) => (typeof f === 'string' ? loadLora(f, weights) : Promise.resolve(f))));
   const resolved = typeof layout === 'function' ? await layout(weights) : layout;
-  return QwenTransformer.open(weights, config, session, loras, styleSlots, resolved);
+  const c = forComponent(session, 'transformer');
+  return QwenTransformer.open(weights, config, c.session, loras, styleSlots, resolved, c.precision);
 }
 
 export async function openTextEncoder(
@@ -63,13 +77,15 @@ export async function openTextEncoder(
 ): Promise<QwenTextEncoder> {
   const config = parseTextEncoderConfig(await readConfig(dir), join(dir, 'config.json'));
   const weights = await openWeightSet(dir, ['model'], root, 'text encoder');
-  return QwenTextEncoder.open(weights, config, session, loras, await quantize?.(weights));
+  const c = forComponent(session, 'text-encoder');
+  return QwenTextEncoder.open(weights, config, c.session, loras, await quantize?.(weights), c.precision);
 }
 
 export async function openVae(dir: string, root: string, session: SessionOptions): Promise<QwenVae> {
   const config = parseVaeConfig(await readConfig(dir), join(dir, 'config.json'));
   const weights = await openWeightSet(dir, ['diffusion_pytorch_model'], root, 'VAE');
-  return QwenVae.open(weights, config, session);
+  const c = forComponent(session, 'vae');
+  return QwenVae.open(weights, config, c.session, c.precision);
 }
 
 /** How an execution plan lays out the components; each is told the weights it will use. */
@@ -85,6 +101,7 @@ export async function openPipeline(
   loraFiles: readonly string[] = [],
   styleSlots?: { count: number; rank: number },
   layouts: ComponentLayouts = {},
+  fallback?: PrecisionFallback,
 ): Promise<QwenImagePipeline> {
   const textEncoder = await openTextEncoder(dirs.textEncoder, dirs.root, session, [], layouts.textEncoder);
   const transformer = await openTransformer(dirs.transformer, dirs.root, session, loraFiles, styleSlots, layouts.transformer).catch(async (e: unknown) => {
@@ -102,5 +119,5 @@ export async function openPipeline(
       `The text encoder's hidden size ${textEncoder.config.hidden} does not match the transformer's joint_attention_dim ${transformer.config.jointAttentionDim}.`,
     );
   }
-  return new QwenImagePipeline(textEncoder, transformer, vae);
+  return new QwenImagePipeline(textEncoder, transformer, vae, fallback);
 }

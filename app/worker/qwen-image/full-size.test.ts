@@ -10,7 +10,7 @@ import { readConfig } from './components.js';
 import { parseTextEncoderConfig } from './text-encoder-config.js';
 import { buildTextEncoderGraph } from './text-encoder-graph.js';
 import { parseTransformerConfig } from './transformer-config.js';
-import { buildTransformerGraph } from './transformer-graph.js';
+import { buildModulationGraph, buildTransformerGraph, isModulationModule } from './transformer-graph.js';
 import { parseVaeConfig } from './vae-config.js';
 import { buildVaeDecoderGraph, buildVaeEncoderGraph } from './vae-graph.js';
 
@@ -42,8 +42,15 @@ describe('Qwen-Image at full size (skeleton checkpoints, no weights read)', () =
     expect(weights.files).toHaveLength(9);
     const config = parseTransformerConfig(await readConfig(dir), 'config.json');
     expect(config).toMatchObject({ numLayers: 60, numHeads: 24, headDim: 128, jointAttentionDim: 3584 });
+    // The blocks' graph and the timestep modulation's graph between them read every tensor, each once.
     const graph = buildTransformerGraph(weights, config);
-    expect(referencedNames(graph, weights.names())).toEqual([]);
+    const modulation = buildModulationGraph(weights, config, { blocks: [0, 60], withOut: true });
+    expect(referencedNames(Buffer.concat([graph, modulation]), weights.names())).toEqual([]);
+    const modulationNames = weights.names().filter(isModulationModule);
+    expect(referencedNames(graph, modulationNames)).toEqual(modulationNames);
+    const modulationBytes = modulationNames.reduce((a, n) => a + weights.get(n).byteLength, 0);
+    // A third of the transformer's weights never load with the blocks.
+    expect(modulationBytes / weights.totalBytes).toBeCloseTo(0.33, 1);
   });
 
   it('builds the 28-layer text encoder, using every language-model tensor', async () => {

@@ -8,6 +8,7 @@ import { openModelFolder } from '../model-folder.js';
 import { encodeSafetensors, readSafetensorsHeader, readTensorBytes } from '../safetensors/safetensors.js';
 import { fixtureHubCache, fixtureModelFolder } from '../test-support/fixture-model.js';
 import { QwenImageRunner } from './qwen-image-runner.js';
+import { StudioError } from '../../shared/result.js';
 
 const request: ResolvedRequest = { prompt: 'a red fox', negativePrompt: '', seed: 3, steps: 2, guidance: 1, width: 256, height: 256, modelId: 'x', format: 'png', loras: [] };
 const never = new AbortController().signal;
@@ -87,6 +88,30 @@ describe('Qwen-Image model folders', () => {
     const cfgFile = join(dir, 'transformer', 'config.json');
     writeFileSync(cfgFile, JSON.stringify({ ...JSON.parse(readFileSync(cfgFile, 'utf8')), axes_dims_rope: [8, 12, 16] }));
     await expect(generate(dir)).rejects.toThrow(/axes_dims_rope \[8, 12, 16\] must add up to attention_head_dim 32/);
+  });
+
+  it.each([
+    ['transformer', 'num_layers', 1e9, 256],
+    ['transformer', 'num_attention_heads', 100000, 128],
+    ['text_encoder', 'num_hidden_layers', 1e9, 256],
+    ['vae', 'num_res_blocks', 1e6, 16],
+  ])('refuses a %s config with %s %d at once, naming the key and the limit (it once built a graph forever)', async (component, key, value, max) => {
+    const dir = fixtureModelFolder(tmp());
+    const cfgFile = join(dir, component, 'config.json');
+    const config = JSON.parse(readFileSync(cfgFile, 'utf8')) as Record<string, unknown> & { text_config?: Record<string, unknown> };
+    // Qwen2.5-VL configs keep the language model's sizes under text_config.
+    if (config.text_config) config.text_config[key] = value;
+    else config[key] = value;
+    writeFileSync(cfgFile, JSON.stringify(config));
+    const started = Date.now();
+    const error = await generate(dir).then(
+      () => undefined,
+      (e: unknown) => e as StudioError,
+    );
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(error).toBeInstanceOf(StudioError);
+    expect(error!.code).toBe('model-unsupported');
+    expect(error!.notice).toEqual({ key: 'error.configTooLarge', params: { file: cfgFile, key, value, max } });
   });
 
   it('refuses a tokenizer from another model', async () => {

@@ -75,6 +75,9 @@ describe('VRAM planning for full-size Qwen-Image', () => {
     expect(r.stdout).toMatch(/chosen: 4-bit weights, transformer streamed in groups of \d+ blocks/);
     expect(Date.now() - started).toBeLessThan(15_000);
     const json = spawnSync(process.execPath, [studioBin, 'plan', '--model', root, '--vram', '24', '--ram', '32', '--json'], { encoding: 'utf8' });
-    expect(JSON.parse(json.stdout).chosen.kind).toBe('int4');
+    const report = JSON.parse(json.stdout) as { device: { memoryBytes: number }; chosen: { fits: boolean; peakVramBytes: number } };
+    expect(report.device.memoryBytes).toBe(24 * GB);
+    expect(report.chosen.fits).toBe(true);
+    expect(report.chosen.peakVramBytes).toBeLessThanOrEqual(24 * GB * 0.92);
   });
 });

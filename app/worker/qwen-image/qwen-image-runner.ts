@@ -9,7 +9,7 @@ import type { ModelFolder } from '../model-folder.js';
 import { gaussianNoise } from '../noise.js';
 import { floatImageToRgb } from '../pixels.js';
 import { promptIds, Qwen2Tokenizer } from '../tokenizer/qwen2-tokenizer.js';
-import { openPipeline, openTextEncoder, openTransformer, type ComponentLayouts, type SessionOptions } from './components.js';
+import { openPipeline, openTextEncoder, openTransformer, openVae, type ComponentLayouts, type SessionOptions } from './components.js';
 import { describePlan, isStreamed, oneAtATime, planBits, RESIDENT, type ExecutionChoice } from '../../shared/vram-plan.js';
 import { ensureQuantized, quantCacheDir, type QuantizedLinears } from '../quant/quantized-weights.js';
 import type { WeightSet } from '../safetensors/weight-set.js';
@@ -18,11 +18,17 @@ import { loadLoraParts, type LoraWeights } from '../lora/lora-weights.js';
 import { prepareStyle, type PreparedStyle } from '../lora/style-slots.js';
 import type { WorkerLora } from '../../shared/worker-protocol.js';
 
-/** Style slots ready in every session: two styles at once, LoRA rank up to 32 without a rebuild. */
-const MAX_PREPARED_STYLES = 4;
-export const DEFAULT_STYLE_SLOTS: { readonly count: number; readonly rank: number } = { count: 2, rank: 32 };
 import { packLatents } from './latents.js';
-import type { QwenImagePipeline } from './pipeline.js';
+import type { PrecisionFallback, QwenImagePipeline } from './pipeline.js';
+import { defaultPrecision, providerPrecisions, type Precision } from '../../shared/precision.js';
+import type { Notice } from '../../shared/notices.js';
+
+const MAX_PREPARED_STYLES = 4;
+/**
+ * Style slots hold LoRAs up to this rank without a rebuild. Slots exist only while styles are chosen: an
+ * empty slot still costs two matmuls per patched linear at every step (7-36% of a step measured).
+ */
+export const STYLE_SLOT_RANK = 32;
 
 export interface StepProgress {
   readonly phase: 'encoding' | 'denoising' | 'decoding';
@@ -40,7 +46,7 @@ export interface GeneratedImage {
 export class QwenImageRunner {
   /** The speed LoRA baked into the current transformer session, if any. */
   private speedFile: string | undefined;
-  private slots: { count: number; rank: number } = { ...DEFAULT_STYLE_SLOTS };
+  private slots: { count: number; rank: number } = { count: 0, rank: STYLE_SLOT_RANK };
   private readonly styles = new Map<string, PreparedStyle>();
 
   private constructor(
@@ -54,13 +60,23 @@ export class QwenImageRunner {
     private readonly providers: { used: Set<string>; fallbacks: Map<string, string> },
   ) {}
 
-  /** Where it runs, in words: the provider, the plan, and any provider that could not load. */
+  /** The precision the transformer computes in now (after any non-finite fallback): what the recipe records. */
+  get precision(): Precision {
+    return this.pipeline.transformer.precision;
+  }
+
+  /** Where it runs, in words: the provider, the precisions, the plan, and any provider that could not load. */
   get device(): string {
     const { used, fallbacks } = this.providers;
     const threads = this.session.intraOpThreads ? `, ${this.session.intraOpThreads} threads` : '';
     const fellBack = [...fallbacks.keys()].filter((p) => !used.has(p));
     const where = used.size ? [...used].join('+') : (this.session.providers ?? ['cpu'])[0];
-    return `${where} float32${threads}, plan ${describePlan(this.plan)}${fellBack.length ? `; ${fellBack.join(', ')} unavailable` : ''}`;
+    const p = this.pipeline;
+    const others = [
+      p.textEncoder.precision !== this.precision ? `text encoder ${p.textEncoder.precision}` : '',
+      p.vae.precision !== this.precision ? `VAE ${p.vae.precision}` : '',
+    ].filter(Boolean);
+    return `${where} ${this.precision}${others.length ? ` (${others.join(', ')})` : ''}${threads}, plan ${describePlan(this.plan)}${fellBack.length ? `; ${fellBack.join(', ')} unavailable` : ''}`;
   }
 
   /**
@@ -74,8 +90,10 @@ export class QwenImageRunner {
     notify: (message: string) => void = () => undefined,
   ): Promise<QwenImageRunner> {
     const providers = { used: new Set<string>(), fallbacks: new Map<string, string>() };
+    const first = (sessionOptions.providers ?? ['cpu'])[0] ?? 'cpu';
     const session: SessionOptions = {
       ...sessionOptions,
+      precision: sessionOptions.precision ?? defaultPrecision(first),
       onProvider: (provider, skipped) => {
         providers.used.add(provider);
         for (const s of skipped) providers.fallbacks.set(s.provider, s.reason);
@@ -89,13 +107,25 @@ export class QwenImageRunner {
     const sampler = samplerFromSchedulerConfig(JSON.parse(schedulerText) as Record<string, unknown>);
     const tokenizer = await Qwen2Tokenizer.fromFolder(folder.components.tokenizer);
     const layouts = componentLayouts(folder, plan, notify);
-    const pipeline = await openPipeline(
-      { textEncoder: folder.components.textEncoder, transformer: folder.components.transformer, vae: folder.components.vae, root: folder.root },
-      session,
-      [],
-      DEFAULT_STYLE_SLOTS,
-      layouts,
-    );
+    const dirs = { textEncoder: folder.components.textEncoder, transformer: folder.components.transformer, vae: folder.components.vae, root: folder.root };
+    // Holds the runner once it exists: a component reopened in a safer precision keeps its LoRAs and slots.
+    const holder: { runner?: QwenImageRunner } = {};
+    const fallback: PrecisionFallback = {
+      available: providerPrecisions(first),
+      reopenTextEncoder: (precision) => {
+        const loras = holder.runner?.pipeline.textEncoder.loras ?? [];
+        return openTextEncoder(dirs.textEncoder, dirs.root, { ...session, precision }, loras, layouts.textEncoder).then((te) => {
+          te.loraScales = holder.runner?.pipeline.textEncoder.loraScales ?? [];
+          return te;
+        });
+      },
+      reopenTransformer: (precision) => {
+        const current = holder.runner?.pipeline.transformer;
+        return openTransformer(dirs.transformer, dirs.root, { ...session, precision }, current?.loras ?? [], holder.runner?.slots, layouts.transformer);
+      },
+      reopenVae: (precision) => openVae(dirs.vae, dirs.root, { ...session, precision }),
+    };
+    const pipeline = await openPipeline(dirs, session, [], undefined, layouts, fallback);
     const vocab = pipeline.textEncoder.config.vocabSize;
     if (tokenizer.vocabSize > vocab) {
       await pipeline.release();
@@ -112,7 +142,8 @@ export class QwenImageRunner {
         throw e;
       });
     }
-    return new QwenImageRunner(session, folder, tokenizer, pipeline, sampler, plan, layouts, providers);
+    holder.runner = new QwenImageRunner(session, folder, tokenizer, pipeline, sampler, plan, layouts, providers);
+    return holder.runner;
   }
 
   /**
@@ -127,13 +158,15 @@ export class QwenImageRunner {
     const parts = await Promise.all(loras.map(async (l) => ({ lora: l, ...(await loadLoraParts(l.file, bases)) })));
     await this.applyTextEncoderLoras(parts.flatMap((p) => (p.textEncoder ? [{ weights: p.textEncoder, strength: p.lora.strength }] : [])));
     const prepared: PreparedStyle[] = [];
-    const needed = { count: Math.max(this.slots.count, styles.length), rank: this.slots.rank };
+    // Exactly as many slots as styles are chosen (none without a style), rank grown to the largest LoRA.
+    const needed = { count: styles.length, rank: STYLE_SLOT_RANK };
     const mapped = parts.filter((p) => p.lora.role === 'style').flatMap((p) => (p.transformer ? [p.transformer] : []));
     for (const m of mapped) for (const mod of m.modules.values()) needed.rank = Math.max(needed.rank, mod.rank);
     const speedPart = parts.find((p) => p.lora.role === 'speed')?.transformer;
     const speedFile = speedPart?.file;
     if (speedFile !== this.speedFile || needed.count !== this.slots.count || needed.rank !== this.slots.rank) {
-      const next = await openTransformer(this.folder.components.transformer, this.folder.root, this.session, speedPart ? [speedPart] : [], needed, this.layouts.transformer);
+      const precision = this.pipeline.transformer.precision;
+      const next = await openTransformer(this.folder.components.transformer, this.folder.root, { ...this.session, precision }, speedPart ? [speedPart] : [], needed, this.layouts.transformer);
       await this.pipeline.replaceTransformer(next);
       this.speedFile = speedFile;
       this.slots = needed;
@@ -162,7 +195,7 @@ export class QwenImageRunner {
     const same = current.loras.length === loras.length && current.loras.every((l, i) => l.file === loras[i]!.weights.file);
     if (!same) {
       await this.pipeline.replaceTextEncoder(
-        await openTextEncoder(this.folder.components.textEncoder, this.folder.root, this.session, loras.map((l) => l.weights), this.layouts.textEncoder),
+        await openTextEncoder(this.folder.components.textEncoder, this.folder.root, { ...this.session, precision: current.precision }, loras.map((l) => l.weights), this.layouts.textEncoder),
       );
     }
     this.pipeline.textEncoder.loraScales = loras.map((l) => l.strength);
@@ -174,8 +207,10 @@ export class QwenImageRunner {
     signal: AbortSignal,
     loras: readonly WorkerLora[] = [],
     sampler: SamplerSettings = this.sampler,
+    onNote: (n: Notice) => void = () => undefined,
   ): Promise<GeneratedImage> {
     const { width, height, steps, seed } = req;
+    this.pipeline.onNote = onNote;
     const scales = await this.applyLoras(loras);
     const scale = this.pipeline.vae.scale;
     if (width % (scale * 2) !== 0 || height % (scale * 2) !== 0) {
@@ -195,7 +230,7 @@ export class QwenImageRunner {
     const h = height / scale;
     const w = width / scale;
     const latents = packLatents(gaussianNoise(seed, channels * h * w), channels, h, w);
-    const trace = await this.pipeline.denoise({
+    const final = await this.pipeline.denoise({
       prompt,
       ...(negative ? { negative } : {}),
       trueCfgScale: req.guidance,
@@ -211,7 +246,7 @@ export class QwenImageRunner {
     const t2 = performance.now();
     if (sequential) await this.pipeline.transformer.unload();
     onProgress({ phase: 'decoding', step: steps, totalSteps: steps });
-    const { image } = await this.pipeline.decode(trace.latents, width, height, this.plan.vaeTiled ? DEFAULT_TILES : undefined);
+    const image = await this.pipeline.decode(final, width, height, this.plan.vaeTiled ? DEFAULT_TILES : undefined);
     if (sequential) await this.pipeline.vae.unload();
     const rgb = floatImageToRgb(image, width, height);
     return { width, height, rgb, durations: { encodeMs: t1 - t0, denoiseMs: t2 - t1, decodeMs: performance.now() - t2 } };

@@ -41,7 +41,7 @@ describe('streaming the transformer through a memory budget', () => {
       env: { ...process.env, STUDIO_THREADS: '2' },
     });
     expect(r.status, r.stderr).toBe(0);
-    return JSON.parse(r.stdout).measured as Measured;
+    return (JSON.parse(r.stdout) as { measured: Measured }).measured;
   };
 
   it('holds the head, the tail and two groups at a time, and peak memory drops by the blocks left out', () => {

@@ -1,6 +1,8 @@
 // Runs the text encoder and turns its output into the prompt embeddings the pipeline feeds the transformer.
 
-import { floatTensor, int64Tensor, LazySession, outputFloats, type SessionConfig } from '../ort.js';
+import { floatTensor, int64Tensor, LazySession, outputFloats, type OrtTensor, type SessionConfig } from '../ort.js';
+import type { Precision } from '../../shared/precision.js';
+import type { GraphPrecision } from './graph-ops.js';
 import type { QuantizedLinears } from '../quant/quantized-weights.js';
 import type { WeightSet } from '../safetensors/weight-set.js';
 import { textRope } from './rope.js';
@@ -23,27 +25,37 @@ export interface PromptEmbeds {
 export class QwenTextEncoder {
   /** Strength of each LoRA side branch, fed with every run. */
   loraScales: number[];
+  /** The graph for right-padded batches, built the first time one arrives (never for a single prompt). */
+  private masked: LazySession | undefined;
 
   private constructor(
     private readonly session: LazySession,
+    private readonly sessionConfig: SessionConfig,
     readonly config: TextEncoderConfig,
     readonly weights: WeightSet,
     readonly loras: readonly LoraWeights[],
     readonly quantized: QuantizedLinears | undefined,
+    private readonly graphPrecision: GraphPrecision,
   ) {
     this.loraScales = loras.map(() => 1);
   }
 
-  static async open(
+  static open(
     weights: WeightSet,
     config: TextEncoderConfig,
     session: Omit<SessionConfig, 'externalDataFolder'>,
     loras: readonly LoraWeights[] = [],
     quantized?: QuantizedLinears,
+    precision: GraphPrecision = {},
   ): Promise<QwenTextEncoder> {
-    const graph = buildTextEncoderGraph(weights, config, loras, quantized);
-    const lazy = new LazySession('text encoder', graph, { ...session, externalDataFolder: textEncoderRoot(weights, loras, quantized) });
-    return new QwenTextEncoder(lazy, config, weights, loras, quantized);
+    const graph = buildTextEncoderGraph(weights, config, { loras, ...(quantized ? { quantized } : {}), ...precision });
+    const sessionConfig = { ...session, externalDataFolder: textEncoderRoot(weights, loras, quantized) };
+    const lazy = new LazySession('text encoder', graph, sessionConfig);
+    return Promise.resolve(new QwenTextEncoder(lazy, sessionConfig, config, weights, loras, quantized, precision));
+  }
+
+  get precision(): Precision {
+    return this.graphPrecision.precision ?? 'f32';
   }
 
   /** Creates the session now (plans that keep everything loaded); otherwise it is made on first use. */
@@ -52,47 +64,42 @@ export class QwenTextEncoder {
   }
 
   /** Releases the session until the next prompt (plans that hold one component at a time). */
-  unload(): Promise<void> {
-    return this.session.unload();
+  async unload(): Promise<void> {
+    await Promise.all([this.session.unload(), this.masked?.unload()]);
   }
 
   /** The last hidden state for right-padded ids [batch, tokens] with a 0/1 mask. */
   async lastHiddenState(ids: readonly number[], mask: readonly number[], batch: number): Promise<Float32Array> {
     const tokens = ids.length / batch;
     const { headDim, ropeTheta } = this.config;
-    const bias = new Float32Array(batch * tokens * tokens);
-    const cos = new Float32Array(batch * tokens * headDim);
-    const sin = new Float32Array(batch * tokens * headDim);
+    const padded = mask.some((m) => !m);
+    const positions = new BigInt64Array(batch * tokens);
     for (let b = 0; b < batch; b++) {
-      const m = mask.slice(b * tokens, (b + 1) * tokens);
       // As transformers: positions count real tokens; padded positions get position 1.
       let count = 0;
-      const positions = m.map((v) => (v ? count++ : 1));
-      const table = textRope(positions, headDim, ropeTheta);
-      const half = headDim / 2;
+      for (let t = 0; t < tokens; t++) positions[b * tokens + t] = BigInt(mask[b * tokens + t] ? count++ : 1);
+    }
+    const table = textRope(Array.from({ length: Math.max(tokens, 2) }, (_, i) => i), headDim, ropeTheta);
+    const feeds: Record<string, OrtTensor> = {
+      input_ids: await int64Tensor(BigInt64Array.from(ids, BigInt), [batch, tokens]),
+      position_ids: await int64Tensor(positions, [batch, tokens]),
+      rope_cos: await floatTensor(table.cos, [table.rows, table.half]),
+      rope_sin: await floatTensor(table.sin, [table.rows, table.half]),
+      ...Object.fromEntries(await Promise.all(this.loras.map(async (_, k) => [`lora_scale_${k}`, await floatTensor(Float32Array.of(this.loraScales[k] ?? 1), [1])] as const))),
+    };
+    if (!padded) return outputFloats(await this.session.run(feeds), 'last_hidden_state');
+    const bias = new Float32Array(batch * tokens * tokens);
+    for (let b = 0; b < batch; b++) {
       for (let t = 0; t < tokens; t++) {
-        for (let j = 0; j < half; j++) {
-          const c = table.cos[t * half + j]!;
-          const s = table.sin[t * half + j]!;
-          const o = (b * tokens + t) * headDim;
-          cos[o + j] = c;
-          cos[o + j + half] = c;
-          sin[o + j] = s;
-          sin[o + j + half] = s;
-        }
-        for (let k = 0; k < tokens; k++) {
-          if (k > t || !m[k]) bias[(b * tokens + t) * tokens + k] = MASKED;
-        }
+        for (let k = 0; k < tokens; k++) if (k > t || !mask[b * tokens + k]) bias[(b * tokens + t) * tokens + k] = MASKED;
       }
     }
-    const out = await this.session.run({
-      input_ids: await int64Tensor(BigInt64Array.from(ids, BigInt), [batch, tokens]),
-      attention_bias: await floatTensor(bias, [batch, 1, tokens, tokens]),
-      rope_cos: await floatTensor(cos, [batch, tokens, headDim]),
-      rope_sin: await floatTensor(sin, [batch, tokens, headDim]),
-      ...Object.fromEntries(await Promise.all(this.loras.map(async (_, k) => [`lora_scale_${k}`, await floatTensor(Float32Array.of(this.loraScales[k] ?? 1), [1])] as const))),
-    });
-    return outputFloats(out, 'last_hidden_state');
+    this.masked ??= new LazySession(
+      'text encoder (padded batch)',
+      buildTextEncoderGraph(this.weights, this.config, { loras: this.loras, ...(this.quantized ? { quantized: this.quantized } : {}), ...this.graphPrecision, masked: true }),
+      this.sessionConfig,
+    );
+    return outputFloats(await this.masked.run({ ...feeds, attention_bias: await floatTensor(bias, [batch, 1, tokens, tokens]) }), 'last_hidden_state');
   }
 
   /** Prompt embeddings as QwenImagePipeline computes them: real tokens only, template prefix dropped. */
@@ -117,6 +124,6 @@ export class QwenTextEncoder {
   }
 
   release(): Promise<void> {
-    return this.session.unload();
+    return this.unload();
   }
 }

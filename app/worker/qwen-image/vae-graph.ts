@@ -3,11 +3,14 @@
 // For one frame a causal 3-D convolution sees zero padding in the past, so only the kernel's last
 // temporal slice touches the frame: each conv runs as a 2-D conv on that slice, and the temporal
 // resamplers' time_conv is not used (the reference skips it on the first frame too).
+//
+// Half precision: activations and convolutions in the compute type; each norm's reduction over channels
+// in float32 (a sum of squares of 384 channels overflows float16 long before the values do).
 
 import { DataType } from '../onnx/onnx-model.js';
 import { attr } from '../onnx/graph-builder.js';
 import type { WeightSet } from '../safetensors/weight-set.js';
-import { ENGINE_OPSETS, ModelGraph } from './graph-ops.js';
+import { ENGINE_OPSETS, ModelGraph, type GraphPrecision } from './graph-ops.js';
 import type { VaeConfig } from './vae-config.js';
 
 class VaeGraph extends ModelGraph {
@@ -26,12 +29,13 @@ class VaeGraph extends ModelGraph {
     });
   }
 
-  /** F.normalize over channels times sqrt(C) times gamma: the VAE's "RMS_norm". */
+  /** F.normalize over channels times sqrt(C) times gamma: the VAE's "RMS_norm", computed in the stream type (float32). */
   channelNorm(x: string, name: string, c: number, gammaShape: readonly number[]): string {
-    const norm = this.op('Sqrt', [this.op('ReduceSum', [this.op('Mul', [x, x]), this.ints([1])], { keepdims: attr.int(1) })]);
-    const normed = this.op('Div', [x, this.op('Max', [norm, this.scalar(1e-12)])]);
-    const gamma = this.op('Reshape', [this.w(name, gammaShape), this.ints([1, c, 1, 1])]);
-    return this.op('Mul', [normed, this.op('Mul', [gamma, this.scalar(Math.sqrt(c))])]);
+    const xs = this.cast(x, this.computeType, this.streamType);
+    const norm = this.op('Sqrt', [this.op('ReduceSum', [this.op('Mul', [xs, xs]), this.ints([1])], { keepdims: attr.int(1) })]);
+    const normed = this.op('Div', [xs, this.op('Max', [norm, this.scalar(1e-12, this.streamType)])]);
+    const gamma = this.op('Reshape', [this.ws(name, gammaShape), this.ints([1, c, 1, 1])]);
+    return this.toCompute(this.op('Mul', [normed, this.op('Mul', [gamma, this.scalar(Math.sqrt(c), this.streamType)])]));
   }
 
   resBlock(x: string, prefix: string, inC: number, outC: number): string {
@@ -46,8 +50,8 @@ class VaeGraph extends ModelGraph {
     const normed = this.channelNorm(x, `${prefix}.norm.gamma`, c, [c, 1, 1]);
     const qkv = this.conv2d(normed, `${prefix}.to_qkv`, c, 3 * c, 1, { pads: [0, 0, 0, 0] });
     const tokens = this.op('Transpose', [this.op('Reshape', [qkv, this.ints([0, 3 * c, -1])])], { perm: attr.ints([0, 2, 1]) });
-    const [q, k, v] = this.opN('Split', [this.op('Unsqueeze', [tokens, this.ints([1])])], 3, { axis: attr.int(-1), num_outputs: attr.int(3) });
-    const attended = this.op('Squeeze', [this.attention(q!, k!, v!, c), this.ints([1])]);
+    const [q, k, v] = this.opN('Split', [tokens], 3, { axis: attr.int(-1), num_outputs: attr.int(3) });
+    const attended = this.fusedAttention(q!, k!, v!, 1, c);
     const back = this.op('Reshape', [this.op('Transpose', [attended], { perm: attr.ints([0, 2, 1]) }), this.op('Shape', [x])]);
     return this.op('Add', [x, this.conv2d(back, `${prefix}.proj`, c, c, 1, { pads: [0, 0, 0, 0] })]);
   }
@@ -59,14 +63,14 @@ class VaeGraph extends ModelGraph {
   }
 }
 
-function graphFor(name: string, weights: WeightSet): VaeGraph {
-  return new VaeGraph(name, weights);
+function graphFor(name: string, weights: WeightSet, precision: GraphPrecision): VaeGraph {
+  return new VaeGraph(name, weights, weights.root, undefined, precision);
 }
 
 /** z [B, zDim, h, w] in the VAE's latent space -> image [B, 3, 8h, 8w] in [-1, 1]. */
-export function buildVaeDecoderGraph(weights: WeightSet, cfg: VaeConfig): Uint8Array {
-  const g = graphFor('qwen_image_vae_decoder', weights);
-  const z = g.input('z', DataType.FLOAT, ['batch', cfg.zDim, 'height', 'width']);
+export function buildVaeDecoderGraph(weights: WeightSet, cfg: VaeConfig, precision: GraphPrecision = {}): Uint8Array {
+  const g = graphFor('qwen_image_vae_decoder', weights, precision);
+  const z = g.toCompute(g.input('z', DataType.FLOAT, ['batch', cfg.zDim, 'height', 'width']), DataType.FLOAT);
   const mult = cfg.dimMult;
   const dims = [mult[mult.length - 1]!, ...[...mult].reverse()].map((u) => u * cfg.baseDim);
   let x = g.causalConv(z, 'post_quant_conv', cfg.zDim, cfg.zDim, 1);
@@ -90,15 +94,15 @@ export function buildVaeDecoderGraph(weights: WeightSet, cfg: VaeConfig): Uint8A
     }
   }
   x = g.causalConv(g.silu(g.channelNorm(x, 'decoder.norm_out.gamma', outDim, [outDim, 1, 1, 1])), 'decoder.conv_out', outDim, cfg.inputChannels, 3);
-  const clamped = g.op('Clip', [x, g.constFloat('lo', [-1], []), g.constFloat('hi', [1], [])]);
+  const clamped = g.op('Clip', [g.cast(x, g.computeType, DataType.FLOAT), g.constFloat('lo', [-1], []), g.constFloat('hi', [1], [])]);
   g.output(clamped, 'sample', DataType.FLOAT, ['batch', cfg.inputChannels, 'image_height', 'image_width']);
   return g.encode(ENGINE_OPSETS);
 }
 
 /** image [B, 3, H, W] in [-1, 1] -> mean, logvar [B, zDim, H/8, W/8] of the latent distribution. */
-export function buildVaeEncoderGraph(weights: WeightSet, cfg: VaeConfig): Uint8Array {
-  const g = graphFor('qwen_image_vae_encoder', weights);
-  const image = g.input('image', DataType.FLOAT, ['batch', cfg.inputChannels, 'height', 'width']);
+export function buildVaeEncoderGraph(weights: WeightSet, cfg: VaeConfig, precision: GraphPrecision = {}): Uint8Array {
+  const g = graphFor('qwen_image_vae_encoder', weights, precision);
+  const image = g.toCompute(g.input('image', DataType.FLOAT, ['batch', cfg.inputChannels, 'height', 'width']), DataType.FLOAT);
   const dims = [1, ...cfg.dimMult].map((u) => u * cfg.baseDim);
   let x = g.causalConv(image, 'encoder.conv_in', cfg.inputChannels, dims[0]!, 3);
   let index = 0;
@@ -118,7 +122,7 @@ export function buildVaeEncoderGraph(weights: WeightSet, cfg: VaeConfig): Uint8A
   x = g.midBlock(x, 'encoder.mid_block', outDim);
   x = g.causalConv(g.silu(g.channelNorm(x, 'encoder.norm_out.gamma', outDim, [outDim, 1, 1, 1])), 'encoder.conv_out', outDim, 2 * cfg.zDim, 3);
   x = g.causalConv(x, 'quant_conv', 2 * cfg.zDim, 2 * cfg.zDim, 1);
-  const [mean, logvar] = g.opN('Split', [x], 2, { axis: attr.int(1), num_outputs: attr.int(2) });
+  const [mean, logvar] = g.opN('Split', [g.cast(x, g.computeType, DataType.FLOAT)], 2, { axis: attr.int(1), num_outputs: attr.int(2) });
   g.output(mean!, 'mean', DataType.FLOAT, ['batch', cfg.zDim, 'latent_height', 'latent_width']);
   g.output(g.op('Clip', [logvar!, g.constFloat('lv_lo', [-30], []), g.constFloat('lv_hi', [20], [])]), 'logvar', DataType.FLOAT, [
     'batch',

@@ -4,6 +4,8 @@ import { floatTensor, LazySession, outputFloats, type SessionConfig } from '../o
 import type { WeightSet } from '../safetensors/weight-set.js';
 import { vaeScale, type VaeConfig } from './vae-config.js';
 import { buildVaeDecoderGraph, buildVaeEncoderGraph } from './vae-graph.js';
+import type { GraphPrecision } from './graph-ops.js';
+import type { Precision } from '../../shared/precision.js';
 
 export class QwenVae {
   private encoder: LazySession | undefined;
@@ -13,12 +15,17 @@ export class QwenVae {
     private readonly decoder: LazySession,
     private readonly session: Omit<SessionConfig, 'externalDataFolder'>,
     readonly config: VaeConfig,
+    private readonly graphPrecision: GraphPrecision,
   ) {}
 
+  get precision(): Precision {
+    return this.graphPrecision.precision ?? 'f32';
+  }
+
   /** Sessions are made on first use; the encoder only for image input (text-to-image never needs it). */
-  static async open(weights: WeightSet, config: VaeConfig, session: Omit<SessionConfig, 'externalDataFolder'>): Promise<QwenVae> {
-    const decoder = new LazySession('VAE decoder', buildVaeDecoderGraph(weights, config), { ...session, externalDataFolder: weights.root });
-    return new QwenVae(weights, decoder, session, config);
+  static open(weights: WeightSet, config: VaeConfig, session: Omit<SessionConfig, 'externalDataFolder'>, precision: GraphPrecision = {}): Promise<QwenVae> {
+    const decoder = new LazySession('VAE decoder', buildVaeDecoderGraph(weights, config, precision), { ...session, externalDataFolder: weights.root });
+    return Promise.resolve(new QwenVae(weights, decoder, session, config, precision));
   }
 
   async load(): Promise<void> {
@@ -32,7 +39,7 @@ export class QwenVae {
   }
 
   async encode(image: Float32Array, batch: number, height: number, width: number): Promise<{ mean: Float32Array; logvar: Float32Array }> {
-    this.encoder ??= new LazySession('VAE encoder', buildVaeEncoderGraph(this.weights, this.config), { ...this.session, externalDataFolder: this.weights.root });
+    this.encoder ??= new LazySession('VAE encoder', buildVaeEncoderGraph(this.weights, this.config, this.graphPrecision), { ...this.session, externalDataFolder: this.weights.root });
     const out = await this.encoder.run({ image: await floatTensor(image, [batch, 3, height, width]) });
     return { mean: outputFloats(out, 'mean'), logvar: outputFloats(out, 'logvar') };
   }
