@@ -141,7 +141,7 @@ describe('studio in Chromium', () => {
     await page.getByRole('spinbutton', { name: 'Height' }).fill('1024');
     await page.getByRole('spinbutton', { name: 'Steps' }).fill('50');
     await page.getByRole('button', { name: 'Generate' }).click();
-    await page.getByRole('status').filter({ hasText: /Step \d+ of 50/ }).waitFor({ timeout: 30_000 });
+    await page.getByRole('status').filter({ hasText: /Step \d+ of 50/ }).waitFor({ timeout: 90_000 });
     await page.keyboard.press('Escape');
     await page.getByText('Cancelled.').waitFor();
     await page.getByRole('spinbutton', { name: 'Steps' }).fill('4');

@@ -2,6 +2,8 @@
 
 import { invokeParamSchemas, isInvokeMethod, type InvokeMethod, type InvokeResults, type ValidParams } from '../shared/contract.js';
 import { assertNever, fail, ok, serializeError, StudioError, type Result } from '../shared/result.js';
+import { issueNotice } from '../shared/generation.js';
+import { notice } from '../shared/notices.js';
 import type { Studio } from './studio.js';
 
 export type Dispatch = (method: unknown, params: unknown) => Promise<Result<unknown>>;
@@ -55,7 +57,7 @@ function call(studio: Studio, host: 'electron' | 'browser', method: InvokeMethod
     case 'library.loras':
       return { items: studio.loras.list() };
     case 'library.importLora':
-      if (host !== 'electron') throw new StudioError('invalid-request', 'Import by path is only for the desktop app; the browser uploads files.');
+      if (host !== 'electron') throw new StudioError('invalid-request', notice('error.desktopOnlyImport'));
       return studio.loras.import((params as ValidParams<'library.importLora'>).path);
     case 'a1111.get':
       return studio.api.state();
@@ -73,11 +75,11 @@ export type Reveal = (file: string) => void;
 
 export function createDispatch(studio: Studio, host: 'electron' | 'browser', trash?: Trash, reveal?: Reveal): Dispatch {
   return async (method, params) => {
-    if (!isInvokeMethod(method)) return fail('invalid-request', `Unknown method ${String(method)}.`);
+    if (!isInvokeMethod(method)) return fail('invalid-request', notice('error.unknownMethod', { method: String(method).slice(0, 100) }));
     const parsed = invokeParamSchemas[method].safeParse(params ?? {});
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
-      return fail('invalid-request', issue?.message ?? 'Invalid request.', parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+      return fail('invalid-request', issueNotice(issue), parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
     }
     try {
       return ok(await call(studio, host, method, parsed.data as never, trash, reveal));

@@ -74,11 +74,11 @@ async function generate(args: string[]): Promise<number> {
     strict: true,
   });
   const size = values.size === undefined ? { width: 1024, height: 1024 } : parseSize(values.size);
-  if (!size) throw new StudioError('invalid-request', `--size must look like 1024x1024, got "${values.size}"`);
+  if (!size) throw new StudioError('invalid-request', notice('error.cliSize', { value: values.size ?? '' }));
   const num = (name: string, v: string | undefined): number | undefined => {
     if (v === undefined) return undefined;
     const n = Number(v);
-    if (v.trim() === '' || !Number.isFinite(n)) throw new StudioError('invalid-request', `--${name} must be a number, got "${v}"`);
+    if (v.trim() === '' || !Number.isFinite(n)) throw new StudioError('invalid-request', notice('error.cliNumber', { name, value: v }));
     return n;
   };
   const seedArg = (v: string): number => {
@@ -263,14 +263,14 @@ async function pull(args: string[]): Promise<number> {
     strict: true,
   });
   const spec = positionals[0] ? parseRepoSpec(positionals[0]) : undefined;
-  if (!spec) throw new StudioError('invalid-request', 'Give a repository as org/name or org/name@revision, e.g. studio pull Qwen/Qwen-Image');
-  if (!['hf', 'modelscope', 'auto'].includes(values.source)) throw new StudioError('invalid-request', '--source must be hf, modelscope or auto');
+  if (!spec) throw new StudioError('invalid-request', notice('error.cliRepo'));
+  if (!['hf', 'modelscope', 'auto'].includes(values.source)) throw new StudioError('invalid-request', notice('error.cliSource'));
   const catalogEntry = CATALOG.find((c) => c.huggingface?.repo === spec.repo || c.modelscope?.repo === spec.repo);
   const include = values.include ?? catalogEntry?.huggingface?.include ?? [];
   const dataDir = values['data-dir'] ? resolve(values['data-dir']) : defaultDataDir();
   const dest = values.dest ? resolve(values.dest) : join(defaultModelsDir(dataDir), spec.repo.replace('/', '--'));
   const controller = new AbortController();
-  const stop = () => controller.abort(new StudioError('cancelled', 'Stopped; run the same command again to resume.'));
+  const stop = () => controller.abort(new StudioError('cancelled', notice('error.cliStopped')));
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   let lastPrint = 0;
@@ -297,9 +297,9 @@ async function pull(args: string[]): Promise<number> {
 
 async function lora(args: string[]): Promise<number> {
   const [sub, file] = args;
-  if (sub !== 'inspect' || !file) throw new StudioError('invalid-request', 'usage: studio lora inspect FILE');
+  if (sub !== 'inspect' || !file) throw new StudioError('invalid-request', notice('error.cliLoraUsage'));
   const report = await inspectLoraFile(resolve(file));
-  process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  process.stdout.write(`${JSON.stringify(report.ok ? report : { ...report, reason: noticeText(report.reason) }, null, 2)}\n`);
   return report.ok ? 0 : 1;
 }
 

@@ -1,3 +1,4 @@
+import { noticeText } from '../shared/notices.js';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -141,7 +142,7 @@ describe('Studio with the real worker', () => {
     expect(() => studio.submit({ ...base, prompt: '' })).toThrow(/The prompt is empty/);
     expect(() => studio.submit({ ...base, width: 1000 })).toThrow(/multiple of 16/);
     expect(() => studio.submit({ ...base, steps: 99 })).toThrow(/Steps must be between 1 and 50/);
-    expect(() => studio.submit({ ...base, modelId: 'nope' })).toThrow(/Unknown model "nope"/);
+    expect(() => studio.submit({ ...base, modelId: 'nope' })).toThrow(/The model "nope" is not installed/);
     expect(countGenerations(studio.db)).toBe(before);
   });
 
@@ -162,7 +163,7 @@ describe('Studio with the real worker', () => {
         writeFileSync(join(dir, 'model_index.json'), JSON.stringify({ _class_name: 'StableDiffusionXLPipeline' }));
         return dir;
       },
-      /holds a StableDiffusionXLPipeline\. SDXL-Turbo is planned but not runnable yet/,
+      /holds a StableDiffusionXLPipeline, which the studio cannot run yet/,
     ],
   ])('fails clearly on %s', async (_, make, pattern) => {
     const dir = make(mkdtempSync(join(tmpdir(), 'studio-model-')));
@@ -239,7 +240,7 @@ describe('execution plans through the worker', () => {
       const report = await studio.plan('local:tiny-qwen-image', 256, 256);
       expect(report.forced).toBe('int4-streamed:1');
       const notes: string[] = [];
-      studio.jobs.onEvent((e) => e.type === 'progress' && e.progress.note && notes.push(e.progress.note));
+      studio.jobs.onEvent((e) => e.type === 'progress' && e.progress.note && notes.push(noticeText(e.progress.note)));
       const record = await studio.submit({ prompt: 'a fox', steps: 1, width: 256, height: 256, seed: 1, modelId: 'local:tiny-qwen-image' }).completion;
       expect(record.recipe.device).toContain('plan int4-streamed:1');
       expect(notes).toContain('Making the 4-bit copy of the transformer (once).');

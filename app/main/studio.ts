@@ -9,6 +9,7 @@ import { ApiControl } from './api/api-control.js';
 import { formatA1111Parameters } from '../shared/a1111-parameters.js';
 import { MAX_SEED, validateGenerationRequest, type GenerationRecord, type OutputFormat, type Recipe, type ResolvedRequest, type SamplerSettings } from '../shared/generation.js';
 import { StudioError } from '../shared/result.js';
+import { notice } from '../shared/notices.js';
 import type { PlanReport } from '../shared/vram-plan.js';
 import { PLAIN_FILE_URLS, type FileUrls } from './file-urls.js';
 import { HistoryService } from './history/history-service.js';
@@ -145,7 +146,7 @@ export class Studio {
     const v = validateGenerationRequest(input);
     if (!v.ok) {
       const first = v.problems[0]!;
-      throw new StudioError('invalid-request', first.message, v.problems.map((p) => `${p.field}: ${p.message}`).join('; '));
+      throw new StudioError('invalid-request', first.notice, v.problems.map((p) => `${p.field}: ${p.message}`).join('; '));
     }
     const model = this.models.get(v.value.modelId);
     const { loras, preset } = this.loras.resolve(v.value.loras);

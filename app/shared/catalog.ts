@@ -1,5 +1,7 @@
 // The bundled catalog: what the studio knows how to run, where each piece lives on both hubs, how big it is.
 
+import { notice, type Notice } from './notices.js';
+
 export const CATALOG_VERSION = 1;
 
 export type CatalogKind = 'base' | 'speed-lora' | 'style-lora';
@@ -22,7 +24,7 @@ export interface CatalogEntry {
   readonly approxBytes: number;
   readonly huggingface?: CatalogSource;
   readonly modelscope?: CatalogSource;
-  readonly note?: string;
+  readonly note?: Notice;
 }
 
 const QWEN_FOLDERS = ['model_index.json', 'scheduler/*', 'text_encoder/*', 'tokenizer/*', 'transformer/*', 'vae/*'];
@@ -57,7 +59,7 @@ export const CATALOG: readonly CatalogEntry[] = [
     runnable: true,
     approxBytes: 0.9 * GB,
     ...both('Wuli-art/Qwen-Image-2512-Turbo-LoRA', [`*${steps}steps*.safetensors`]),
-    note: 'For Qwen-Image-2512.',
+    note: notice('catalog.for2512'),
   })),
   {
     id: 'sdxl-turbo',
@@ -67,7 +69,7 @@ export const CATALOG: readonly CatalogEntry[] = [
     runnable: false,
     approxBytes: 7 * GB,
     ...both('stabilityai/sdxl-turbo', ['model_index.json', 'scheduler/*', 'text_encoder/*', 'text_encoder_2/*', 'tokenizer/*', 'tokenizer_2/*', 'unet/*.fp16.safetensors', 'unet/config.json', 'vae/*'], 'AI-ModelScope/sdxl-turbo'),
-    note: 'Not runnable yet: the SDXL engine comes later.',
+    note: notice('catalog.notRunnable'),
   },
 ];
 

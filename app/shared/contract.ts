@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import type { PlanReport } from './vram-plan.js';
 import { MAX_SIDE, generationRequestSchema, type GenerationRecord, type ResolvedRequest } from './generation.js';
+import type { Notice } from './notices.js';
 import type { JobProgress } from './progress.js';
 import type { Result, SerializedError } from './result.js';
 
@@ -74,7 +75,7 @@ export interface CatalogItem {
   readonly approxBytes: number;
   readonly installed: boolean;
   readonly sources: readonly DownloadSource[];
-  readonly note?: string;
+  readonly note?: Notice;
 }
 
 export interface DownloadProgress {

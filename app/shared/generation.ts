@@ -2,6 +2,7 @@
 
 import type { Precision } from './precision.js';
 import { z } from 'zod';
+import { isNoticeKey, notice, noticeText, type Notice, type NoticeKey, type NoticeParams } from './notices.js';
 
 export const SIZE_STEP = 16;
 export const MIN_SIDE = 256;
@@ -12,6 +13,9 @@ export const MIN_STEPS = 1;
 export const MAX_STEPS = 50;
 export const MAX_PROMPT_CHARS = 4000;
 export const MAX_SEED = 0xffff_ffff;
+export const MAX_GUIDANCE = 20;
+/** Images one Generate press queues. */
+export const MAX_BATCH = 16;
 
 export interface SizePreset {
   readonly width: number;
@@ -31,13 +35,14 @@ export const SIZE_PRESETS: readonly SizePreset[] = [
 export const OUTPUT_FORMATS = ['jpeg95', 'jpeg80', 'png'] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 
-function sideSchema(name: string) {
+// Validation messages are notice keys: the renderer shows them in the user's language, next to the field.
+function sideSchema(name: 'width' | 'height') {
   return z
-    .number({ error: `${name} must be a number of pixels` })
-    .int(`${name} must be a whole number of pixels`)
-    .min(MIN_SIDE, `${name} must be at least ${MIN_SIDE} pixels`)
-    .max(MAX_SIDE, `${name} must be at most ${MAX_SIDE} pixels`)
-    .refine((v) => v % SIZE_STEP === 0, { message: `${name} must be a multiple of ${SIZE_STEP} pixels` });
+    .number({ error: `validation.${name}Number` })
+    .int(`validation.${name}Whole`)
+    .min(MIN_SIDE, `validation.${name}Min`)
+    .max(MAX_SIDE, `validation.${name}Max`)
+    .refine((v) => v % SIZE_STEP === 0, { message: `validation.${name}Multiple` });
 }
 
 /**
@@ -45,10 +50,10 @@ function sideSchema(name: string) {
  * never wrapped into another seed; the range is checked first so that 1e20 is "too large", not "not whole".
  */
 export const seedSchema = z
-  .number({ error: 'The seed must be a number' })
-  .min(0, 'The seed cannot be negative')
-  .max(MAX_SEED, `The seed must be at most ${MAX_SEED}`)
-  .int('The seed must be a whole number');
+  .number({ error: 'validation.seedNumber' })
+  .min(0, 'validation.seedNegative')
+  .max(MAX_SEED, 'validation.seedMax')
+  .int('validation.seedWhole');
 
 /** A seed typed as text (CLI, a form): plain decimal digits only, so "0x10" or "1e3" is not read as another seed. */
 export function parseSeed(text: string): number | undefined {
@@ -63,18 +68,14 @@ export const generationRequestSchema = z
   .object({
     prompt: z
       .string()
-      .max(MAX_PROMPT_CHARS, `The prompt is longer than ${MAX_PROMPT_CHARS} characters`)
-      .refine((p) => p.trim().length > 0, { message: 'The prompt is empty: describe the image you want' }),
-    negativePrompt: z.string().max(MAX_PROMPT_CHARS).default(''),
+      .max(MAX_PROMPT_CHARS, 'validation.promptLong')
+      .refine((p) => p.trim().length > 0, { message: 'validation.promptEmpty' }),
+    negativePrompt: z.string().max(MAX_PROMPT_CHARS, 'validation.negativeLong').default(''),
     seed: seedSchema.optional(),
-    steps: z
-      .number()
-      .int('Steps must be a whole number')
-      .min(MIN_STEPS, `Steps must be between ${MIN_STEPS} and ${MAX_STEPS}`)
-      .max(MAX_STEPS, `Steps must be between ${MIN_STEPS} and ${MAX_STEPS}`),
-    guidance: z.number().min(1, 'Guidance must be at least 1.0').max(20, 'Guidance must be at most 20').default(1),
-    width: sideSchema('Width'),
-    height: sideSchema('Height'),
+    steps: z.number().int('validation.stepsWhole').min(MIN_STEPS, 'validation.stepsRange').max(MAX_STEPS, 'validation.stepsRange'),
+    guidance: z.number().min(1, 'validation.guidanceMin').max(MAX_GUIDANCE, 'validation.guidanceMax').default(1),
+    width: sideSchema('width'),
+    height: sideSchema('height'),
     modelId: z.string().min(1).max(200).default('demo'),
     format: z.enum(OUTPUT_FORMATS).default('jpeg95'),
     /** LoRAs from the studio's library by id, each with its strength (1 = as trained). */
@@ -83,16 +84,16 @@ export const generationRequestSchema = z
         z
           .object({
             id: z.string().min(1).max(200),
-            strength: z.number().min(-2, 'LoRA strength must be between -2 and 2').max(2, 'LoRA strength must be between -2 and 2'),
+            strength: z.number().min(-2, 'validation.loraStrength').max(2, 'validation.loraStrength'),
           })
           .strict(),
       )
-      .max(8, 'At most 8 LoRAs at once')
+      .max(8, 'validation.loraCount')
       .default([]),
   })
   .strict()
   .refine((r) => r.width * r.height <= MAX_PIXELS, {
-    message: `The image is larger than ${MAX_PIXELS / 1_000_000} megapixels`,
+    message: 'validation.tooManyPixels',
     path: ['width'],
   });
 
@@ -103,7 +104,31 @@ export type ResolvedRequest = GenerationRequest & { readonly seed: number };
 
 export interface ValidationProblem {
   readonly field: string;
+  /** English text, for logs and the CLI. */
   readonly message: string;
+  readonly notice: Notice;
+}
+
+/** The parameters of each validation notice: the limits the schema enforces. */
+const VALIDATION_PARAMS: Partial<Record<NoticeKey, NoticeParams>> = {
+  'validation.promptLong': { max: MAX_PROMPT_CHARS },
+  'validation.negativeLong': { max: MAX_PROMPT_CHARS },
+  'validation.seedMax': { max: MAX_SEED },
+  'validation.stepsRange': { min: MIN_STEPS, max: MAX_STEPS },
+  'validation.widthMin': { min: MIN_SIDE },
+  'validation.widthMax': { max: MAX_SIDE },
+  'validation.widthMultiple': { step: SIZE_STEP },
+  'validation.heightMin': { min: MIN_SIDE },
+  'validation.heightMax': { max: MAX_SIDE },
+  'validation.heightMultiple': { step: SIZE_STEP },
+  'validation.tooManyPixels': { max: MAX_PIXELS / 1_000_000 },
+};
+
+/** A schema problem as a notice: the studio's own messages are keys; anything else (a wrong type) is quoted. */
+export function issueNotice(issue: { readonly message: string; readonly path: readonly PropertyKey[] } | undefined): Notice {
+  if (!issue) return notice('validation.invalid', { field: 'request', problem: 'invalid' });
+  if (isNoticeKey(issue.message)) return notice(issue.message, VALIDATION_PARAMS[issue.message]);
+  return notice('validation.invalid', { field: issue.path.map(String).join('.') || 'request', problem: issue.message });
 }
 
 export function validateGenerationRequest(
@@ -113,7 +138,10 @@ export function validateGenerationRequest(
   if (parsed.success) return { ok: true, value: parsed.data };
   return {
     ok: false,
-    problems: parsed.error.issues.map((i) => ({ field: i.path.join('.') || 'request', message: i.message })),
+    problems: parsed.error.issues.map((i) => {
+      const n = issueNotice(i);
+      return { field: i.path.map(String).join('.') || 'request', message: noticeText(n), notice: n };
+    }),
   };
 }
 

@@ -11,7 +11,5 @@ export interface JobProgress {
   readonly step: number;
   readonly totalSteps: number;
   /** Something the user should know about this job: a cache being made, a plan that ran out of memory. */
-  readonly note?: string;
-  /** The note as a notice (key and parameters), for the user's language. */
-  readonly notice?: Notice;
+  readonly note?: Notice;
 }

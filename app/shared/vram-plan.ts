@@ -5,6 +5,7 @@
 // width, compute time from the transformer's FLOPs and the card's sustained throughput, streaming time
 // from PCIe bandwidth. They are meant to rank plans and to say early that something will not fit.
 
+import { notice, type Notice } from './notices.js';
 import type { Precision } from './precision.js';
 
 export interface ComponentSizes {
@@ -61,7 +62,7 @@ export interface PlanResult {
   readonly plans: readonly PlanPrediction[];
   readonly chosen: PlanPrediction | undefined;
   /** Why nothing fits, when nothing does. */
-  readonly advice?: string;
+  readonly advice?: Notice;
 }
 
 const GB = 1024 ** 3;
@@ -224,7 +225,7 @@ export function planFor(stored: ComponentSizes, width: number, height: number, b
     ...(chosen
       ? {}
       : {
-          advice: `Nothing fits in ${(device.vramBytes / GB).toFixed(0)} GB at ${width}x${height}: the smallest plan (${smallest.label}) needs ${(smallest.peakVramBytes / GB).toFixed(1)} GB. Try a smaller image size.`,
+          advice: notice('plan.advice', { memory: (device.vramBytes / GB).toFixed(0), width, height, needed: (smallest.peakVramBytes / GB).toFixed(1) }),
         }),
   };
 }
@@ -289,7 +290,7 @@ export interface DeviceSummary {
   /** Providers asked for that could not load, and why. */
   readonly unavailable: readonly { readonly provider: string; readonly reason: string }[];
   /** Said when a number is an assumption (e.g. VRAM not reported on DirectML). */
-  readonly note?: string;
+  readonly note?: Notice;
   /** The precision the engine computes in on this device (the provider's default or STUDIO_PRECISION). */
   readonly precision?: Precision;
   /** CUDA compute capability of the card, when nvidia-smi reports it. */

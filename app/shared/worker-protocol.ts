@@ -3,21 +3,24 @@
 import { z } from 'zod';
 import { generationRequestSchema, seedSchema } from './generation.js';
 import { JOB_PHASES } from './progress.js';
-import { isNoticeKey, type NoticeKey } from './notices.js';
+import { isNoticeKey, type Notice, type NoticeKey } from './notices.js';
 import { ERROR_CODES } from './result.js';
 import type { PlanReport } from './vram-plan.js';
 import { PRECISIONS } from './precision.js';
 
 const jobId = z.string().min(1).max(64);
-export const noticeSchema = z.object({
-  key: z.custom<NoticeKey>(isNoticeKey, 'unknown notice key'),
-  params: z.record(z.string(), z.union([z.string(), z.number()])).optional(),
-});
+/** A notice; a parameter may be a notice itself (a reason inside a sentence), a few levels deep. */
+export const noticeSchema: z.ZodType<Notice> = z.lazy(() =>
+  z.object({
+    key: z.custom<NoticeKey>(isNoticeKey, 'unknown notice key'),
+    params: z.record(z.string(), z.union([z.string(), z.number(), noticeSchema])).optional(),
+  }),
+);
 const serializedError = z.object({
   code: z.enum(ERROR_CODES),
   message: z.string(),
   detail: z.string().optional(),
-  notice: noticeSchema.optional(),
+  notice: noticeSchema,
 });
 
 export const samplerSchema = z.object({
@@ -72,9 +75,7 @@ export const fromWorkerSchema = z.discriminatedUnion('type', [
     phase: z.enum(JOB_PHASES),
     step: z.number().int().nonnegative(),
     totalSteps: z.number().int().nonnegative(),
-    note: z.string().max(2000).optional(),
-    /** The note as a notice, for the user's language (`note` is its English text). */
-    notice: noticeSchema.optional(),
+    note: noticeSchema.optional(),
   }),
   z.object({
     type: z.literal('done'),

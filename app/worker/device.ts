@@ -1,6 +1,7 @@
 // What this machine can run on: which execution providers load, the GPU's name and memory, system RAM,
 // and the budget plans are fitted into. A provider that cannot load is a reason in the summary, not a crash.
 
+import { notice } from '../shared/notices.js';
 import { execFile } from 'node:child_process';
 import { freemem, totalmem } from 'node:os';
 import { promisify } from 'node:util';
@@ -103,7 +104,7 @@ export async function discoverDevice(providers: readonly Provider[], threads: nu
       unavailable,
       precision: precision ?? defaultPrecision(provider, gpu?.computeCapability),
       ...(gpu?.computeCapability ? { computeCapability: gpu.computeCapability } : {}),
-      ...(assumed ? { note: 'The card did not report its memory; planning for 8 GB (set STUDIO_VRAM_GB to say).' } : {}),
+      ...(assumed ? { note: notice('device.vramAssumed') } : {}),
     },
     budget: gpuBudget(vramBytes, ramBytes, tflops, pcieGBs),
   };

@@ -4,6 +4,7 @@
 import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { StudioError } from '../shared/result.js';
+import { notice, type NoticeKey } from '../shared/notices.js';
 
 export interface ModelFileInfo {
   /** Relative to the model folder. */
@@ -26,10 +27,10 @@ export interface ModelFolder {
   readonly files: readonly ModelFileInfo[];
 }
 
-const NOT_YET: Record<string, string> = {
-  StableDiffusionXLPipeline: 'SDXL-Turbo is planned but not runnable yet.',
-  StableDiffusionPipeline: 'SD-Turbo is planned but not runnable yet.',
-  QwenImageEditPipeline: 'Qwen-Image-Edit is not supported; use a Qwen-Image or Qwen-Image-2512 folder.',
+const NOT_YET: Record<string, NoticeKey> = {
+  StableDiffusionXLPipeline: 'error.modelNotYet',
+  StableDiffusionPipeline: 'error.modelNotYet',
+  QwenImageEditPipeline: 'error.modelEditUnsupported',
 };
 
 /** A Hugging Face cache repo folder (models--org--name) resolves to the snapshot its refs/main names. */
@@ -65,34 +66,34 @@ async function listFiles(dir: string, sub: string): Promise<ModelFileInfo[]> {
 export async function openModelFolder(dirInput: string): Promise<ModelFolder> {
   const dir = await resolveHubCache(resolve(dirInput));
   const info = await stat(dir).catch(() => undefined);
-  if (!info?.isDirectory()) throw new StudioError('model-not-found', `There is no model folder at ${dir}.`, dir);
+  if (!info?.isDirectory()) throw new StudioError('model-not-found', notice('error.modelFolderMissing', { dir }), dir);
   const indexPath = join(dir, 'model_index.json');
   const text = await readFile(indexPath, 'utf8').catch(() => undefined);
   if (text === undefined) {
     throw new StudioError(
       'model-not-found',
-      `${dir} has no model_index.json. Point the studio at a diffusers-layout model folder (the one holding model_index.json, transformer/, vae/ ...).`,
+      notice('error.modelIndexMissing', { dir }),
       dir,
     );
   }
   let index: Record<string, unknown>;
   try {
     index = JSON.parse(text) as Record<string, unknown>;
-  } catch {
-    throw new StudioError('model-unsupported', `${indexPath} is not valid JSON.`, indexPath);
+  } catch (e) {
+    throw new StudioError('model-unsupported', notice('error.jsonInvalid', { file: indexPath, problem: (e as Error).message }), indexPath);
   }
   const className = index._class_name;
   if (className !== 'QwenImagePipeline') {
     const known = typeof className === 'string' ? NOT_YET[className] : undefined;
     throw new StudioError(
       'model-unsupported',
-      `${dir} holds a ${typeof className === 'string' ? className : 'model of unknown type'}. ${known ?? 'The studio runs Qwen-Image (QwenImagePipeline) folders.'}`,
+      notice(known ?? 'error.modelUnknownType', { dir, className: typeof className === 'string' ? className : '?' }),
       dir,
     );
   }
   for (const sub of ['transformer', 'text_encoder', 'vae', 'tokenizer', 'scheduler']) {
     if (!(await stat(join(dir, sub)).catch(() => undefined))?.isDirectory()) {
-      throw new StudioError('model-not-found', `${dir} has no ${sub}/ folder; the download is incomplete.`, join(dir, sub));
+      throw new StudioError('model-not-found', notice('error.modelComponentMissing', { dir, component: sub }), join(dir, sub));
     }
   }
   const demo = index._studio_demo as { name?: string } | undefined;

@@ -2,6 +2,7 @@
 // `--measure PLAN` also runs the transformer under that plan (random inputs, --steps steps) and prints
 // what it measured next to what was predicted: time per step, peak host memory, peak VRAM on NVIDIA cards.
 
+import { noticeText } from '../shared/notices.js';
 import { spawn } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -96,7 +97,7 @@ function printTable(name: string, report: PlanReport): void {
   const d = report.device;
   process.stdout.write(`${name} at ${report.width}x${report.height} on ${d.name} via ${d.provider} (${(d.memoryBytes / GB).toFixed(1)} GB to plan with):\n`);
   for (const u of d.unavailable) process.stdout.write(`  ${u.provider} unavailable: ${u.reason}\n`);
-  if (d.note) process.stdout.write(`  ${d.note}\n`);
+  if (d.note) process.stdout.write(`  ${noticeText(d.note)}\n`);
   console.table(
     report.plans.map((p) => ({
       plan: p.label,
@@ -107,7 +108,7 @@ function printTable(name: string, report: PlanReport): void {
       chosen: p === report.chosen ? '<-' : '',
     })),
   );
-  process.stdout.write(report.chosen ? `chosen: ${report.chosen.label}\n` : `${report.advice}\n`);
+  process.stdout.write(report.chosen ? `chosen: ${report.chosen.label}\n` : `${report.advice ? noticeText(report.advice) : ''}\n`);
 }
 
 async function main(): Promise<number> {

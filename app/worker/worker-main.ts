@@ -3,7 +3,7 @@
 import { availableParallelism } from 'node:os';
 import { serializeError, StudioError } from '../shared/result.js';
 import { choiceOf, describePlan, fallbacksAfter, type ExecutionChoice } from '../shared/vram-plan.js';
-import { noticeText, type Notice } from '../shared/notices.js';
+import { notice, type Notice } from '../shared/notices.js';
 import { toWorkerSchema, type ToWorker } from '../shared/worker-protocol.js';
 import { discoverDevice, type Device } from './device.js';
 import { openModelFolder, type ModelFolder } from './model-folder.js';
@@ -38,7 +38,7 @@ function currentDevice(): Promise<Device> {
   return device;
 }
 
-async function loadModel(folder: ModelFolder, plan: ExecutionChoice, limitBytes: number, note: (message: string) => void): Promise<{ runner: QwenImageRunner; loadMs: number }> {
+async function loadModel(folder: ModelFolder, plan: ExecutionChoice, limitBytes: number, note: (n: Notice) => void): Promise<{ runner: QwenImageRunner; loadMs: number }> {
   const cached = loaded.get(folder.dir);
   if (cached && describePlan(cached.plan) === describePlan(plan)) return { runner: cached, loadMs: 0 };
   const t0 = performance.now();
@@ -58,8 +58,8 @@ async function generate(msg: GenerateMessage): Promise<void> {
   const controller = new AbortController();
   running.set(msg.jobId, controller);
   const steps = msg.request.steps;
-  const note = (text: string) => parent.send({ type: 'progress', jobId: msg.jobId, phase: 'loading', step: 0, totalSteps: steps, note: text });
-  const noteNotice = (n: Notice) => parent.send({ type: 'progress', jobId: msg.jobId, phase: 'denoising', step: 0, totalSteps: steps, note: noticeText(n), notice: n });
+  const note = (n: Notice) => parent.send({ type: 'progress', jobId: msg.jobId, phase: 'loading', step: 0, totalSteps: steps, note: n });
+  const noteNotice = (n: Notice) => parent.send({ type: 'progress', jobId: msg.jobId, phase: 'denoising', step: 0, totalSteps: steps, note: n });
   try {
     parent.send({ type: 'progress', jobId: msg.jobId, phase: 'loading', step: 0, totalSteps: steps });
     const { forcedPlan } = currentSettings();
@@ -69,7 +69,7 @@ async function generate(msg: GenerateMessage): Promise<void> {
     const styleCount = msg.loras.filter((l) => l.role === 'style').length;
     const { report, sizes, adapters } = await planReport(folder, msg.request.width, msg.request.height, device, forcedPlan, speedFiles, styleCount);
     const first = forcedPlan ?? (report.chosen ? choiceOf(report.chosen) : undefined);
-    if (!first) throw new StudioError('invalid-request', report.advice ?? 'No execution plan fits this device.');
+    if (!first) throw new StudioError('invalid-request', report.advice ?? notice('error.noPlanFits'));
     let loadMs = 0;
     const { value: out, plan } = await withPlanFallback(
       first,
@@ -81,7 +81,7 @@ async function generate(msg: GenerateMessage): Promise<void> {
         const image = await opened.runner.generate(msg.request, (progress) => parent.send({ type: 'progress', jobId: msg.jobId, ...progress }), controller.signal, msg.loras, sampler, noteNotice);
         return { image, runner: opened.runner, sampler };
       },
-      (from, to, reason) => note(`Out of memory with plan ${describePlan(from)} (${reason}); trying ${describePlan(to)}.`),
+      (from, to) => note(notice('note.planFallback', { from: describePlan(from), to: describePlan(to) })),
     );
     parent.send({
       type: 'done',

@@ -4,6 +4,8 @@ import { app, BrowserWindow, ipcMain, Menu, net, protocol, shell, type WebConten
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { IPC_EVENT_CHANNEL, IPC_INVOKE_CHANNEL } from '../../shared/contract.js';
+import { notice } from '../../shared/notices.js';
+import { fail } from '../../shared/result.js';
 import { createDispatch } from '../api-dispatch.js';
 import { forwardStudioEvents } from '../host/event-forwarding.js';
 import { decodePathSegments, unsafeSegment } from '../host/routes.js';
@@ -57,7 +59,7 @@ async function start(): Promise<void> {
   const dispatch = createDispatch(studio, 'electron', (file) => shell.trashItem(file), (file) => shell.showItemInFolder(file));
   ipcMain.handle(IPC_INVOKE_CHANNEL, (event, method: unknown, params: unknown) => {
     if (!isTrustedSender(event.sender, event.senderFrame?.url)) {
-      return { ok: false, error: { code: 'invalid-request', message: 'Untrusted sender.' } };
+      return fail('invalid-request', notice('error.untrustedSender'));
     }
     return dispatch(method, params);
   });

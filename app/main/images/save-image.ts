@@ -5,6 +5,7 @@ import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { OutputFormat } from '../../shared/generation.js';
 import { assertNever, StudioError } from '../../shared/result.js';
+import { notice } from '../../shared/notices.js';
 import { addPngText } from './png-text.js';
 import { addJpegUserComment } from './jpeg-exif.js';
 
@@ -61,12 +62,12 @@ export function storageError(e: unknown, file: string): StudioError {
   const code = (e as NodeJS.ErrnoException).code;
   // SQLite says SQLITE_FULL where the file system says ENOSPC.
   if (code === 'ENOSPC' || code === 'SQLITE_FULL') {
-    return new StudioError('storage-failed', `The disk holding ${dirname(file)} is full; the image was not saved. Free some space and generate again.`, file);
+    return new StudioError('storage-failed', notice('error.diskFullImage', { dir: dirname(file) }), file);
   }
   if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
-    return new StudioError('storage-failed', `The studio may not write to ${dirname(file)} (${code}); the image was not saved.`, file);
+    return new StudioError('storage-failed', notice('error.writeDenied', { dir: dirname(file), code }), file);
   }
-  return new StudioError('storage-failed', `Could not write ${file}: ${(e as Error).message}`, file);
+  return new StudioError('storage-failed', notice('error.writeFailed', { file, message: (e as Error).message }), file);
 }
 
 export interface SavedFiles {

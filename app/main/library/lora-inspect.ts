@@ -4,6 +4,7 @@
 import { open, stat } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
 import { speedPresetFor } from '../../shared/lora-presets.js';
+import { notice, type Notice } from '../../shared/notices.js';
 import { MAX_HEADER_BYTES, parseSafetensorsHeader, SafetensorsError, type SafetensorsHeader } from '../../shared/safetensors-format.js';
 import { inspectOnThread } from './lora-inspect-thread-client.js';
 
@@ -30,14 +31,14 @@ export interface LoraReport {
 export interface LoraRefusal {
   readonly ok: false;
   readonly file: string;
-  readonly reason: string;
+  /** Why, in words the user reads (in their language, through the renderer). */
+  readonly reason: Notice;
+  /** What exactly was wrong, for the technical reader (a header problem, a tensor name). */
+  readonly detail?: string;
 }
 
 const PICKLE_EXTENSIONS = ['.bin', '.ckpt', '.pt', '.pth', '.pkl', '.pickle'];
 
-export const PICKLE_REFUSAL =
-  'is a PyTorch pickle file. Opening a pickle can run any code it contains on your computer, so the studio never opens one. ' +
-  'Download the .safetensors version of this LoRA instead (most publishers offer one), or convert it with a trusted tool in a sandbox.';
 
 /** Headers above this are parsed on a worker thread: an 84 MB header takes seconds of JSON.parse. */
 export const THREAD_HEADER_BYTES = 1024 * 1024;
@@ -51,12 +52,14 @@ async function readHeaderBytes(file: string, name: string): Promise<{ bytes: Uin
     await fh.read(head, 0, head.length, 0);
     // Pickles and torch.save zip archives, whatever their name says.
     if ((head[0] === 0x80 && head[1]! >= 2 && head[1]! <= 5) || head.subarray(0, 4).equals(Buffer.from('PK\x03\x04', 'latin1'))) {
-      return { ok: false, file, reason: `${name} ${PICKLE_REFUSAL}` };
+      return { ok: false, file, reason: notice('lora.pickle', { name }) };
     }
-    if (size < 8) return { ok: false, file, reason: `${name} is ${size} bytes: too short to be a safetensors file.` };
+    if (size < 8) return { ok: false, file, reason: notice('lora.tooShort', { name, size }) };
     const n = head.readBigUInt64LE(0);
-    if (n < 2n || n > BigInt(MAX_HEADER_BYTES)) return { ok: false, file, reason: `${name}: the header claims ${n} bytes, which no valid safetensors file has (damaged or not safetensors).` };
-    if (8 + Number(n) > size) return { ok: false, file, reason: `${name}: the header claims ${n} bytes but the file is only ${size} bytes (truncated download?).` };
+    if (n < 2n || n > BigInt(MAX_HEADER_BYTES)) {
+      return { ok: false, file, reason: notice('lora.notSafetensors', { name }), detail: `the header claims ${n} bytes, which no valid safetensors file has` };
+    }
+    if (8 + Number(n) > size) return { ok: false, file, reason: notice('lora.truncated', { name }), detail: `the header claims ${n} bytes but the file is only ${size} bytes` };
     const bytes = new Uint8Array(Number(n));
     await fh.read(bytes, 0, bytes.length, 8);
     return { bytes, size };
@@ -105,12 +108,12 @@ export function inspectHeaderBytes(file: string, name: string, bytes: Uint8Array
   try {
     header = parseSafetensorsHeader(file, bytes, size);
   } catch (e) {
-    if (e instanceof SafetensorsError) return { ok: false, file, reason: e.message };
+    if (e instanceof SafetensorsError) return { ok: false, file, reason: notice(/truncated/.test(e.message) ? 'lora.truncated' : 'lora.damaged', { name }), detail: e.message };
     throw e;
   }
   const keys = [...header.tensors.keys()];
   const format = formatOf(keys);
-  if (!format) return { ok: false, file, reason: `${name} is a safetensors file but holds no LoRA weights (no lora_down/lora_up or lora_A/lora_B keys); is it a full model?` };
+  if (!format) return { ok: false, file, reason: notice('lora.noWeights', { name }) };
   const downs = [...header.tensors.values()].filter((t) => /lora_(down|A)(\.default)?\.weight$/.test(t.name));
   // A loop, not Math.max(...downs): spreading 120,000 arguments overflows the stack.
   let rank = 0;
@@ -152,8 +155,8 @@ export function inspectHeaderBytes(file: string, name: string, bytes: Uint8Array
 export async function inspectLoraFile(file: string, displayName = basename(file)): Promise<LoraReport | LoraRefusal> {
   const name = basename(displayName);
   const info = await stat(file).catch(() => undefined);
-  if (!info?.isFile()) return { ok: false, file, reason: `${file} does not exist or is not a file.` };
-  if (PICKLE_EXTENSIONS.includes(extname(name).toLowerCase())) return { ok: false, file, reason: `${name} ${PICKLE_REFUSAL}` };
+  if (!info?.isFile()) return { ok: false, file, reason: notice('lora.notAFile', { file }) };
+  if (PICKLE_EXTENSIONS.includes(extname(name).toLowerCase())) return { ok: false, file, reason: notice('lora.pickle', { name }) };
   const read = await readHeaderBytes(file, name);
   if ('ok' in read) return read;
   if (read.bytes.length > THREAD_HEADER_BYTES) {

@@ -1,3 +1,4 @@
+import { noticeText } from '../../shared/notices.js';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -62,13 +63,13 @@ describe('LoRA inspection', () => {
     ['a .ckpt', 'model.ckpt', Buffer.from('anything'), /is a PyTorch pickle file/],
     ['a pickle renamed .safetensors', 'sneaky.safetensors', Buffer.from([0x80, 0x02, 0x7d, 0x71, 0, 0, 0, 0, 0, 0]), /sneaky\.safetensors is a PyTorch pickle file/],
     ['a torch zip renamed .safetensors', 'zip.safetensors', Buffer.concat([Buffer.from('PK\x03\x04', 'latin1'), Buffer.alloc(20)]), /is a PyTorch pickle file/],
-    ['a truncated safetensors', 'cut.safetensors', safetensors({ 'a.lora_down.weight': [4, 64], 'a.lora_up.weight': [64, 4] }).subarray(0, 200), /truncated or damaged download|truncated download/],
-    ['a header claiming 100 GB', 'huge.safetensors', (() => { const b = Buffer.alloc(16); b.writeBigUInt64LE(100n * 1024n ** 3n); return b; })(), /claims 107374182400 bytes, which no valid safetensors file has/],
+    ['a truncated safetensors', 'cut.safetensors', safetensors({ 'a.lora_down.weight': [4, 64], 'a.lora_up.weight': [64, 4] }).subarray(0, 200), /cut\.safetensors is incomplete.*truncated or damaged download/],
+    ['a header claiming 100 GB', 'huge.safetensors', (() => { const b = Buffer.alloc(16); b.writeBigUInt64LE(100n * 1024n ** 3n); return b; })(), /huge\.safetensors is not a safetensors file, or it is damaged.*claims 107374182400 bytes, which no valid safetensors file has/],
     ['a full model, not a LoRA', 'model.safetensors', safetensors({ 'transformer_blocks.0.attn.to_q.weight': [64, 64] }), /holds no LoRA weights/],
   ])('refuses %s with the reason', async (_, name, data, pattern) => {
     const r = await inspectLoraFile(write(dir, name, data));
     expect(r.ok).toBe(false);
-    expect(!r.ok && r.reason).toMatch(pattern);
+    expect(!r.ok && `${noticeText(r.reason)} ${r.detail ?? ''}`).toMatch(pattern);
   });
 
   /** A kohya-style LoRA with this many modules (two tensors each), rank 2 apart from one of rank 7. */

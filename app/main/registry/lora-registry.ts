@@ -5,6 +5,7 @@ import { basename, relative } from 'node:path';
 import type { ImportOutcome, LoraCard } from '../../shared/contract.js';
 import { speedPresetById, speedPresetFor, type SpeedPreset } from '../../shared/lora-presets.js';
 import { StudioError } from '../../shared/result.js';
+import { notice } from '../../shared/notices.js';
 import type { WorkerLora } from '../../shared/worker-protocol.js';
 import type { FileUrls } from '../file-urls.js';
 import type { LibraryLora, LoraLibrary } from '../library/lora-library.js';
@@ -107,9 +108,9 @@ export class LoraRegistry {
     let preset: SpeedPreset | undefined;
     const loras = requested.map(({ id, strength }): ResolvedLora => {
       const lora = this.files.get(id);
-      if (!lora) throw new StudioError('not-found', `Unknown LoRA "${id}".`, id);
+      if (!lora) throw new StudioError('not-found', notice('error.loraUnknown', { id }), id);
       const speed = lora.presetId ? speedPresetById(lora.presetId) : undefined;
-      if (speed && preset) throw new StudioError('invalid-request', `Two speed LoRAs at once (${preset.label} and ${speed.label}): choose one.`);
+      if (speed && preset) throw new StudioError('invalid-request', notice('error.twoSpeedLoras', { first: preset.label, second: speed.label }));
       preset ??= speed;
       return { file: lora.file, strength, role: speed ? 'speed' : 'style', name: lora.name };
     });

@@ -5,6 +5,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ModelInfo } from '../../shared/contract.js';
 import { StudioError } from '../../shared/result.js';
+import { notice } from '../../shared/notices.js';
 import { listCachedModels } from '../library/hub-cache.js';
 
 export interface RegisteredModel extends ModelInfo {
@@ -31,7 +32,7 @@ export class ModelRegistry {
 
   get(id: string): RegisteredModel {
     const model = this.models.get(id);
-    if (!model) throw new StudioError('model-not-found', `Unknown model "${id}".`, id);
+    if (!model) throw new StudioError('model-not-found', notice('error.modelUnknown', { id }), id);
     return model;
   }
 

@@ -4,6 +4,7 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { StudioError } from '../../shared/result.js';
+import { notice } from '../../shared/notices.js';
 import { MIGRATIONS, type Migration } from './migrations/index.js';
 
 export type Db = Database.Database;
@@ -12,7 +13,7 @@ export class DatabaseTooNewError extends StudioError {
   constructor(file: string, found: number, supported: number) {
     super(
       'database-too-new',
-      `The history database ${file} was written by a newer version of the studio (schema ${found}; this version knows up to ${supported}). Update the studio; the file has not been changed.`,
+      notice('error.databaseTooNew', { file, found, supported }),
       file,
     );
   }

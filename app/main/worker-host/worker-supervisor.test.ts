@@ -37,14 +37,15 @@ describe('WorkerSupervisor', () => {
         if (m.type === 'shutdown') process.exit(0);
         if (m.type !== 'generate') return;
         process.send({ type: 'progress', jobId: m.jobId, phase: 'warp-speed' });
-        process.send({ type: 'failed', jobId: m.jobId, error: { code: 'inference-failed', message: 'The decoder produced 3 invalid values.' } });
+        process.send({ type: 'failed', jobId: m.jobId, error: { code: 'inference-failed', message: 'The VAE produced 3 invalid (NaN or infinite) values; the image was not saved.', notice: { key: 'error.vaeInvalid', params: { count: 3 } } } });
       });
       process.on('disconnect', () => process.exit(0));
     `);
     const s = new WorkerSupervisor(nodeWorkerSpawner(worker));
     await expect(s.run({ jobId: 'j2', modelDir: '.', request }, () => undefined)).rejects.toMatchObject({
       code: 'inference-failed',
-      message: 'The decoder produced 3 invalid values.',
+      message: 'The VAE produced 3 invalid (NaN or infinite) values; the image was not saved.',
+      notice: { key: 'error.vaeInvalid', params: { count: 3 } },
     });
     await s.stop();
   });

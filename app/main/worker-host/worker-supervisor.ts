@@ -5,7 +5,7 @@ import type { Precision } from '../../shared/precision.js';
 import type { ResolvedRequest, SamplerSettings } from '../../shared/generation.js';
 import type { JobProgress } from '../../shared/progress.js';
 import { StudioError } from '../../shared/result.js';
-import { notice } from '../../shared/notices.js';
+import { notice, noticeText, type Notice } from '../../shared/notices.js';
 import { fromWorkerSchema, type FromWorker, type ModelFile, type WorkerLora } from '../../shared/worker-protocol.js';
 import type { PlanReport } from '../../shared/vram-plan.js';
 import type { SpawnWorker, WorkerExit, WorkerHandle } from './worker-handle.js';
@@ -45,9 +45,14 @@ export interface SupervisorOptions {
   readonly crashWindowMs?: number;
 }
 
+export function exitNotice(exit: WorkerExit): Notice {
+  if (exit.signal === 'SIGKILL') return notice('exit.killed');
+  if (exit.signal) return notice('exit.signal', { signal: exit.signal });
+  return notice('exit.code', { code: exit.code ?? '?' });
+}
+
 export function describeExit(exit: WorkerExit): string {
-  if (exit.signal) return `it was killed by ${exit.signal}${exit.signal === 'SIGKILL' ? ' (out of memory, or ended by another program)' : ''}`;
-  return `it exited with code ${exit.code ?? 'unknown'}`;
+  return noticeText(exitNotice(exit));
 }
 
 export class WorkerSupervisor {
@@ -83,7 +88,7 @@ export class WorkerSupervisor {
       this.worker = w;
       let isReady = false;
       const timer = setTimeout(() => {
-        reject(new StudioError('worker-unavailable', `The image worker did not start within ${this.readyTimeoutMs / 1000} s.`));
+        reject(new StudioError('worker-unavailable', notice('error.workerStartTimeout', { seconds: this.readyTimeoutMs / 1000 })));
         w.kill();
       }, this.readyTimeoutMs);
       w.onMessage((raw) => {
@@ -106,7 +111,7 @@ export class WorkerSupervisor {
           this.worker = undefined;
           this.ready = undefined;
         }
-        if (!isReady) reject(new StudioError('worker-unavailable', `The image worker failed to start: ${describeExit(exit)}.`));
+        if (!isReady) reject(new StudioError('worker-unavailable', notice('error.workerStartFailed', { exit: exitNotice(exit) })));
         this.onCrash(exit);
       });
     });
@@ -118,14 +123,14 @@ export class WorkerSupervisor {
       const waiting = this.planRequests.get(msg.requestId);
       this.planRequests.delete(msg.requestId);
       if (msg.type === 'plan-report') waiting?.resolve(msg.report);
-      else waiting?.reject(new StudioError(msg.error.code, msg.error.message, msg.error.detail));
+      else waiting?.reject(StudioError.from(msg.error));
       return;
     }
     const p = this.current;
     if (!p || !('jobId' in msg) || msg.jobId !== p.job.jobId) return;
     switch (msg.type) {
       case 'progress':
-        p.onProgress({ phase: msg.phase, step: msg.step, totalSteps: msg.totalSteps, ...(msg.note ? { note: msg.note } : {}), ...(msg.notice ? { notice: msg.notice } : {}) });
+        p.onProgress({ phase: msg.phase, step: msg.step, totalSteps: msg.totalSteps, ...(msg.note ? { note: msg.note } : {}) });
         return;
       case 'done':
         this.current = undefined;
@@ -133,7 +138,7 @@ export class WorkerSupervisor {
         return;
       case 'failed':
         this.current = undefined;
-        p.reject(new StudioError(msg.error.code, msg.error.message, msg.error.detail));
+        p.reject(StudioError.from(msg.error));
         return;
       case 'cancelled':
         this.current = undefined;
@@ -143,7 +148,7 @@ export class WorkerSupervisor {
   }
 
   private onCrash(exit: WorkerExit): void {
-    for (const waiting of this.planRequests.values()) waiting.reject(new StudioError('worker-crashed', `The image worker stopped while planning: ${describeExit(exit)}.`));
+    for (const waiting of this.planRequests.values()) waiting.reject(new StudioError('worker-crashed', notice('error.workerCrashedPlanning', { exit: exitNotice(exit) })));
     this.planRequests.clear();
     const p = this.current;
     this.current = undefined;
@@ -157,9 +162,7 @@ export class WorkerSupervisor {
     p?.reject(
       new StudioError(
         'worker-crashed',
-        `The image worker stopped while generating: ${describeExit(exit)}. ${
-          restarting ? 'It has been restarted; generate again to retry.' : 'It crashed repeatedly and will be restarted with the next job.'
-        }`,
+        notice(restarting ? 'error.workerCrashedRestarted' : 'error.workerCrashedRepeatedly', { exit: exitNotice(exit) }),
       ),
     );
     // Restart at once so the next job does not wait, unless it keeps crashing.

@@ -19,7 +19,7 @@ export interface PlanSummaryProps {
 }
 
 export function PlanSummary({ planFor, modelId, width, height, speedLoraId }: PlanSummaryProps) {
-  const { t } = useI18n();
+  const { t, notice } = useI18n();
   const [report, setReport] = useState<PlanReport | undefined>();
   useEffect(() => {
     if (width % 16 || height % 16 || width < 16 || height < 16) return;
@@ -43,8 +43,8 @@ export function PlanSummary({ planFor, modelId, width, height, speedLoraId }: Pl
             ? t('plan.chosen', { plan: chosen.label, peak: gb(chosen.peakVramBytes), seconds: chosen.secondsPerStep.toFixed(2), device })
             : t('plan.none', { device })}
       </summary>
-      {!chosen && report.advice && <p className="notice">{report.advice}</p>}
-      {report.device.note && <p className="tip">{report.device.note}</p>}
+      {!chosen && report.advice && <p className="notice">{notice(report.advice)}</p>}
+      {report.device.note && <p className="tip">{notice(report.device.note)}</p>}
       {report.device.unavailable.map((u) => (
         <p className="tip" key={u.provider}>
           {t('plan.unavailable', { provider: u.provider, reason: u.reason })}

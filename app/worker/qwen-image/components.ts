@@ -3,6 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StudioError } from '../../shared/result.js';
+import { notice } from '../../shared/notices.js';
 import type { SessionConfig } from '../ort.js';
 import { loadLora, type LoraWeights } from '../lora/lora-weights.js';
 import { openWeightSet, type WeightSet } from '../safetensors/weight-set.js';
@@ -20,12 +21,12 @@ import type { GraphPrecision, HalfCare } from './graph-ops.js';
 export async function readConfig(dir: string): Promise<Record<string, unknown>> {
   const file = join(dir, 'config.json');
   const text = await readFile(file, 'utf8').catch(() => {
-    throw new StudioError('model-not-found', `${file} is missing; the model folder is incomplete.`, file);
+    throw new StudioError('model-not-found', notice('error.modelFileMissing', { file }), file);
   });
   try {
     return JSON.parse(text) as Record<string, unknown>;
   } catch (e) {
-    throw new StudioError('model-unsupported', `${file} is not valid JSON (${(e as Error).message}).`, file);
+    throw new StudioError('model-unsupported', notice('error.jsonInvalid', { file, problem: (e as Error).message }), file);
   }
 }
 
@@ -116,7 +117,7 @@ export async function openPipeline(
     await Promise.all([textEncoder.release(), transformer.release(), vae.release()]);
     throw new StudioError(
       'model-unsupported',
-      `The text encoder's hidden size ${textEncoder.config.hidden} does not match the transformer's joint_attention_dim ${transformer.config.jointAttentionDim}.`,
+      notice('error.configJointDim', { hidden: textEncoder.config.hidden, jointDim: transformer.config.jointAttentionDim }),
     );
   }
   return new QwenImagePipeline(textEncoder, transformer, vae, fallback);
