@@ -128,14 +128,13 @@ export class Studio {
   /** Validates, resolves the model and LoRAs, fills in the seed, queues. Progress and the end arrive as job events. */
   submit(input: unknown): { jobId: string; request: ResolvedRequest; completion: Promise<GenerationRecord> } {
     const { jobId, request, completion } = this.deliver(input, { keep: true });
-    return {
-      jobId,
-      request,
-      completion: completion.then((r) => {
-        if (!r.kept) throw new Error('a kept job ended without its record');
-        return r.record;
-      }),
-    };
+    const record = completion.then((r) => {
+      if (!r.kept) throw new Error('a kept job ended without its record');
+      return r.record;
+    });
+    // Hosts that follow events never await it: a cancelled job must not become an unhandled rejection.
+    record.catch(() => undefined);
+    return { jobId, request, completion: record };
   }
 
   /**
