@@ -14,7 +14,10 @@ import { notice, noticeText } from '../shared/notices.js';
 import { DEFAULT_API_PORT, type CommandLineApi } from './api/api-control.js';
 import { parseApiAuth } from './api/api-server.js';
 import { startBrowserHost } from './host/browser-host.js';
-import { appRoot, appVersion, builtInDemoModelDir, defaultDataDir, workerEntry } from './paths.js';
+import { appRoot, appVersion, builtInDemoModelDir, dataLayout, defaultDataDir, workerEntry } from './paths.js';
+import { openDatabase } from './store/database.js';
+import { repairDatabase } from './store/repair.js';
+import { refuseLostHistory } from './store/data-folder.js';
 import { Studio } from './studio.js';
 import { nodeWorkerSpawner } from './worker-host/worker-handle.js';
 
@@ -31,6 +34,8 @@ Usage:
   studio pull REPO[@REVISION] [--source hf|modelscope|auto] [--endpoint URL] [--include GLOB ...] [--dest DIR]
   studio plan --model DIR [--size WxH] [--vram GB]   predicted VRAM, RAM and time of each execution plan
   studio lora inspect FILE   what a LoRA file is (format, base model, rank, targets), or why it is refused
+  studio repair              keep a damaged history database as studio.db.corrupt-<date> and start a
+                             new one holding every image that can still be read
 
 Common options:
   --data-dir DIR   where the history and images live (default: ${defaultDataDir()})
@@ -149,20 +154,33 @@ async function serve(args: string[]): Promise<number> {
   });
   // Checked before anything starts: --listen without credentials never serves a single request.
   const api = apiFromFlags(values);
+  // Checked before anything opens: a bad port is the user's typo, not a reason to touch the data folder.
+  const port = values.port === undefined ? 0 : /^\d{1,5}$/.test(values.port) && Number(values.port) <= 65535 ? Number(values.port) : undefined;
+  if (port === undefined) throw new StudioError('invalid-request', notice('error.serve.badPort', { value: values.port ?? '' }), `--port ${values.port}`);
   const studio = openStudio(values['data-dir']);
-  await studio.loras.load();
-  for (const p of studio.loras.library.problems) process.stderr.write(`studio: ${noticeText(notice('note.library.folderSkipped', { folder: p.folder, reason: p.reason }))}\n`);
-  const discovered = await studio.models.discover(studio.modelsDir);
-  for (const m of discovered) process.stdout.write(`Found ${m.name} at ${m.dir}\n`);
-  const host = await startBrowserHost({
-    studio,
-    rendererDir: join(appRoot(), 'dist', 'renderer'),
-    port: values.port ? Number(values.port) : 0,
-  });
+  let host: Awaited<ReturnType<typeof startBrowserHost>>;
+  try {
+    await studio.loras.load();
+    for (const p of studio.loras.library.problems) process.stderr.write(`studio: ${noticeText(notice('note.library.folderSkipped', { folder: p.folder, reason: p.reason }))}\n`);
+    const discovered = await studio.models.discover(studio.modelsDir);
+    for (const m of discovered) process.stdout.write(`Found ${m.name} at ${m.dir}\n`);
+    host = await startBrowserHost({ studio, rendererDir: join(appRoot(), 'dist', 'renderer'), port });
+  } catch (e) {
+    await studio.close();
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE' || code === 'EACCES') throw new StudioError('invalid-request', notice('error.serve.portInUse', { port }), `127.0.0.1:${port} (${code})`);
+    throw e;
+  }
   // Start the worker now so the first image does not wait for it.
   studio.supervisor.start().catch((e: Error) => console.error(`studio: ${e.message}`));
   process.stdout.write(`Studio ${appVersion()} is running. Open:\n  ${host.launchUrl}\n(data: ${studio.layout.root}; Ctrl+C stops)\n`);
-  await startApi(studio, api);
+  try {
+    await startApi(studio, api);
+  } catch (e) {
+    await host.close();
+    await studio.close();
+    throw e;
+  }
   if (values.open) openInBrowser(host.launchUrl);
   await new Promise<void>((done) => {
     process.once('SIGINT', done);
@@ -295,6 +313,22 @@ async function pull(args: string[]): Promise<number> {
   return 0;
 }
 
+async function repair(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { 'data-dir': { type: 'string' } }, strict: true });
+  const layout = dataLayout(values['data-dir'] ? resolve(values['data-dir']) : defaultDataDir());
+  try {
+    refuseLostHistory(layout);
+    openDatabase(layout.database).close();
+    process.stdout.write(`${noticeText(notice('note.repair.notNeeded', { file: layout.database }))}\n`);
+    return 0;
+  } catch (e) {
+    if (!(e instanceof StudioError) || e.code !== 'database-corrupt') throw e;
+  }
+  const r = await repairDatabase(layout);
+  process.stdout.write(`${noticeText(notice('note.repair.done', { backup: r.backup, recovered: r.recovered, fromImages: r.fromImages, unreadable: r.unreadable }))}\n`);
+  return 0;
+}
+
 async function lora(args: string[]): Promise<number> {
   const [sub, file] = args;
   if (sub !== 'inspect' || !file) throw new StudioError('invalid-request', notice('error.cliLoraUsage'));
@@ -333,6 +367,8 @@ export async function main(argv: string[]): Promise<number> {
         return await inWorker('plan-main.js', rest);
       case 'lora':
         return await lora(rest);
+      case 'repair':
+        return await repair(rest);
       case undefined:
       case '--help':
       case 'help':

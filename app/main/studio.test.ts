@@ -216,7 +216,7 @@ describe.runIf(process.platform === 'linux' && process.getuid?.() === 0)('Studio
       }
       await expect(studio.submit({ ...base, width: 512, height: 512 }).completion).rejects.toMatchObject({
         code: 'storage-failed',
-        message: expect.stringMatching(/is full; the image was not saved/),
+        message: expect.stringMatching(/is full; nothing was saved there/),
       });
       expect(countGenerations(studio.db)).toBe(0);
       const leftovers = readdirSync(studio.layout.images, { recursive: true }).map(String).filter((f) => /\.(png|jpg|partial)$/.test(f));

@@ -2,13 +2,16 @@
 // the model and LoRA registries, the history, exports and downloads, and turns requests into jobs.
 
 import { randomInt, randomUUID } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import type { AppInfo } from '../shared/contract.js';
+import type { AppInfo, ModelInfo } from '../shared/contract.js';
 import { ApiControl } from './api/api-control.js';
 import { formatA1111Parameters } from '../shared/a1111-parameters.js';
 import { MAX_SEED, validateGenerationRequest, type GenerationRecord, type OutputFormat, type Recipe, type ResolvedRequest, type SamplerSettings } from '../shared/generation.js';
 import { StudioError } from '../shared/result.js';
+import { CATALOG } from '../shared/catalog.js';
+import type { JobProgress } from '../shared/progress.js';
+import { previewDataUrl } from './images/preview-url.js';
+import { checkModelFolderPath } from './registry/model-folder-path.js';
 import { notice } from '../shared/notices.js';
 import type { PlanReport } from '../shared/vram-plan.js';
 import { PLAIN_FILE_URLS, type FileUrls } from './file-urls.js';
@@ -22,9 +25,10 @@ import { LoraLibrary } from './library/lora-library.js';
 import { dataLayout, type DataLayout } from './paths.js';
 import { LoraRegistry, type ResolvedLora } from './registry/lora-registry.js';
 import { ModelRegistry, type RegisteredModel } from './registry/model-registry.js';
-import { openDatabase, type Db } from './store/database.js';
+import type { Db } from './store/database.js';
+import { openDataFolder } from './store/data-folder.js';
 import type { SpawnWorker } from './worker-host/worker-handle.js';
-import { WorkerSupervisor, type SupervisorOptions } from './worker-host/worker-supervisor.js';
+import { WorkerSupervisor, type SupervisorOptions, type WorkerProgress } from './worker-host/worker-supervisor.js';
 
 export type { FileUrls } from './file-urls.js';
 export type { RegisteredModel } from './registry/model-registry.js';
@@ -65,15 +69,19 @@ export class Studio {
   readonly jobs: JobQueue<GenerationWork, JobResult>;
   /** The AUTOMATIC1111-compatible API: not listening until a host or the command line starts it. */
   readonly api: ApiControl;
+  /** What a killed run left half-written, removed when this one opened the data folder. */
+  readonly swept: readonly string[];
+  private readonly releaseDataFolder: () => void;
   private urls: FileUrls = PLAIN_FILE_URLS;
 
   constructor(private readonly options: StudioOptions) {
     this.layout = dataLayout(options.dataDir);
-    mkdirSync(this.layout.images, { recursive: true });
-    mkdirSync(this.layout.thumbs, { recursive: true });
-    this.db = openDatabase(this.layout.database);
+    const data = openDataFolder(this.layout);
+    this.db = data.db;
+    this.swept = data.swept;
+    this.releaseDataFolder = data.release;
     const urls = () => this.urls;
-    this.models = new ModelRegistry(options.demoModelDir);
+    this.models = new ModelRegistry(options.demoModelDir, join(this.layout.root, 'model-folders.json'));
     this.loras = new LoraRegistry(new LoraLibrary(join(this.layout.root, 'loras')), urls);
     this.history = new HistoryService(this.db, this.layout, urls);
     this.exports = new ExportService(join(this.layout.root, 'exports'), this.layout.images, this.history, urls);
@@ -89,7 +97,7 @@ export class Studio {
       ...(options.env ? { env: options.env } : {}),
       onInstalled: async (entry, dir, files) => {
         if (entry.kind === 'base') {
-          if (entry.runnable) this.models.register(`local:${basename(dir)}`, dir, entry.title);
+          if (entry.runnable) this.models.register(`local:${basename(dir)}`, dir, entry.title, 'download');
           return;
         }
         // A downloaded LoRA goes into the library, where the UI lists it with its preset.
@@ -113,7 +121,7 @@ export class Studio {
       version: this.options.appVersion,
       host,
       dataDir: this.layout.root,
-      models: this.models.list().map(({ id, name, family, isDemo }) => ({ id, name, family, isDemo })),
+      models: this.models.list().map(({ dir: _dir, ...info }) => info),
       defaultModelId: 'demo',
     };
   }
@@ -123,6 +131,29 @@ export class Studio {
     const model = this.models.get(modelId);
     const { loras } = this.loras.resolve(loraIds.map((id) => ({ id, strength: 1 })));
     return this.supervisor.plan(model.dir, width, height, loras.filter((l) => l.role === 'speed').map((l) => l.file));
+  }
+
+  /**
+   * How a catalog model would run here before it is downloaded: the planner over its published sizes,
+   * with its speed LoRA's side branch (bf16 in the file, float32 in the graph).
+   */
+  async planCatalog(entryId: string, width: number, height: number): Promise<PlanReport> {
+    const entry = CATALOG.find((e) => e.id === entryId);
+    if (!entry) throw new StudioError('not-found', notice('error.catalogUnknown', { id: entryId }), entryId);
+    if (!entry.planSizes) throw new StudioError('not-found', notice('error.catalogNotPlannable', { title: entry.title }), entryId);
+    const speed = CATALOG.find((e) => e.id === entry.speedEntryId);
+    return this.supervisor.planForSizes(entry.planSizes, width, height, speed ? speed.approxBytes * 2 : 0);
+  }
+
+  /**
+   * Adds a model folder the user already has. The worker opens it as it would for a job (so a folder that is
+   * not a model, or an incomplete one, is refused with the reason) before it is listed and remembered.
+   */
+  async addModelFolder(path: string): Promise<ModelInfo> {
+    const dir = await checkModelFolderPath(path);
+    await this.supervisor.plan(dir, 512, 512);
+    const { dir: _dir, ...info } = await this.models.addFolder(dir);
+    return info;
   }
 
   /** Validates, resolves the model and LoRAs, fills in the seed, queues. Progress and the end arrive as job events. */
@@ -155,13 +186,20 @@ export class Studio {
     return { jobId, request, completion };
   }
 
-  private async runJob(job: Job<GenerationWork>, onProgress: Parameters<WorkerSupervisor['run']>[1]): Promise<JobResult> {
+  private async runJob(job: Job<GenerationWork>, onProgress: (p: JobProgress) => void): Promise<JobResult> {
     const startedAt = performance.now();
     const { model, loras, sampler, keep } = job.work;
-    const out = await this.supervisor.run(
-      { jobId: job.jobId, modelDir: model.dir, request: job.request, loras: loras.map(({ file, strength, role }) => ({ file, strength, role })), ...(sampler ? { sampler } : {}) },
-      onProgress,
-    );
+    // Step previews are encoded as JPEG on the way out; the chain keeps events in the worker's order.
+    let forwarded: Promise<void> = Promise.resolve();
+    const forward = (p: WorkerProgress) => {
+      forwarded = forwarded.then(async () => {
+        const { preview, ...rest } = p;
+        onProgress(preview ? { ...rest, preview: await previewDataUrl(preview).catch(() => undefined) } : rest);
+      });
+    };
+    const out = await this.supervisor
+      .run({ jobId: job.jobId, modelDir: model.dir, request: job.request, loras: loras.map(({ file, strength, role }) => ({ file, strength, role })), ...(sampler ? { sampler } : {}) }, forward)
+      .finally(() => forwarded);
     onProgress({ phase: 'saving', step: job.request.steps, totalSteps: job.request.steps });
     const ctx = { db: this.db, layout: this.layout, appVersion: this.options.appVersion };
     const finished = { jobId: job.jobId, request: job.request, model, loras, out, startedAt };
@@ -176,5 +214,6 @@ export class Studio {
     this.jobs.close();
     await this.supervisor.stop();
     this.db.close();
+    this.releaseDataFolder();
   }
 }

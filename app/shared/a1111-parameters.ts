@@ -20,7 +20,9 @@ export function formatA1111Parameters(recipe: Recipe): string {
     ['Seed', String(recipe.seed)],
     ['Size', `${recipe.width}x${recipe.height}`],
   ];
-  const mainHash = recipe.modelHashes[0];
+  // A1111's "Model hash" is the checkpoint's weights. A diffusers folder has one weights file per component:
+  // the denoiser's (listed first) stands for the model, never a config file.
+  const mainHash = recipe.modelHashes.find((h) => h.file.endsWith('.safetensors'));
   if (mainHash) pairs.push(['Model hash', mainHash.sha256.slice(0, 10)]);
   pairs.push(['Model', recipe.modelName]);
   if (recipe.loras.length > 0) {

@@ -1,6 +1,7 @@
 // The bundled catalog: what the studio knows how to run, where each piece lives on both hubs, how big it is.
 
 import { notice, type Notice } from './notices.js';
+import type { ComponentSizes } from './vram-plan.js';
 
 export const CATALOG_VERSION = 1;
 
@@ -25,10 +26,31 @@ export interface CatalogEntry {
   readonly huggingface?: CatalogSource;
   readonly modelscope?: CatalogSource;
   readonly note?: Notice;
+  /** A base model's tensor sizes as published, so the planner can say how it would run before it is downloaded. */
+  readonly planSizes?: ComponentSizes;
+  /** A base model's few-step speed LoRA (an entry of this catalog). */
+  readonly speedEntryId?: string;
 }
 
 const QWEN_FOLDERS = ['model_index.json', 'scheduler/*', 'text_encoder/*', 'tokenizer/*', 'transformer/*', 'vae/*'];
 const GB = 1024 ** 3;
+
+/**
+ * Qwen-Image and Qwen-Image-2512 (one architecture), counted as the worker counts a folder (model-sizes.ts)
+ * from the published shard headers in test-fixtures/full-size/qwen-image (catalog.test.ts checks it).
+ */
+export const QWEN_IMAGE_SIZES: ComponentSizes = {
+  textEncoderBytes: 14_141_238_272,
+  blockBytes: Array.from({ length: 60 }, () => 679_662_592),
+  transformerOtherBytes: 81_046_656,
+  vaeBytes: 146_591_206,
+  bytesPerWeight: 2,
+  width: 3072,
+  heads: 24,
+  headDim: 128,
+  textLayers: 28,
+  textWidth: 3584,
+};
 
 function both(repo: string, include: readonly string[], modelscopeRepo = repo): Pick<CatalogEntry, 'huggingface' | 'modelscope'> {
   return {
@@ -38,8 +60,8 @@ function both(repo: string, include: readonly string[], modelscopeRepo = repo): 
 }
 
 export const CATALOG: readonly CatalogEntry[] = [
-  { id: 'qwen-image', title: 'Qwen-Image', kind: 'base', family: 'qwen-image', runnable: true, approxBytes: 57.7 * GB, ...both('Qwen/Qwen-Image', QWEN_FOLDERS) },
-  { id: 'qwen-image-2512', title: 'Qwen-Image-2512', kind: 'base', family: 'qwen-image', runnable: true, approxBytes: 57.7 * GB, ...both('Qwen/Qwen-Image-2512', QWEN_FOLDERS) },
+  { id: 'qwen-image', title: 'Qwen-Image', kind: 'base', family: 'qwen-image', runnable: true, approxBytes: 57.7 * GB, ...both('Qwen/Qwen-Image', QWEN_FOLDERS), planSizes: QWEN_IMAGE_SIZES, speedEntryId: 'qwen-image-lightning-4step-v2.0' },
+  { id: 'qwen-image-2512', title: 'Qwen-Image-2512', kind: 'base', family: 'qwen-image', runnable: true, approxBytes: 57.7 * GB, ...both('Qwen/Qwen-Image-2512', QWEN_FOLDERS), planSizes: QWEN_IMAGE_SIZES, speedEntryId: 'qwen-image-2512-turbo-4step' },
   ...(['4', '8'] as const).flatMap((steps) =>
     (['V1.0', 'V2.0'] as const).map<CatalogEntry>((v) => ({
       id: `qwen-image-lightning-${steps}step-${v.toLowerCase()}`,

@@ -13,6 +13,17 @@ export interface ModelInfo {
   readonly family: 'qwen-image';
   /** True for the small built-in model (untrained weights): its images are abstract, not real pictures. */
   readonly isDemo: boolean;
+  /** Where the studio found it: built in, downloaded from the catalog, the Hugging Face cache, a folder the user named. */
+  readonly origin?: 'demo' | 'download' | 'hf-cache' | 'folder';
+  /** The folder, on the studio's machine (not for the demo). */
+  readonly path?: string;
+}
+
+/** A job the queue holds: the running one first, then the waiting ones in the order they will run. */
+export interface QueueItem {
+  readonly jobId: string;
+  readonly request: ResolvedRequest;
+  readonly running: boolean;
 }
 
 export interface AppInfo {
@@ -49,6 +60,8 @@ export interface GenerationDetail extends GenerationRecord {
 export interface LoraCard {
   readonly id: string;
   readonly name: string;
+  /** The file's sha256: how a recipe's LoRA is found in the library again. */
+  readonly sha256: string;
   readonly role: 'speed' | 'style';
   /** The speed preset it brings (e.g. lightning-4), with its step count. */
   readonly preset?: { readonly id: string; readonly label: string; readonly steps: number; readonly guidance: number };
@@ -71,6 +84,11 @@ export interface CatalogItem {
   readonly id: string;
   readonly title: string;
   readonly kind: 'base' | 'speed-lora' | 'style-lora';
+  readonly family: string;
+  /** For a base model: the speed LoRA entry that pairs with it (few steps), when there is one. */
+  readonly speedEntryId?: string;
+  /** True when the planner can predict it before it is downloaded (`plan.catalog`). */
+  readonly plannable: boolean;
   readonly runnable: boolean;
   readonly approxBytes: number;
   readonly installed: boolean;
@@ -191,6 +209,18 @@ export const invokeParamSchemas = {
   /** Shows the image in the system file manager (desktop app); the browser host answers with its path. */
   'history.reveal': z.object({ id: idSchema }).strict(),
   'library.loras': z.object({}).strict(),
+  /** The job queue: the running job and the waiting ones (also sent as the `queue` event on every change). */
+  'jobs.list': z.object({}).strict(),
+  /** Adds a model folder the user already has (checked by the worker before it is listed; remembered). */
+  'models.addFolder': z.object({ path: z.string().min(1).max(4096) }).strict(),
+  /** Electron only: the system's folder picker; null when the user closes it. */
+  'models.pickFolder': z.object({}).strict(),
+  /** How a catalog model would run here before it is downloaded, from its published tensor sizes. */
+  'plan.catalog': z.object({ entryId: z.string().min(1).max(200), width: z.number().int().min(16).max(MAX_SIDE), height: z.number().int().min(16).max(MAX_SIDE) }).strict(),
+  /** Removes a LoRA from the library (images made with it keep their recipe). */
+  'library.deleteLora': z.object({ id: z.string().min(1).max(200) }).strict(),
+  /** Makes an image of the history the LoRA card's preview. */
+  'library.setPreview': z.object({ id: z.string().min(1).max(200), generationId: idSchema }).strict(),
   /** Electron only: a file the user dropped, by path (the browser host takes uploads over HTTP instead). */
   'library.importLora': z.object({ path: z.string().min(1).max(4096) }).strict(),
   'a1111.get': z.object({}).strict(),
@@ -228,6 +258,12 @@ export interface InvokeResults {
   'history.reveal': { readonly path: string; readonly shown: boolean };
   'library.loras': { readonly items: readonly LoraCard[] };
   'library.importLora': ImportOutcome;
+  'jobs.list': { readonly items: readonly QueueItem[] };
+  'models.addFolder': ModelInfo;
+  'models.pickFolder': { readonly path: string | null };
+  'plan.catalog': PlanReport;
+  'library.deleteLora': { readonly deleted: boolean };
+  'library.setPreview': LoraCard;
   'a1111.get': A1111ApiState;
   'a1111.configure': A1111ApiState;
 }
@@ -245,9 +281,11 @@ export interface EventPayloads {
   job: JobEvent;
   download: DownloadState;
   export: ExportState;
+  /** The job queue after every change. */
+  queue: { readonly items: readonly QueueItem[] };
 }
 export type EventName = keyof EventPayloads;
-export const EVENT_NAMES: readonly EventName[] = ['job', 'download', 'export'];
+export const EVENT_NAMES: readonly EventName[] = ['job', 'download', 'export', 'queue'];
 
 export function isInvokeMethod(name: unknown): name is InvokeMethod {
   return typeof name === 'string' && Object.hasOwn(invokeParamSchemas, name);

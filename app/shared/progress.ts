@@ -12,4 +12,9 @@ export interface JobProgress {
   readonly totalSteps: number;
   /** Something the user should know about this job: a cache being made, a plan that ran out of memory. */
   readonly note?: Notice;
+  /**
+   * What the image looks like so far (denoising steps): a small JPEG as a data URL, projected from the
+   * latents without the VAE.
+   */
+  readonly preview?: string;
 }

@@ -14,6 +14,7 @@ export const ERROR_CODES = [
   'not-found',
   'storage-failed',
   'database-too-new',
+  'database-corrupt',
   'download-failed',
   'internal',
 ] as const;

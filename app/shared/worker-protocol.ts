@@ -5,7 +5,7 @@ import { generationRequestSchema, seedSchema } from './generation.js';
 import { JOB_PHASES } from './progress.js';
 import { isNoticeKey, type Notice, type NoticeKey } from './notices.js';
 import { ERROR_CODES } from './result.js';
-import type { PlanReport } from './vram-plan.js';
+import type { ComponentSizes, PlanReport } from './vram-plan.js';
 import { PRECISIONS } from './precision.js';
 
 const jobId = z.string().min(1).max(64);
@@ -54,6 +54,17 @@ export const toWorkerSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('cancel'), seq: z.number().int(), jobId }),
   /** Asks for the plan report of a model at a size; answered by plan-report or plan-failed. */
   z.object({ type: z.literal('plan'), seq: z.number().int(), requestId: z.string().min(1).max(64), modelDir: z.string().min(1), width: z.number().int().positive(), height: z.number().int().positive(), speedLoraFiles: z.array(z.string().min(1)).max(4).default([]) }),
+  /** Asks for the plan report of a model known only by its tensor sizes (a catalog entry not downloaded yet). */
+  z.object({
+    type: z.literal('plan-sizes'),
+    seq: z.number().int(),
+    requestId: z.string().min(1).max(64),
+    sizes: z.custom<ComponentSizes>((v) => typeof v === 'object' && v !== null && 'blockBytes' in v, 'expected component sizes'),
+    width: z.number().int().positive(),
+    height: z.number().int().positive(),
+    /** The speed LoRA's side branch as the graph holds it (float32 bytes). */
+    loraBytes: z.number().nonnegative().default(0),
+  }),
   z.object({ type: z.literal('shutdown'), seq: z.number().int() }),
 ]);
 export type ToWorker = z.infer<typeof toWorkerSchema>;
@@ -76,6 +87,8 @@ export const fromWorkerSchema = z.discriminatedUnion('type', [
     step: z.number().int().nonnegative(),
     totalSteps: z.number().int().nonnegative(),
     note: noticeSchema.optional(),
+    /** The latents so far as a small RGB image (a projection, no VAE): bytes, not numbers in JSON. */
+    preview: z.object({ width: z.number().int().positive().max(256), height: z.number().int().positive().max(256), rgb: z.custom<Uint8Array>((v) => v instanceof Uint8Array, 'expected bytes') }).optional(),
   }),
   z.object({
     type: z.literal('done'),

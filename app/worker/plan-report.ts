@@ -41,3 +41,9 @@ export async function planReport(
   const result = planFor(known, width, height, 1, device.budget, adapters);
   return { report: { ...result, device: device.summary, width, height, ...(forced ? { forced: describePlan(forced) } : {}) }, sizes: known, adapters };
 }
+
+/** The report for a model known only by its sizes (a catalog entry): no folder, the default style slots. */
+export function reportForSizes(sizes: ComponentSizes, width: number, height: number, device: Device, loraBytes = 0): PlanReport {
+  const result = planFor(sizes, width, height, 1, device.budget, { loraBytes, styleSlotBytes: styleSlotBytes(sizes, 0, STYLE_SLOT_RANK) });
+  return { ...result, device: device.summary, width, height };
+}

@@ -10,7 +10,7 @@ import { openModelFolder, type ModelFolder } from './model-folder.js';
 import { connectToParent } from './parent-channel.js';
 import { workerSettings, type WorkerSettings } from './worker-settings.js';
 import { withPlanFallback } from './plan-fallback.js';
-import { planReport } from './plan-report.js';
+import { planReport, reportForSizes } from './plan-report.js';
 import { QwenImageRunner } from './qwen-image/qwen-image-runner.js';
 
 type GenerateMessage = Extract<ToWorker, { type: 'generate' }>;
@@ -112,6 +112,16 @@ async function plan(msg: PlanMessage): Promise<void> {
   }
 }
 
+/** A catalog model before it is downloaded: the planner over its published sizes, on this device. */
+async function planSizes(msg: Extract<ToWorker, { type: 'plan-sizes' }>): Promise<void> {
+  try {
+    const report = reportForSizes(msg.sizes, msg.width, msg.height, await currentDevice(), msg.loraBytes);
+    parent.send({ type: 'plan-report', requestId: msg.requestId, report });
+  } catch (e) {
+    parent.send({ type: 'plan-failed', requestId: msg.requestId, error: serializeError(e) });
+  }
+}
+
 parent.onMessage((raw) => {
   const parsed = toWorkerSchema.safeParse(raw);
   if (!parsed.success) {
@@ -127,6 +137,9 @@ parent.onMessage((raw) => {
     case 'plan':
       // Not queued: planning reads headers only and answers between the steps of a running job.
       void plan(msg);
+      break;
+    case 'plan-sizes':
+      void planSizes(msg);
       break;
     case 'cancel':
       running.get(msg.jobId)?.abort();

@@ -23,6 +23,8 @@ interface Running {
   phase: JobPhase;
   step: number;
   totalSteps: number;
+  /** The newest step preview (a JPEG data URL), when the worker sends them. */
+  preview: string | undefined;
 }
 
 export interface ProgressState {
@@ -48,6 +50,15 @@ export function a1111Timestamp(date: Date): string {
   return date.toISOString().replace(/[-:T]/g, '').slice(0, 14);
 }
 
+/**
+ * A1111's live preview: the running image's newest step preview (base64 JPEG, as A1111 sends its previews
+ * when its sample format is JPEG), else the batch's newest finished image (base64 PNG).
+ */
+function currentImage(r: Running, batch: Batch | undefined): string | null {
+  const preview = r.preview ? /^data:image\/[\w+.-]+;base64,(.*)$/.exec(r.preview)?.[1] : undefined;
+  return preview ?? batch?.lastImage?.toString('base64') ?? null;
+}
+
 /** Follows job events; knows which batch a job belongs to. */
 export class ProgressTracker {
   private running: Running | undefined;
@@ -62,10 +73,11 @@ export class ProgressTracker {
       case 'queued':
         return;
       case 'progress':
-        if (this.running?.jobId !== e.jobId) this.running = { jobId: e.jobId, startedAt: this.now(), phase: e.progress.phase, step: 0, totalSteps: 0 };
+        if (this.running?.jobId !== e.jobId) this.running = { jobId: e.jobId, startedAt: this.now(), phase: e.progress.phase, step: 0, totalSteps: 0, preview: undefined };
         this.running.phase = e.progress.phase;
         this.running.step = e.progress.step;
         this.running.totalSteps = e.progress.totalSteps;
+        if (e.progress.preview) this.running.preview = e.progress.preview;
         return;
       case 'succeeded':
       case 'delivered':
@@ -128,7 +140,7 @@ export class ProgressTracker {
         sampling_step: r.phase === 'denoising' ? r.step : r.phase === 'decoding' || r.phase === 'saving' ? r.totalSteps : 0,
         sampling_steps: r.totalSteps,
       },
-      current_image: !skipCurrentImage && batch?.lastImage ? batch.lastImage.toString('base64') : null,
+      current_image: skipCurrentImage ? null : currentImage(r, batch),
       textinfo: r.phase,
     };
   }

@@ -1,6 +1,6 @@
 // Electron main: window, menu, protocols and IPC glue only; everything else is the plain-Node Studio.
 
-import { app, BrowserWindow, ipcMain, Menu, net, protocol, shell, type WebContents } from 'electron';
+import { app, BrowserWindow, dialog, ipcMain, Menu, net, protocol, shell, type WebContents } from 'electron';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { IPC_EVENT_CHANNEL, IPC_INVOKE_CHANNEL } from '../../shared/contract.js';
@@ -56,7 +56,11 @@ async function start(): Promise<void> {
     return file ? net.fetch(pathToFileURL(file).href) : new Response('Not found', { status: 404 });
   });
 
-  const dispatch = createDispatch(studio, 'electron', (file) => shell.trashItem(file), (file) => shell.showItemInFolder(file));
+  const pickFolder = async () => {
+    const r = await dialog.showOpenDialog({ properties: ['openDirectory'] });
+    return r.canceled ? null : (r.filePaths[0] ?? null);
+  };
+  const dispatch = createDispatch(studio, 'electron', (file) => shell.trashItem(file), (file) => shell.showItemInFolder(file), pickFolder);
   ipcMain.handle(IPC_INVOKE_CHANNEL, (event, method: unknown, params: unknown) => {
     if (!isTrustedSender(event.sender, event.senderFrame?.url)) {
       return fail('invalid-request', notice('error.untrustedSender'));

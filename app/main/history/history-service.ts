@@ -73,6 +73,13 @@ export class HistoryService {
     return join(this.layout.images, g.imageFile);
   }
 
+  /** The absolute path of an image's thumbnail. */
+  thumbPath(id: string): string {
+    const g = getGeneration(this.db, id);
+    if (!g) throw gone(id);
+    return join(this.layout.thumbs, g.thumbFile);
+  }
+
   setFavorite(id: string, favorite: boolean): { favorite: boolean } {
     if (!setFavorite(this.db, id, favorite)) throw gone(id);
     return { favorite };

@@ -89,6 +89,30 @@ export class LoraLibrary {
     return full;
   }
 
+  /** Removes a LoRA's folder (its file, meta.json and preview); false when there is no such LoRA. */
+  async remove(id: string): Promise<boolean> {
+    const lora = (await this.list()).find((l) => l.id === id);
+    if (!lora) return false;
+    // Renamed away first, so a kill mid-delete never leaves half a library entry under its name.
+    const doomed = this.inside(`.deleting-${randomBytes(4).toString('hex')}`);
+    await rename(this.inside(basename(lora.folder)), doomed);
+    await rm(doomed, { recursive: true, force: true });
+    return true;
+  }
+
+  /** Makes an image (a JPEG or PNG file) the LoRA's preview. */
+  async setPreview(id: string, image: string): Promise<LibraryLora> {
+    const lora = (await this.list()).find((l) => l.id === id);
+    if (!lora) throw new StudioError('not-found', notice('error.loraGone'), id);
+    const name = `preview${extname(image).toLowerCase() === '.png' ? '.png' : '.jpg'}`;
+    const folder = this.inside(basename(lora.folder));
+    await copyFile(image, join(folder, `${name}.partial`));
+    await rename(join(folder, `${name}.partial`), join(folder, name));
+    const updated: LibraryLora = { ...lora, preview: join(folder, name) };
+    await writeMeta(folder, updated);
+    return updated;
+  }
+
   /** Folders the last list() had to leave out, with the reason (for the log and the UI). */
   get problems(): readonly LibraryProblem[] {
     return this.problemsSeen;
@@ -108,7 +132,7 @@ export class LoraLibrary {
       if (!e.isDirectory()) continue;
       const folder = join(this.dir, e.name);
       // What an import killed before its final rename leaves behind.
-      if (e.name.startsWith('.importing-')) {
+      if (e.name.startsWith('.importing-') || e.name.startsWith('.deleting-')) {
         await rm(folder, { recursive: true, force: true });
         continue;
       }

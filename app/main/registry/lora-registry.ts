@@ -44,6 +44,7 @@ export class LoraRegistry {
     const card: LoraCard = {
       id: l.id,
       name: l.name,
+      sha256: l.sha256,
       role: l.report.role,
       ...(preset ? { preset: { id: preset.id, label: preset.label, steps: preset.steps, guidance: preset.guidance } } : {}),
       architecture: l.report.architecture,
@@ -78,6 +79,20 @@ export class LoraRegistry {
       if (e instanceof StudioError) return { ok: false, file: displayName, error: e.toJSON() };
       throw e;
     }
+  }
+
+  /** Removes a LoRA from the library and from what requests can name. */
+  async remove(id: string): Promise<boolean> {
+    const removed = await this.library.remove(id);
+    this.cards.delete(id);
+    this.files.delete(id);
+    this.previews.delete(id);
+    return removed;
+  }
+
+  /** Makes an image file the LoRA card's preview. */
+  async setPreview(id: string, image: string): Promise<LoraCard> {
+    return this.addLibraryLora(await this.library.setPreview(id, image));
   }
 
   /** Makes a LoRA file available under an id (the CLI's --lora; library entries by their id). */

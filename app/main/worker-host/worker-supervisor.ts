@@ -7,7 +7,7 @@ import type { JobProgress } from '../../shared/progress.js';
 import { StudioError } from '../../shared/result.js';
 import { notice, noticeText, type Notice } from '../../shared/notices.js';
 import { fromWorkerSchema, type FromWorker, type ModelFile, type WorkerLora } from '../../shared/worker-protocol.js';
-import type { PlanReport } from '../../shared/vram-plan.js';
+import type { ComponentSizes, PlanReport } from '../../shared/vram-plan.js';
 import type { SpawnWorker, WorkerExit, WorkerHandle } from './worker-handle.js';
 
 export interface WorkerJob {
@@ -30,9 +30,12 @@ export interface WorkerOutput {
   readonly durations: { readonly loadMs: number; readonly encodeMs: number; readonly denoiseMs: number; readonly decodeMs: number };
 }
 
+/** Progress as the worker reports it: the step preview still as raw pixels (main encodes it for the UI). */
+export type WorkerProgress = Omit<JobProgress, 'preview'> & { readonly preview?: { readonly width: number; readonly height: number; readonly rgb: Uint8Array } };
+
 interface Pending {
   readonly job: WorkerJob;
-  readonly onProgress: (p: JobProgress) => void;
+  readonly onProgress: (p: WorkerProgress) => void;
   readonly resolve: (out: WorkerOutput) => void;
   readonly reject: (e: StudioError) => void;
 }
@@ -130,7 +133,7 @@ export class WorkerSupervisor {
     if (!p || !('jobId' in msg) || msg.jobId !== p.job.jobId) return;
     switch (msg.type) {
       case 'progress':
-        p.onProgress({ phase: msg.phase, step: msg.step, totalSteps: msg.totalSteps, ...(msg.note ? { note: msg.note } : {}) });
+        p.onProgress({ phase: msg.phase, step: msg.step, totalSteps: msg.totalSteps, ...(msg.note ? { note: msg.note } : {}), ...(msg.preview ? { preview: msg.preview } : {}) });
         return;
       case 'done':
         this.current = undefined;
@@ -170,7 +173,7 @@ export class WorkerSupervisor {
   }
 
   /** Runs one job; rejects with a StudioError (code 'cancelled' when cancelled). One job at a time. */
-  async run(job: WorkerJob, onProgress: (p: JobProgress) => void): Promise<WorkerOutput> {
+  async run(job: WorkerJob, onProgress: (p: WorkerProgress) => void): Promise<WorkerOutput> {
     // The protocol has one job slot; the job queue never hands over a second job while one runs.
     if (this.current) throw new Error('WorkerSupervisor.run: a job is already running');
     const w = await this.start();
@@ -195,6 +198,16 @@ export class WorkerSupervisor {
     return new Promise<PlanReport>((resolve, reject) => {
       this.planRequests.set(requestId, { resolve, reject });
       w.send({ type: 'plan', seq: Date.now(), requestId, modelDir, width, height, speedLoraFiles: [...speedLoraFiles] });
+    });
+  }
+
+  /** The plan report for a model known by its sizes only (a catalog entry before its download). */
+  async planForSizes(sizes: ComponentSizes, width: number, height: number, loraBytes = 0): Promise<PlanReport> {
+    const w = await this.start();
+    const requestId = `plan-${++this.planSeq}`;
+    return new Promise<PlanReport>((resolve, reject) => {
+      this.planRequests.set(requestId, { resolve, reject });
+      w.send({ type: 'plan-sizes', seq: Date.now(), requestId, sizes, width, height, loraBytes });
     });
   }
 

@@ -19,7 +19,8 @@ import { loadLoraParts, type LoraWeights } from '../lora/lora-weights.js';
 import { prepareStyle, type PreparedStyle } from '../lora/style-slots.js';
 import type { WorkerLora } from '../../shared/worker-protocol.js';
 
-import { packLatents } from './latents.js';
+import { packLatents, unpackLatents } from './latents.js';
+import { latentPreview, WAN21_RGB, type PreviewImage } from '../latent-preview.js';
 import type { PrecisionFallback, QwenImagePipeline } from './pipeline.js';
 import { defaultPrecision, providerPrecisions, type Precision } from '../../shared/precision.js';
 
@@ -34,6 +35,8 @@ export interface StepProgress {
   readonly phase: 'encoding' | 'denoising' | 'decoding';
   readonly step: number;
   readonly totalSteps: number;
+  /** The latents after this step, projected to a small RGB image. */
+  readonly preview?: PreviewImage;
 }
 
 export interface GeneratedImage {
@@ -241,7 +244,7 @@ export class QwenImageRunner {
       sampler,
       ...scales,
       signal,
-      onStep: (step) => onProgress({ phase: 'denoising', step, totalSteps: steps }),
+      onStep: (step, now) => onProgress({ phase: 'denoising', step, totalSteps: steps, preview: latentPreview(unpackLatents(now, channels, h, w), channels, h, w, WAN21_RGB) }),
     });
     const t2 = performance.now();
     if (sequential) await this.pipeline.transformer.unload();
