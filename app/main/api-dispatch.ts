@@ -31,7 +31,7 @@ function call(studio: Studio, host: 'electron' | 'browser', method: InvokeMethod
       return studio.history.delete((params as ValidParams<'history.delete'>).id, trash);
     case 'export.start': {
       const p = params as ValidParams<'export.start'>;
-      return studio.exports.start({ ...(p.ids ? { ids: p.ids } : {}), ...(p.filters ? { filters: p.filters } : {}) }, p.kind);
+      return studio.exports.start({ ...(p.ids ? { ids: p.ids } : {}), ...(p.filters ? { filters: p.filters } : {}) }, p.kind, p.id);
     }
     case 'plan.get': {
       const p = params as ValidParams<'plan.get'>;

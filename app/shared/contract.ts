@@ -126,6 +126,15 @@ export interface ExportState {
   /** A link the renderer can open to fetch a ZIP export. */
   readonly url?: string;
   readonly error?: SerializedError;
+  /**
+   * 0 in the export.start reply, one more with every event: a state with a lower revision than the one
+   * shown is stale, whatever order the reply and the events arrived in (see app/shared/export-state.ts).
+   */
+  readonly revision: number;
+  /** Images of the selection whose files were gone: left out of the export, which went on without them. */
+  readonly skipped?: number;
+  /** The first of those, by their path under the images folder. */
+  readonly skippedFiles?: readonly string[];
 }
 
 /** The AUTOMATIC1111-compatible API (/sdapi/v1) as the settings show it. */
@@ -185,6 +194,8 @@ export const invokeParamSchemas = {
   /** Exports the given images, or every image the filters match. */
   'export.start': z
     .object({
+      /** The caller's name for this export (a UUID), so it knows the export before any of its events arrives. */
+      id: idSchema.optional(),
       ids: z.array(idSchema).max(100_000).optional(),
       filters: historyQuerySchema.omit({ limit: true, cursor: true }).optional(),
       kind: z.enum(['folder', 'zip']),

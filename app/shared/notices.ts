@@ -48,9 +48,6 @@ export const NOTICES = {
   'error.twoSpeedLoras': 'Two speed LoRAs at once ({first} and {second}): choose one.',
   'error.imageGone': 'That image is not in the history any more.',
   // Saving images
-  'error.diskFullImage': 'The disk holding {dir} is full; the image was not saved. Free some space and generate again.',
-  'error.writeDenied': 'The studio may not write to {dir} ({code}); the image was not saved. Check the folder\'s permissions, then generate again.',
-  'error.writeFailed': 'Could not write {file} ({message}); the image was not saved. Check that the disk is connected and has room, then generate again.',
   // The worker process
   'error.workerStartTimeout': 'The image worker did not start within {seconds} s. Generate again to retry; if it keeps happening, restart the studio.',
   'error.workerStartFailed': 'The image worker failed to start: {exit}.',
@@ -235,6 +232,9 @@ export const NOTICES = {
   'error.apiFromCommandLine': 'The A1111 API was started from the command line (studio serve --api); stop the studio and start it without --api to change it here.',
   'error.apiCredentialsHalf': 'Give both a user name and a password for the A1111 API, or neither.',
   'error.apiPortInvalid': '--api-port must be a port number from 0 to 65535, got "{value}".',
+  'error.export.idInUse': 'An export named {id} is already running.',
+  'error.workerWedged': 'The image worker did not stop within {seconds} s of the cancel (it seemed stuck), so it was stopped and restarted; the job was not finished. Jobs waiting behind it go on.',
+  'error.planTimeout': 'The image worker did not answer the plan request within {seconds} s.',
 } as const satisfies Record<string, string>;
 
 export type NoticeKey = keyof typeof NOTICES;

@@ -38,9 +38,6 @@ export const NOTICES_ZH_CN: Readonly<Record<NoticeKey, string>> = {
   'error.loraUnknown': 'LoRA“{id}”已不在库中。请选择其他风格，或重新导入。',
   'error.twoSpeedLoras': '同时选择了两个加速 LoRA（{first} 和 {second}）：请只选一个。',
   'error.imageGone': '这张图像已不在历史记录中。',
-  'error.diskFullImage': '{dir} 所在的磁盘已满，图像未保存。请释放一些空间后重新生成。',
-  'error.writeDenied': '工作室无权写入 {dir}（{code}），图像未保存。请检查文件夹权限后重新生成。',
-  'error.writeFailed': '无法写入 {file}（{message}），图像未保存。请确认磁盘已连接且有空间，然后重新生成。',
   'error.workerStartTimeout': '图像进程在 {seconds} 秒内未能启动。请重新生成；如果反复出现，请重启工作室。',
   'error.workerStartFailed': '图像进程启动失败：{exit}。',
   'error.workerCrashedPlanning': '图像进程在规划时停止：{exit}。',
@@ -215,4 +212,7 @@ export const NOTICES_ZH_CN: Readonly<Record<NoticeKey, string>> = {
   'error.apiFromCommandLine': 'A1111 API 是从命令行启动的（studio serve --api）；如需在此更改，请停止工作室并在不带 --api 的情况下重新启动。',
   'error.apiCredentialsHalf': '请同时填写 A1111 API 的用户名和密码，或两者都不填。',
   'error.apiPortInvalid': '--api-port 必须是 0 到 65535 之间的端口号，收到的是“{value}”。',
+  'error.export.idInUse': '名为 {id} 的导出已在进行中。',
+  'error.workerWedged': '图像工作进程在取消后 {seconds} 秒内没有停止（似乎卡住了），已被终止并重新启动；该任务没有完成。排在后面的任务会继续。',
+  'error.planTimeout': '图像工作进程在 {seconds} 秒内没有回应执行计划请求。',
 };
