@@ -4,8 +4,8 @@
 // input, live mode), its speed LoRAs and their samplers, the LoRA architectures it runs, and its catalog
 // entries. Adding a family: one entry here, one folder in app/worker and one line in app/worker/families.ts.
 
-import { LCM_SAMPLER } from './discrete-samplers.js';
-import { LIGHTNING_SAMPLER } from './flow-match.js';
+import { LCM_SAMPLER, TURBO_EULER_ANCESTRAL } from './discrete-samplers.js';
+import { LIGHTNING_SAMPLER, QWEN_IMAGE_DEFAULT_SAMPLER } from './flow-match.js';
 import { notice, type Notice } from './notices.js';
 import type { SamplerSettings } from './samplers.js';
 import type { ComponentSizes } from './vram-plan.js';
@@ -74,6 +74,8 @@ export interface FamilyInfo {
   readonly imageInput: boolean;
   /** Live mode (render while typing): the size and steps it uses, undefined to keep the user's. */
   readonly live?: { readonly width: number; readonly height: number; readonly steps: number };
+  /** The sampler of the family's reference scheduler config (a folder's own config takes precedence). */
+  readonly defaultSampler: SamplerSettings;
   readonly speedPresets: readonly SpeedPreset[];
   readonly catalog: readonly CatalogEntry[];
   /** The build generates a tiny untrained model of this family: the studio's offline demo. */
@@ -142,6 +144,7 @@ export const FAMILIES: Readonly<Record<FamilyId, FamilyInfo>> = {
     ],
     imageInput: false,
     demo: true,
+    defaultSampler: QWEN_IMAGE_DEFAULT_SAMPLER,
     speedPresets: [
       // Qwen-Image-Lightning publishes its sampler configuration (shift fixed at ln 3, no terminal stretch);
       // the Qwen-Image-2512 Turbo LoRAs are used with the same flow-match Euler sampler.
@@ -187,6 +190,7 @@ export const FAMILIES: Readonly<Record<FamilyId, FamilyInfo>> = {
     sizes: SD_SIZES,
     imageInput: true,
     live: { width: 512, height: 512, steps: 1 },
+    defaultSampler: TURBO_EULER_ANCESTRAL,
     speedPresets: [{ id: 'lcm-sdxl', label: 'LCM-LoRA 4-step', family: 'sdxl-turbo', steps: 4, guidance: 1, sampler: LCM_SAMPLER, pattern: /lcm.*sdxl|sdxl.*lcm|lcm[-_ ]?lora/i }],
     catalog: [
       {
@@ -232,6 +236,7 @@ export const FAMILIES: Readonly<Record<FamilyId, FamilyInfo>> = {
     sizes: SD_SIZES,
     imageInput: true,
     live: { width: 512, height: 512, steps: 1 },
+    defaultSampler: { ...TURBO_EULER_ANCESTRAL, name: 'euler' },
     speedPresets: [],
     catalog: [
       {
