@@ -72,8 +72,10 @@ describe('gallery at 100,000 images', () => {
   });
 
   it('searches and filters the whole history', async () => {
-    await page.getByRole('searchbox', { name: 'Search prompts' }).fill('variation 99999');
-    await expect.poll(() => tiles().count()).toBe(1);
+    // Every word must match, a number as text or as the seed: the image whose prompt says 99999, and the
+    // one whose seed is 99999 (variation 89999).
+    await page.getByRole('searchbox', { name: 'Search prompts' }).fill('99999 variation');
+    await expect.poll(() => tiles().count()).toBe(2);
     await page.getByRole('searchbox', { name: 'Search prompts' }).fill('');
     await page.getByRole('spinbutton', { name: 'Filter by seed' }).fill('10042');
     await expect.poll(async () => (await tiles().count()) === 1 && (await tiles().first().getAttribute('aria-label'))).toContain('variation 42');
@@ -98,7 +100,7 @@ describe('gallery at 100,000 images', () => {
     await expect.poll(() => tiles().count()).toBe(1);
     await page.getByRole('checkbox', { name: 'Favourites only' }).uncheck();
 
-    await page.getByRole('searchbox', { name: 'Search prompts' }).fill('variation 77777');
+    await page.getByRole('searchbox', { name: 'Search prompts' }).fill('"variation 77777"');
     await page.getByRole('button', { name: 'Open image: a blue whale, variation 77777' }).click();
     await page.getByRole('button', { name: 'Delete' }).click();
     await page.getByRole('dialog', { name: 'Recipe' }).waitFor({ state: 'hidden' });

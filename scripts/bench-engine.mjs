@@ -149,7 +149,11 @@ async function parent() {
 
 if (process.argv[2] === '--modulation') await modulationChild(process.argv[3]);
 else if (process.argv[2] === '--vae') await vaeChild(process.argv[3]);
-else await parent();
+else {
+  await parent();
+  // The Stable Diffusion UNet and live mode (scripts/bench-unet.mjs).
+  await import('./bench-unet.mjs');
+}
 
 async function modulationChild(dir) {
   const { openTransformer } = await import(join(root, 'dist/app/worker/qwen-image/components.js'));

@@ -1,3 +1,4 @@
+import { noticeText } from '../shared/notices.js';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -136,12 +137,29 @@ describe('Studio with the real worker', () => {
     expect(studio.jobs.cancel(running.jobId)).toBe(false);
   });
 
+  it('a cancelled job that nobody awaits (hosts follow events) leaves no unhandled rejection', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const job = studio.submit({ ...base, steps: 50 });
+      const cancelled = new Promise<void>((resolve) => studio.jobs.onEvent((e) => e.jobId === job.jobId && e.type === 'cancelled' && resolve()));
+      await new Promise<void>((resolve) => studio.jobs.onEvent((e) => e.jobId === job.jobId && e.type === 'progress' && e.progress.phase === 'denoising' && resolve()));
+      studio.jobs.cancel(job.jobId);
+      await cancelled;
+      await new Promise((r) => setTimeout(r, 50));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+
   it('refuses bad requests before they reach the worker, recording nothing', () => {
     const before = countGenerations(studio.db);
     expect(() => studio.submit({ ...base, prompt: '' })).toThrow(/The prompt is empty/);
     expect(() => studio.submit({ ...base, width: 1000 })).toThrow(/multiple of 16/);
     expect(() => studio.submit({ ...base, steps: 99 })).toThrow(/Steps must be between 1 and 50/);
-    expect(() => studio.submit({ ...base, modelId: 'nope' })).toThrow(/Unknown model "nope"/);
+    expect(() => studio.submit({ ...base, modelId: 'nope' })).toThrow(/The model "nope" is not installed/);
     expect(countGenerations(studio.db)).toBe(before);
   });
 
@@ -157,17 +175,26 @@ describe('Studio with the real worker', () => {
       /has no transformer\/ folder; the download is incomplete/,
     ],
     [
-      'an SDXL folder',
+      'an SDXL folder whose download is incomplete',
       (dir: string) => {
         writeFileSync(join(dir, 'model_index.json'), JSON.stringify({ _class_name: 'StableDiffusionXLPipeline' }));
         return dir;
       },
-      /holds a StableDiffusionXLPipeline\. SDXL-Turbo is planned but not runnable yet/,
+      /has no unet\/ folder; the download is incomplete/,
     ],
   ])('fails clearly on %s', async (_, make, pattern) => {
     const dir = make(mkdtempSync(join(tmpdir(), 'studio-model-')));
-    studio.models.register('custom', dir);
+    await studio.models.registerFolder('custom', dir, 'custom');
+    const before = countGenerations(studio.db);
     await expect(studio.submit({ ...base, modelId: 'custom' }).completion).rejects.toThrow(pattern);
+    expect(countGenerations(studio.db)).toBe(before);
+  });
+
+  it('refuses a folder whose model_index.json names no family it runs, naming the file, before any job', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'studio-model-'));
+    writeFileSync(join(dir, 'model_index.json'), JSON.stringify({ _class_name: 'FluxPipeline' }));
+    await expect(studio.models.registerFolder('flux', dir, 'flux')).rejects.toThrow(/model_index\.json names the pipeline FluxPipeline, which is no model family the studio runs \(it runs QwenImagePipeline, StableDiffusionXLPipeline, StableDiffusionPipeline\)/);
+    expect(() => studio.models.get('flux')).toThrow(/The model "flux" is not installed/);
   });
 });
 
@@ -198,7 +225,7 @@ describe.runIf(process.platform === 'linux' && process.getuid?.() === 0)('Studio
       }
       await expect(studio.submit({ ...base, width: 512, height: 512 }).completion).rejects.toMatchObject({
         code: 'storage-failed',
-        message: expect.stringMatching(/is full; the image was not saved/),
+        message: expect.stringMatching(/is full; nothing was saved there/),
       });
       expect(countGenerations(studio.db)).toBe(0);
       const leftovers = readdirSync(studio.layout.images, { recursive: true }).map(String).filter((f) => /\.(png|jpg|partial)$/.test(f));
@@ -239,7 +266,7 @@ describe('execution plans through the worker', () => {
       const report = await studio.plan('local:tiny-qwen-image', 256, 256);
       expect(report.forced).toBe('int4-streamed:1');
       const notes: string[] = [];
-      studio.jobs.onEvent((e) => e.type === 'progress' && e.progress.note && notes.push(e.progress.note));
+      studio.jobs.onEvent((e) => e.type === 'progress' && e.progress.note && notes.push(noticeText(e.progress.note)));
       const record = await studio.submit({ prompt: 'a fox', steps: 1, width: 256, height: 256, seed: 1, modelId: 'local:tiny-qwen-image' }).completion;
       expect(record.recipe.device).toContain('plan int4-streamed:1');
       expect(notes).toContain('Making the 4-bit copy of the transformer (once).');

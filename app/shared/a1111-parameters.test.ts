@@ -23,6 +23,18 @@ const recipe: Recipe = {
 describe('A1111 parameters', () => {
   const text = formatA1111Parameters(recipe);
 
+  it('writes the weights file\'s hash as the Model hash, not a config file\'s', () => {
+    const folder: Recipe = {
+      ...recipe,
+      modelHashes: [
+        { file: 'transformer/config.json', bytes: 500, sha256: 'c0'.repeat(32) },
+        { file: 'transformer/diffusion_pytorch_model.safetensors', bytes: 10, sha256: 'f1'.repeat(32) },
+        { file: 'vae/diffusion_pytorch_model.safetensors', bytes: 10, sha256: 'aa'.repeat(32) },
+      ],
+    };
+    expect(parseA1111Parameters(formatA1111Parameters(folder)).settings['Model hash']).toBe('f1f1f1f1f1');
+  });
+
   it('uses the layout other tools read', () => {
     const lines = text.split('\n');
     expect(lines[0]).toBe(recipe.prompt);

@@ -2,6 +2,8 @@
 
 import type { Precision } from './precision.js';
 import { z } from 'zod';
+import type { SamplerSettings } from './samplers.js';
+import { isNoticeKey, notice, noticeText, type Notice, type NoticeKey, type NoticeParams } from './notices.js';
 
 export const SIZE_STEP = 16;
 export const MIN_SIDE = 256;
@@ -12,13 +14,16 @@ export const MIN_STEPS = 1;
 export const MAX_STEPS = 50;
 export const MAX_PROMPT_CHARS = 4000;
 export const MAX_SEED = 0xffff_ffff;
+export const MAX_GUIDANCE = 20;
+/** Images one Generate press queues. */
+export const MAX_BATCH = 16;
 
 export interface SizePreset {
   readonly width: number;
   readonly height: number;
 }
 
-/** The size presets users expect from the Qwen-Image family and SDXL-Turbo. */
+/** Size presets every family offers (each family lists its own in model-families.ts). */
 export const SIZE_PRESETS: readonly SizePreset[] = [
   { width: 1024, height: 1024 },
   { width: 1328, height: 1328 },
@@ -31,13 +36,14 @@ export const SIZE_PRESETS: readonly SizePreset[] = [
 export const OUTPUT_FORMATS = ['jpeg95', 'jpeg80', 'png'] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 
-function sideSchema(name: string) {
+// Validation messages are notice keys: the renderer shows them in the user's language, next to the field.
+function sideSchema(name: 'width' | 'height') {
   return z
-    .number({ error: `${name} must be a number of pixels` })
-    .int(`${name} must be a whole number of pixels`)
-    .min(MIN_SIDE, `${name} must be at least ${MIN_SIDE} pixels`)
-    .max(MAX_SIDE, `${name} must be at most ${MAX_SIDE} pixels`)
-    .refine((v) => v % SIZE_STEP === 0, { message: `${name} must be a multiple of ${SIZE_STEP} pixels` });
+    .number({ error: `validation.${name}Number` })
+    .int(`validation.${name}Whole`)
+    .min(MIN_SIDE, `validation.${name}Min`)
+    .max(MAX_SIDE, `validation.${name}Max`)
+    .refine((v) => v % SIZE_STEP === 0, { message: `validation.${name}Multiple` });
 }
 
 /**
@@ -45,10 +51,10 @@ function sideSchema(name: string) {
  * never wrapped into another seed; the range is checked first so that 1e20 is "too large", not "not whole".
  */
 export const seedSchema = z
-  .number({ error: 'The seed must be a number' })
-  .min(0, 'The seed cannot be negative')
-  .max(MAX_SEED, `The seed must be at most ${MAX_SEED}`)
-  .int('The seed must be a whole number');
+  .number({ error: 'validation.seedNumber' })
+  .min(0, 'validation.seedNegative')
+  .max(MAX_SEED, 'validation.seedMax')
+  .int('validation.seedWhole');
 
 /** A seed typed as text (CLI, a form): plain decimal digits only, so "0x10" or "1e3" is not read as another seed. */
 export function parseSeed(text: string): number | undefined {
@@ -58,23 +64,32 @@ export function parseSeed(text: string): number | undefined {
   return n <= MAX_SEED ? n : undefined;
 }
 
+/**
+ * Image-to-image: the picture to start from, a file on the studio's machine (CLI, desktop app) or an image
+ * of the history, and its strength: the share of the schedule that repaints it (1 = from pure noise).
+ */
+export const initImageSchema = z
+  .object({
+    path: z.string().min(1).max(4096).optional(),
+    generationId: z.string().regex(/^[0-9a-f-]{36}$/, 'not a generation id').optional(),
+    strength: z.number().gt(0, 'validation.strengthRange').max(1, 'validation.strengthRange'),
+  })
+  .strict()
+  .refine((v) => (v.path === undefined) !== (v.generationId === undefined), { message: 'validation.initImageSource' });
+
 /** A request as the user (UI or CLI) sends it; the seed is filled in by the main process when absent. */
 export const generationRequestSchema = z
   .object({
     prompt: z
       .string()
-      .max(MAX_PROMPT_CHARS, `The prompt is longer than ${MAX_PROMPT_CHARS} characters`)
-      .refine((p) => p.trim().length > 0, { message: 'The prompt is empty: describe the image you want' }),
-    negativePrompt: z.string().max(MAX_PROMPT_CHARS).default(''),
+      .max(MAX_PROMPT_CHARS, 'validation.promptLong')
+      .refine((p) => p.trim().length > 0, { message: 'validation.promptEmpty' }),
+    negativePrompt: z.string().max(MAX_PROMPT_CHARS, 'validation.negativeLong').default(''),
     seed: seedSchema.optional(),
-    steps: z
-      .number()
-      .int('Steps must be a whole number')
-      .min(MIN_STEPS, `Steps must be between ${MIN_STEPS} and ${MAX_STEPS}`)
-      .max(MAX_STEPS, `Steps must be between ${MIN_STEPS} and ${MAX_STEPS}`),
-    guidance: z.number().min(1, 'Guidance must be at least 1.0').max(20, 'Guidance must be at most 20').default(1),
-    width: sideSchema('Width'),
-    height: sideSchema('Height'),
+    steps: z.number().int('validation.stepsWhole').min(MIN_STEPS, 'validation.stepsRange').max(MAX_STEPS, 'validation.stepsRange'),
+    guidance: z.number().min(1, 'validation.guidanceMin').max(MAX_GUIDANCE, 'validation.guidanceMax').default(1),
+    width: sideSchema('width'),
+    height: sideSchema('height'),
     modelId: z.string().min(1).max(200).default('demo'),
     format: z.enum(OUTPUT_FORMATS).default('jpeg95'),
     /** LoRAs from the studio's library by id, each with its strength (1 = as trained). */
@@ -83,16 +98,17 @@ export const generationRequestSchema = z
         z
           .object({
             id: z.string().min(1).max(200),
-            strength: z.number().min(-2, 'LoRA strength must be between -2 and 2').max(2, 'LoRA strength must be between -2 and 2'),
+            strength: z.number().min(-2, 'validation.loraStrength').max(2, 'validation.loraStrength'),
           })
           .strict(),
       )
-      .max(8, 'At most 8 LoRAs at once')
+      .max(8, 'validation.loraCount')
       .default([]),
+    initImage: initImageSchema.optional(),
   })
   .strict()
   .refine((r) => r.width * r.height <= MAX_PIXELS, {
-    message: `The image is larger than ${MAX_PIXELS / 1_000_000} megapixels`,
+    message: 'validation.tooManyPixels',
     path: ['width'],
   });
 
@@ -103,7 +119,31 @@ export type ResolvedRequest = GenerationRequest & { readonly seed: number };
 
 export interface ValidationProblem {
   readonly field: string;
+  /** English text, for logs and the CLI. */
   readonly message: string;
+  readonly notice: Notice;
+}
+
+/** The parameters of each validation notice: the limits the schema enforces. */
+const VALIDATION_PARAMS: Partial<Record<NoticeKey, NoticeParams>> = {
+  'validation.promptLong': { max: MAX_PROMPT_CHARS },
+  'validation.negativeLong': { max: MAX_PROMPT_CHARS },
+  'validation.seedMax': { max: MAX_SEED },
+  'validation.stepsRange': { min: MIN_STEPS, max: MAX_STEPS },
+  'validation.widthMin': { min: MIN_SIDE },
+  'validation.widthMax': { max: MAX_SIDE },
+  'validation.widthMultiple': { step: SIZE_STEP },
+  'validation.heightMin': { min: MIN_SIDE },
+  'validation.heightMax': { max: MAX_SIDE },
+  'validation.heightMultiple': { step: SIZE_STEP },
+  'validation.tooManyPixels': { max: MAX_PIXELS / 1_000_000 },
+};
+
+/** A schema problem as a notice: the studio's own messages are keys; anything else (a wrong type) is quoted. */
+export function issueNotice(issue: { readonly message: string; readonly path: readonly PropertyKey[] } | undefined): Notice {
+  if (!issue) return notice('validation.invalid', { field: 'request', problem: 'invalid' });
+  if (isNoticeKey(issue.message)) return notice(issue.message, VALIDATION_PARAMS[issue.message]);
+  return notice('validation.invalid', { field: issue.path.map(String).join('.') || 'request', problem: issue.message });
 }
 
 export function validateGenerationRequest(
@@ -113,7 +153,10 @@ export function validateGenerationRequest(
   if (parsed.success) return { ok: true, value: parsed.data };
   return {
     ok: false,
-    problems: parsed.error.issues.map((i) => ({ field: i.path.join('.') || 'request', message: i.message })),
+    problems: parsed.error.issues.map((i) => {
+      const n = issueNotice(i);
+      return { field: i.path.map(String).join('.') || 'request', message: noticeText(n), notice: n };
+    }),
   };
 }
 
@@ -125,18 +168,7 @@ export function parseSize(text: string): SizePreset | undefined {
 }
 
 /** Sampler settings recorded with each image, enough to rerun the same schedule. */
-export interface SamplerSettings {
-  readonly name: 'flow-match-euler';
-  readonly shift: number;
-  readonly useDynamicShifting: boolean;
-  readonly timeShiftType: 'exponential' | 'linear';
-  readonly baseShift: number;
-  readonly maxShift: number;
-  readonly baseImageSeqLen: number;
-  readonly maxImageSeqLen: number;
-  readonly shiftTerminal: number | null;
-  readonly numTrainTimesteps: number;
-}
+export type { SamplerSettings } from './samplers.js';
 
 export interface LoraUse {
   readonly name: string;
@@ -180,6 +212,8 @@ export interface Recipe {
   readonly device: string;
   /** The precision the transformer computed in (f32, fp16, bf16); absent in records made before it was recorded. */
   readonly precision?: Precision;
+  /** Image-to-image: the input image (file name or history id, its sha256) and the strength. */
+  readonly initImage?: { readonly source: string; readonly sha256: string; readonly strength: number };
 }
 
 export interface GenerationRecord {

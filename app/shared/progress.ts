@@ -11,7 +11,10 @@ export interface JobProgress {
   readonly step: number;
   readonly totalSteps: number;
   /** Something the user should know about this job: a cache being made, a plan that ran out of memory. */
-  readonly note?: string;
-  /** The note as a notice (key and parameters), for the user's language. */
-  readonly notice?: Notice;
+  readonly note?: Notice;
+  /**
+   * What the image looks like so far (denoising steps): a small JPEG as a data URL, projected from the
+   * latents without the VAE.
+   */
+  readonly preview?: string;
 }

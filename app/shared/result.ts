@@ -1,6 +1,6 @@
 // Results that cross process boundaries: values or serialized errors, never thrown exceptions.
 
-import { noticeText, type Notice } from './notices.js';
+import { notice, noticeText, type Notice } from './notices.js';
 
 /** Error codes the user may see; each comes with a message that says what happened and what to do. */
 export const ERROR_CODES = [
@@ -14,6 +14,7 @@ export const ERROR_CODES = [
   'not-found',
   'storage-failed',
   'database-too-new',
+  'database-corrupt',
   'download-failed',
   'internal',
 ] as const;
@@ -24,10 +25,10 @@ export interface SerializedError {
   readonly code: ErrorCode;
   /** English text, for the CLI and logs; the renderer shows `notice` in the user's language instead. */
   readonly message: string;
-  /** Where the problem is, e.g. the request field or file that was rejected. */
+  /** Where the problem is, e.g. the request field or file that was rejected, or the system's own words. */
   readonly detail?: string;
   /** What the user reads: a key with parameters, rendered by the renderer in the user's language. */
-  readonly notice?: Notice;
+  readonly notice: Notice;
 }
 
 export type Result<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: SerializedError };
@@ -36,34 +37,32 @@ export function ok<T>(value: T): Result<T> {
   return { ok: true, value };
 }
 
-export function fail<T = never>(code: ErrorCode, message: string, detail?: string): Result<T> {
-  return { ok: false, error: detail === undefined ? { code, message } : { code, message, detail } };
+export function fail<T = never>(code: ErrorCode, n: Notice, detail?: string): Result<T> {
+  return { ok: false, error: new StudioError(code, n, detail).toJSON() };
 }
 
 /**
- * An expected failure with a user-facing message; anything else thrown is a bug. Pass a Notice (a key of
- * `NOTICES` with its parameters) so the user reads it in their language; a plain string is the older form,
- * which the renderer can only show as it is.
+ * An expected failure with a user-facing message; anything else thrown is a bug. The message is a Notice
+ * (a key of `NOTICES` with its parameters) so the user reads it in their language; the English text is
+ * the Error's message for the CLI and logs. `detail` keeps what the system said (a file, an OS error).
  */
 export class StudioError extends Error {
   override readonly name = 'StudioError';
-  readonly notice: Notice | undefined;
   constructor(
     readonly code: ErrorCode,
-    message: string | Notice,
+    readonly notice: Notice,
     readonly detail?: string,
   ) {
-    super(typeof message === 'string' ? message : noticeText(message));
-    this.notice = typeof message === 'string' ? undefined : message;
+    super(noticeText(notice));
+  }
+
+  /** The error again on this side of a process boundary. */
+  static from(e: SerializedError): StudioError {
+    return new StudioError(e.code, e.notice, e.detail);
   }
 
   toJSON(): SerializedError {
-    return {
-      code: this.code,
-      message: this.message,
-      ...(this.detail === undefined ? {} : { detail: this.detail }),
-      ...(this.notice === undefined ? {} : { notice: this.notice }),
-    };
+    return { code: this.code, message: this.message, ...(this.detail === undefined ? {} : { detail: this.detail }), notice: this.notice };
   }
 }
 
@@ -71,7 +70,7 @@ export class StudioError extends Error {
 export function serializeError(error: unknown): SerializedError {
   if (error instanceof StudioError) return error.toJSON();
   const message = error instanceof Error ? error.message : String(error);
-  return { code: 'internal', message, notice: { key: 'error.internal', params: { message } } };
+  return { code: 'internal', message, notice: notice('error.internal', { message }) };
 }
 
 export function assertNever(value: never, what = 'value'): never {

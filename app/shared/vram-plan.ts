@@ -9,10 +9,32 @@
 // PCIe bandwidth. The predictions rank plans and say early that something will not fit;
 // `npm run bench:engine` and `npm run bench:plans` print them next to measurements.
 
-import type { Precision } from './precision.js';
 import { notice, noticeText, type Notice } from './notices.js';
+import { bytesPer, type Precision } from './precision.js';
+
+/**
+ * The component that runs at every step, as its family describes it: what plan labels call it, the plan
+ * kinds the family's runner has, and its own estimates of activations, FLOPs and style-slot inputs. Each
+ * estimate left out falls back to the MMDiT formulas below (the denoiser as a stack of equal blocks).
+ */
+export interface DenoiserModel {
+  readonly label: string;
+  readonly kinds?: readonly PlanKind[];
+  /** Peak activation bytes of one call with `batch` rows. */
+  readonly activationBytes?: (width: number, height: number, batch: number) => number;
+  /** FLOPs of one step with `batch` rows. */
+  readonly flops?: (width: number, height: number, batch: number) => number;
+  /** Float32 bytes of `count` style slots of `rank`. */
+  readonly slotBytes?: (count: number, rank: number) => number;
+  /** The precision the family computes in when it does not follow the device's (the SD families: float32). */
+  readonly precision?: Precision;
+  /** Share of each block's stored weights that runs once per timestep (the modulation linears of an MMDiT). */
+  readonly modulationShare?: number;
+}
 
 export interface ComponentSizes {
+  /** Absent: a transformer of `blockBytes` blocks, estimated with the formulas below. */
+  readonly denoiser?: DenoiserModel;
   readonly textEncoderBytes: number;
   /** Stored weight bytes of each transformer block, in order (modulation included). */
   readonly blockBytes: readonly number[];
@@ -114,17 +136,18 @@ export interface PlanPrediction {
 export interface PlanResult {
   readonly plans: readonly PlanPrediction[];
   readonly chosen: PlanPrediction | undefined;
-  /** Why nothing fits, when nothing does (English; the UI renders adviceNotice). */
-  readonly advice?: string;
-  readonly adviceNotice?: Notice;
+  /** Why nothing fits, when nothing does. */
+  readonly advice?: Notice;
 }
 
 const GB = 1024 ** 3;
 /** Keep this share of the card free: drivers and other programs move the goalposts. */
 const SAFETY = 0.92;
 const VAE_TILE_ABOVE = 1536 * 1536;
-/** Text tokens the FLOP count assumes: a long prompt. */
-const PLANNED_TEXT = 256;
+/** Text tokens planned for: a long prompt (the template's 34 plus ~220), as the reference pipeline allows. */
+export const PLANNED_TEXT_TOKENS = 256;
+/** Tokens of the prompt template around the text (Qwen-Image's: 34). */
+const TEMPLATE_TOKENS = 34;
 
 function sum(xs: readonly number[]): number {
   return xs.reduce((a, b) => a + b, 0);
@@ -146,9 +169,46 @@ export function styleSlotBytes(sizes: ComponentSizes, count: number, rank: numbe
   return count * rank * bytesPerValue * perBlock * sizes.blockBytes.length;
 }
 
-/** FLOPs of one transformer call (the modulation excluded: it runs once per schedule). */
+/**
+ * Memory terms estimated from stored sizes alone, for a model whose graphs the worker cannot build here: a
+ * catalog entry before its download, or a family without graph analysis. Weights are held in the compute
+ * precision (the modulation share in float32, as the studio runs it). Activations follow the family's own
+ * estimate or, for an MMDiT, the live peak the graph analysis finds for Qwen-Image: ~9.5 values per joint
+ * token and width plus one head's worth of scores; the text encoder ~19 values per position and width over
+ * the prompt and its template; the VAE decoder ~480 values per pixel (a ~320x320 region when tiled).
+ * plan.test.ts keeps these within reach of the graph-derived terms (worker/qwen-image/graph-memory), which
+ * replace them wherever a folder is at hand.
+ */
+export function estimatedMemory(sizes: ComponentSizes, width: number, height: number, precision: Precision, textTokens = PLANNED_TEXT_TOKENS): GraphMemory {
+  const p = sizes.denoiser?.precision ?? precision;
+  const value = bytesPer(p);
+  const held = value / sizes.bytesPerWeight;
+  const share = sizes.denoiser?.modulationShare ?? 0;
+  const joint = imageTokens(width, height) + textTokens;
+  const pixels = width * height;
+  const own = sizes.denoiser?.activationBytes;
+  return {
+    precision: p,
+    textEncoderWeights: sizes.textEncoderBytes * held,
+    textEncoderActivations: (textTokens + TEMPLATE_TOKENS) * sizes.textWidth * value * 19,
+    blockWeights: sizes.blockBytes.map((b) => b * (1 - share) * held),
+    transformerOtherWeights: sizes.transformerOtherBytes * held,
+    transformerActivations: own ? own(width, height, 1) : joint * sizes.width * value * 9.5 + sizes.heads * joint * 64 * value,
+    modulationWeightsPerBlock: (sum(sizes.blockBytes) / Math.max(1, sizes.blockBytes.length)) * share * (4 / sizes.bytesPerWeight),
+    modulationOtherWeights: 0,
+    vaeWeights: sizes.vaeBytes * held,
+    vaeActivations: pixels * 480 * value,
+    vaeTiledActivations: Math.min(pixels, 320 * 320) * 480 * value,
+    attentionScores: 0,
+    converted: { textEncoder: held !== 1, transformer: held !== 1, vae: held !== 1 },
+  };
+}
+
+/** FLOPs of one denoiser call (the modulation excluded: it runs once per schedule). */
 export function transformerFlops(sizes: ComponentSizes, width: number, height: number, batch: number): number {
-  const joint = imageTokens(width, height) + PLANNED_TEXT;
+  const own = sizes.denoiser?.flops;
+  if (own) return own(width, height, batch);
+  const joint = imageTokens(width, height) + PLANNED_TEXT_TOKENS;
   // Each block has two streams: image tokens pass only the image linears, text tokens only the text ones,
   // so every token meets the attention and MLP weights of one stream: 12 d^2 per block (a third of the
   // blocks' parameters with modulation). Attention adds 4 d T^2 per block.
@@ -201,6 +261,7 @@ export function planFor(sizes: ComponentSizes, memory: GraphMemory, width: numbe
   const vaeWeights = memory.vaeWeights * conv(memory.converted.vae);
   const modAll = memory.modulationWeightsPerBlock * layers + memory.modulationOtherWeights;
   const compute = transformerFlops(sizes, width, height, batch) / (device.tflops * 1e12);
+  const denoiser = denoiserNotice(sizes);
   const pcie = (bytes: number) => bytes / (device.pcieGBs * 1e9);
   // Style-slot matrices are session inputs: a GPU provider copies them to the card at every run.
   const inputCopy = device.copiesInputs ? pcie(slotBytes) : 0;
@@ -212,7 +273,9 @@ export function planFor(sizes: ComponentSizes, memory: GraphMemory, width: numbe
   const modulationPeak = (resident: number) => memory.modulationOtherWeights + modulationBlocks(resident) * memory.modulationWeightsPerBlock;
   const phase = { textEncoder: teWeights + teAct, vae: vaeWeights + vaeAct };
   const plans: PlanPrediction[] = [];
+  const kinds = sizes.denoiser?.kinds ?? PLAN_KINDS;
   const add = (p: Omit<PlanPrediction, 'fits' | 'vaeTiled' | 'peakVramBytes' | 'precision' | 'label' | 'modulationBlocks'>, resident = 0) => {
+    if (!kinds.includes(p.kind)) return;
     const peak = Math.max(p.phases.textEncoder, p.phases.modulation, p.phases.transformer, p.phases.vae) + overhead;
     plans.push({
       ...p,
@@ -239,7 +302,7 @@ export function planFor(sizes: ComponentSizes, memory: GraphMemory, width: numbe
   }, residentAll);
   add({
     kind: 'sequential',
-    notice: notice('plan.sequential', { precision: memory.precision }),
+    notice: notice('plan.sequential', { denoiser, precision: memory.precision }),
     phases: { ...phase, modulation: modulationPeak(0), transformer: transformerPhaseBytes(memory, device, { kind: 'sequential' }, adapters, batch) },
     peakRamBytes: hostBase,
     secondsPerStep: compute,
@@ -258,7 +321,7 @@ export function planFor(sizes: ComponentSizes, memory: GraphMemory, width: numbe
       const moved = Math.max(0, layers - pinned * g) * perBlockBytes;
       const candidate: Candidate = {
         kind,
-        notice: notice(kind === 'streamed' ? 'plan.streamed' : 'plan.int4Streamed', { blocks: g, pinned: pinned * g, precision: memory.precision }),
+        notice: notice(kind === 'streamed' ? 'plan.streamed' : 'plan.int4Streamed', { denoiser, blocks: g, pinned: pinned * g, precision: memory.precision }),
         phases: { textEncoder: teBytes + teAct, modulation: modulationPeak(0), transformer: transformerPhaseBytes(memory, device, { kind, groupBlocks: g, pinnedGroups: pinned }, adapters, batch), vae: phase.vae },
         peakRamBytes: hostBase + g * perBlockBytes,
         // Session creation blocks the thread (the binding has no async load): transfers add to compute.
@@ -301,19 +364,17 @@ export function planFor(sizes: ComponentSizes, memory: GraphMemory, width: numbe
   const chosen = plans.filter((p) => p.fits).sort((a, b) => cost(a) - cost(b))[0];
   const smallest = [...plans].sort((a, b) => a.peakVramBytes - b.peakVramBytes)[0]!;
   if (chosen) return { plans, chosen };
-  const adviceNotice = notice('plan.nothingFits', {
-    memory: (device.vramBytes / GB).toFixed(0),
-    width,
-    height,
-    smallest: describePlan(choiceOf(smallest)),
-    needs: (smallest.peakVramBytes / GB).toFixed(1),
-  });
-  return { plans, chosen, advice: planLabel(adviceNotice), adviceNotice };
+  return { plans, chosen, advice: notice('plan.advice', { memory: (device.vramBytes / GB).toFixed(0), width, height, needed: (smallest.peakVramBytes / GB).toFixed(1) }) };
 }
 
 /** English text of a plan notice (the CLI's table; the UI renders the notice in the user's language). */
 function planLabel(n: Notice): string {
   return noticeText(n);
+}
+
+/** How plan notices name the denoiser: the family's own term for it (a technical name, left untranslated). */
+function denoiserNotice(sizes: ComponentSizes): string {
+  return sizes.denoiser?.label ?? 'denoiser';
 }
 
 /** What the engine needs to know to run a plan. */
@@ -387,7 +448,7 @@ export interface DeviceSummary {
    */
   readonly unavailable: readonly { readonly provider: string; readonly reason: string; readonly notices?: readonly Notice[] }[];
   /** Said when a number is an assumption (e.g. VRAM not reported on DirectML). */
-  readonly note?: string;
+  readonly note?: Notice;
   /** The precision the engine computes in on this device (the provider's default or STUDIO_PRECISION). */
   readonly precision?: Precision;
   /** CUDA compute capability of the card, when nvidia-smi reports it. */

@@ -3,35 +3,28 @@
 import { z } from 'zod';
 import { generationRequestSchema, seedSchema } from './generation.js';
 import { JOB_PHASES } from './progress.js';
-import { isNoticeKey, type NoticeKey } from './notices.js';
+import { isNoticeKey, type Notice, type NoticeKey } from './notices.js';
 import { ERROR_CODES } from './result.js';
-import type { PlanReport } from './vram-plan.js';
+import { samplerSchema } from './samplers.js';
+import type { ComponentSizes, PlanReport } from './vram-plan.js';
 import { PRECISIONS } from './precision.js';
 
 const jobId = z.string().min(1).max(64);
-export const noticeSchema = z.object({
-  key: z.custom<NoticeKey>(isNoticeKey, 'unknown notice key'),
-  params: z.record(z.string(), z.union([z.string(), z.number()])).optional(),
-});
+/** A notice; a parameter may be a notice itself (a reason inside a sentence), a few levels deep. */
+export const noticeSchema: z.ZodType<Notice> = z.lazy(() =>
+  z.object({
+    key: z.custom<NoticeKey>(isNoticeKey, 'unknown notice key'),
+    params: z.record(z.string(), z.union([z.string(), z.number(), noticeSchema])).optional(),
+  }),
+);
 const serializedError = z.object({
   code: z.enum(ERROR_CODES),
   message: z.string(),
   detail: z.string().optional(),
-  notice: noticeSchema.optional(),
+  notice: noticeSchema,
 });
 
-export const samplerSchema = z.object({
-  name: z.literal('flow-match-euler'),
-  shift: z.number(),
-  useDynamicShifting: z.boolean(),
-  timeShiftType: z.enum(['exponential', 'linear']),
-  baseShift: z.number(),
-  maxShift: z.number(),
-  baseImageSeqLen: z.number(),
-  maxImageSeqLen: z.number(),
-  shiftTerminal: z.number().nullable(),
-  numTrainTimesteps: z.number(),
-});
+export { samplerSchema } from './samplers.js';
 
 export const workerLoraSchema = z.object({ file: z.string().min(1), strength: z.number(), role: z.enum(['speed', 'style']) });
 export type WorkerLora = z.infer<typeof workerLoraSchema>;
@@ -47,10 +40,25 @@ export const toWorkerSchema = z.discriminatedUnion('type', [
     loras: z.array(workerLoraSchema).default([]),
     /** Replaces the model folder's scheduler config (a speed LoRA's preset). */
     sampler: samplerSchema.optional(),
+    /** Image-to-image: the input image, already decoded and fitted to the request's size by the main process. */
+    initImage: z
+      .object({ width: z.number().int().positive(), height: z.number().int().positive(), rgb: z.custom<Uint8Array>((v) => v instanceof Uint8Array, 'expected bytes'), strength: z.number().gt(0).max(1) })
+      .optional(),
   }),
   z.object({ type: z.literal('cancel'), seq: z.number().int(), jobId }),
   /** Asks for the plan report of a model at a size; answered by plan-report or plan-failed. */
   z.object({ type: z.literal('plan'), seq: z.number().int(), requestId: z.string().min(1).max(64), modelDir: z.string().min(1), width: z.number().int().positive(), height: z.number().int().positive(), speedLoraFiles: z.array(z.string().min(1)).max(4).default([]) }),
+  /** Asks for the plan report of a model known only by its tensor sizes (a catalog entry not downloaded yet). */
+  z.object({
+    type: z.literal('plan-sizes'),
+    seq: z.number().int(),
+    requestId: z.string().min(1).max(64),
+    sizes: z.custom<ComponentSizes>((v) => typeof v === 'object' && v !== null && 'blockBytes' in v, 'expected component sizes'),
+    width: z.number().int().positive(),
+    height: z.number().int().positive(),
+    /** The speed LoRA's side branch as the graph holds it (float32 bytes). */
+    loraBytes: z.number().nonnegative().default(0),
+  }),
   z.object({ type: z.literal('shutdown'), seq: z.number().int() }),
 ]);
 export type ToWorker = z.infer<typeof toWorkerSchema>;
@@ -72,9 +80,9 @@ export const fromWorkerSchema = z.discriminatedUnion('type', [
     phase: z.enum(JOB_PHASES),
     step: z.number().int().nonnegative(),
     totalSteps: z.number().int().nonnegative(),
-    note: z.string().max(2000).optional(),
-    /** The note as a notice, for the user's language (`note` is its English text). */
-    notice: noticeSchema.optional(),
+    note: noticeSchema.optional(),
+    /** The latents so far as a small RGB image (a projection, no VAE): bytes, not numbers in JSON. */
+    preview: z.object({ width: z.number().int().positive().max(256), height: z.number().int().positive().max(256), rgb: z.custom<Uint8Array>((v) => v instanceof Uint8Array, 'expected bytes') }).optional(),
   }),
   z.object({
     type: z.literal('done'),

@@ -134,7 +134,7 @@ export async function discoverDevice(providers: readonly Provider[], threads: nu
       unavailable,
       precision: precision ?? defaultPrecision(provider, gpu?.computeCapability),
       ...(gpu?.computeCapability ? { computeCapability: gpu.computeCapability } : {}),
-      ...(assumed ? { note: 'The card did not report its memory; planning for 8 GB (set STUDIO_VRAM_GB to say).' } : {}),
+      ...(assumed ? { note: notice('device.vramAssumed') } : {}),
     },
     budget: gpuBudget(vramBytes, ramBytes, tflops, pcieGBs),
   };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { gaussianNoise, xoshiro128 } from './noise.js';
+import { gaussianNoise, NoiseStream, xoshiro128 } from './noise.js';
 
 describe('gaussianNoise', () => {
   it('is the same for the same seed and differs between seeds', () => {
@@ -20,6 +20,15 @@ describe('gaussianNoise', () => {
     expect(Math.abs(mean)).toBeLessThan(0.01);
     expect(Math.abs(variance - 1)).toBeLessThan(0.02);
     expect(v.every(Number.isFinite)).toBe(true);
+  });
+
+  it('a stream starts with gaussianNoise of the same seed and continues with fresh draws', () => {
+    const stream = new NoiseStream(42);
+    const first = stream.draw(5);
+    const second = stream.draw(4);
+    expect(first).toEqual(gaussianNoise(42, 5));
+    expect(second).not.toEqual(gaussianNoise(42, 4));
+    expect(new NoiseStream(42).draw(5)).toEqual(first);
   });
 
   it('refuses a seed outside 0..2^32-1 instead of wrapping it into another seed', () => {

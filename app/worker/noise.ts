@@ -46,17 +46,33 @@ function rotl(x: number, k: number): number {
   return ((x << k) | (x >>> (32 - k))) >>> 0;
 }
 
+/**
+ * A seeded stream of standard-normal float32 draws. The first draw of `count` values is exactly
+ * gaussianNoise(seed, count); later draws continue the same generator, which is how samplers that add
+ * noise at every step (Euler ancestral, LCM) stay reproducible from the one seed.
+ */
+export class NoiseStream {
+  private readonly next: () => number;
+
+  constructor(readonly seed: number) {
+    this.next = xoshiro128(seed);
+  }
+
+  draw(count: number): Float32Array {
+    const out = new Float32Array(count);
+    for (let i = 0; i < count; i += 2) {
+      // (n + 1) / 2^32 lies in (0, 1], so the logarithm is finite.
+      const u1 = (this.next() + 1) / 4294967296;
+      const u2 = this.next() / 4294967296;
+      const r = Math.sqrt(-2 * Math.log(u1));
+      out[i] = r * Math.cos(2 * Math.PI * u2);
+      if (i + 1 < count) out[i + 1] = r * Math.sin(2 * Math.PI * u2);
+    }
+    return out;
+  }
+}
+
 /** `count` standard-normal float32 values for `seed`. */
 export function gaussianNoise(seed: number, count: number): Float32Array {
-  const next = xoshiro128(seed);
-  const out = new Float32Array(count);
-  for (let i = 0; i < count; i += 2) {
-    // (n + 1) / 2^32 lies in (0, 1], so the logarithm is finite.
-    const u1 = (next() + 1) / 4294967296;
-    const u2 = next() / 4294967296;
-    const r = Math.sqrt(-2 * Math.log(u1));
-    out[i] = r * Math.cos(2 * Math.PI * u2);
-    if (i + 1 < count) out[i + 1] = r * Math.sin(2 * Math.PI * u2);
-  }
-  return out;
+  return new NoiseStream(seed).draw(count);
 }

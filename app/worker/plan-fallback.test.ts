@@ -109,6 +109,6 @@ describe('plans by name and out-of-memory fallback', () => {
     const absent = process.platform === 'win32' ? 'cuda' : 'dml';
     const device = await discoverDevice([absent, 'cpu'], 2);
     expect(device.summary.provider).toBe('cpu');
-    expect(device.summary.unavailable).toEqual([{ provider: absent, reason: expect.stringMatching(/.+/) }]);
+    expect(device.summary.unavailable).toEqual([{ provider: absent, reason: expect.stringMatching(/.+/), notices: [expect.objectContaining({ key: expect.stringMatching(/^gpu\./) })] }]);
   });
 });

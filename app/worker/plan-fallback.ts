@@ -2,6 +2,7 @@
 // told which plan failed and which one made the image.
 
 import { StudioError } from '../shared/result.js';
+import { notice } from '../shared/notices.js';
 import { describePlan, isOutOfMemory, type ExecutionChoice } from '../shared/vram-plan.js';
 
 export interface FallbackOutcome<T> {
@@ -28,7 +29,7 @@ export async function withPlanFallback<T>(
       if (!next) {
         throw new StudioError(
           'inference-failed',
-          `Out of memory with plan ${describePlan(plan)}, and no smaller plan is left (tried ${[...tried].join(', ')}). Try a smaller image size or close other programs using the GPU.`,
+          notice('error.outOfMemoryNoPlan', { plan: describePlan(plan), tried: [...tried].join(', ') }),
         );
       }
       onFallback(plan, next, message.split('\n')[0]!.slice(0, 200));

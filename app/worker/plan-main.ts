@@ -1,5 +1,5 @@
 // `studio plan --model DIR --size WxH [--vram GB]`: the table of execution plans and the one chosen.
-// `--measure PLAN` also runs the transformer under that plan (random inputs, --steps steps) and prints
+// `--measure PLAN` also runs the model's denoiser under that plan (random inputs, --steps steps) and prints
 // what it measured next to what was predicted: time per step, peak host memory, peak VRAM on NVIDIA cards.
 
 import { spawn } from 'node:child_process';
@@ -11,11 +11,9 @@ import { defaultPrecision, isPrecision, PRECISIONS, type Precision } from '../sh
 import { noticeText } from '../shared/notices.js';
 import { discoverDevice, usableProviders, type Device } from './device.js';
 import { openModelFolder, type ModelFolder } from './model-folder.js';
-import { gaussianNoise } from './noise.js';
 import { providersFromEnv } from './ort.js';
 import { memoryTerms, planReport } from './plan-report.js';
-import { openTransformer } from './qwen-image/components.js';
-import { componentLayouts } from './qwen-image/qwen-image-runner.js';
+import { workerFamily } from './families.js';
 
 const GB = 1024 ** 3;
 
@@ -57,61 +55,24 @@ export interface Measured {
 
 async function measure(folder: ModelFolder, plan: ExecutionChoice, width: number, height: number, steps: number, textTokens: number, threads: number, device: Device): Promise<Measured> {
   const vram = sampleVram();
-  const t0 = performance.now();
-  let quantizeMs = 0;
-  const layouts = componentLayouts(folder, plan);
   const precision = device.summary.precision ?? 'f32';
   const providers = usableProviders(providersFromEnv(), device.summary);
-  const model = await openTransformer(folder.components.transformer, folder.root, { intraOpThreads: threads, providers, precision }, [], undefined, async (weights) => {
-    // The layout makes (or checks) the n-bit cache: timed apart from loading.
-    const q0 = performance.now();
-    const layout = await layouts.transformer!(weights);
-    quantizeMs = performance.now() - q0;
-    return layout;
-  });
-  // As a job does: the schedule's modulation first (its sessions come and go), then the blocks load.
-  const m0 = performance.now();
-  await model.prepareModulation([0.9]);
-  const modulationMs = performance.now() - m0;
-  await model.load();
-  const loadMs = performance.now() - t0 - quantizeMs - modulationMs;
-  const cfg = model.config;
-  const gridH = height / 16;
-  const gridW = width / 16;
-  const input = {
-    hidden: gaussianNoise(1, gridH * gridW * cfg.inChannels),
-    batch: 1,
-    gridH,
-    gridW,
-    encoder: gaussianNoise(2, textTokens * cfg.jointAttentionDim),
-    textTokens,
-    textLengths: [textTokens],
-    timesteps: Float32Array.of(0.9),
-  };
-  const msPerStep: number[] = [];
-  const peakRssAfterStep: number[] = [];
-  for (let i = 0; i < steps; i++) {
-    const s = performance.now();
-    await model.run(input);
-    msPerStep.push(performance.now() - s);
-    peakRssAfterStep.push(process.resourceUsage().maxRSS * 1024);
-  }
-  await model.release();
+  const m = await workerFamily(folder.family).measure(folder, plan, { width, height, textTokens }, steps, { intraOpThreads: threads, providers, precision });
   const peakVramBytes = vram.stop();
   const memory = await memoryTerms(folder, width, height, device, textTokens);
   const predictedPeakBytes =
-    Math.max(modulationPhaseBytes(memory, device.budget, model.layout.modulationBlocks), transformerPhaseBytes(memory, device.budget, plan)) + device.budget.runtimeOverheadBytes;
+    Math.max(modulationPhaseBytes(memory, device.budget, m.modulationBlocks), transformerPhaseBytes(memory, device.budget, plan)) + device.budget.runtimeOverheadBytes;
   return {
     plan: describePlan(plan),
     precision,
-    loadMs,
-    quantizeMs,
-    modulationMs,
-    msPerStep,
+    loadMs: m.loadMs,
+    quantizeMs: m.quantizeMs,
+    modulationMs: m.modulationMs ?? 0,
+    msPerStep: m.msPerStep,
     peakRssBytes: process.resourceUsage().maxRSS * 1024,
-    peakRssAfterStep,
+    peakRssAfterStep: m.peakRssAfterStep ?? [],
     ...(peakVramBytes ? { peakVramBytes } : {}),
-    peakLoadedParts: model.peakLoadedParts,
+    peakLoadedParts: m.peakLoadedParts,
     predictedPeakBytes,
   };
 }
@@ -123,14 +84,14 @@ function printTable(name: string, report: PlanReport): void {
     process.stdout.write(`  ${u.provider} unavailable${u.notices?.length ? ':' : `: ${u.reason}`}\n`);
     for (const n of u.notices ?? []) process.stdout.write(`    - ${noticeText(n)}\n`);
   }
-  if (d.note) process.stdout.write(`  ${d.note}\n`);
+  if (d.note) process.stdout.write(`  ${noticeText(d.note)}\n`);
   console.table(
     report.plans.map((p) => ({
       plan: describePlan(choiceOf(p)),
       precision: p.precision,
       'peak GB': (p.peakVramBytes / GB).toFixed(1),
       'text enc GB': (p.phases.textEncoder / GB).toFixed(1),
-      'transformer GB': (p.phases.transformer / GB).toFixed(1),
+      'denoiser GB': (p.phases.transformer / GB).toFixed(1),
       'VAE GB': (p.phases.vae / GB).toFixed(1),
       'peak RAM GB': (p.peakRamBytes / GB).toFixed(1),
       's/step': p.secondsPerStep.toFixed(2),
@@ -138,7 +99,7 @@ function printTable(name: string, report: PlanReport): void {
       chosen: p === report.chosen ? '<-' : '',
     })),
   );
-  process.stdout.write(report.chosen ? `chosen: ${report.chosen.label}\n` : `${report.advice}\n`);
+  process.stdout.write(report.chosen ? `chosen: ${report.chosen.label}\n` : `${report.advice ? noticeText(report.advice) : ''}\n`);
 }
 
 async function main(): Promise<number> {

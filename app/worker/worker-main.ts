@@ -3,15 +3,16 @@
 import { availableParallelism } from 'node:os';
 import { serializeError, StudioError } from '../shared/result.js';
 import { choiceOf, describePlan, fallbacksAfter, type ExecutionChoice } from '../shared/vram-plan.js';
-import { noticeText, type Notice } from '../shared/notices.js';
+import { notice, type Notice } from '../shared/notices.js';
 import { toWorkerSchema, type ToWorker } from '../shared/worker-protocol.js';
 import { discoverDevice, usableProviders, type Device } from './device.js';
 import { openModelFolder, type ModelFolder } from './model-folder.js';
 import { connectToParent } from './parent-channel.js';
 import { workerSettings, type WorkerSettings } from './worker-settings.js';
 import { withPlanFallback } from './plan-fallback.js';
-import { planReport } from './plan-report.js';
-import { QwenImageRunner } from './qwen-image/qwen-image-runner.js';
+import { planReport, reportForSizes } from './plan-report.js';
+import { workerFamily } from './families.js';
+import type { FamilyRunner } from './family-runner.js';
 
 type GenerateMessage = Extract<ToWorker, { type: 'generate' }>;
 type PlanMessage = Extract<ToWorker, { type: 'plan' }>;
@@ -23,7 +24,7 @@ const threads = Number(process.env.STUDIO_THREADS) || availableParallelism();
 const settings = workerSettings(process.env);
 const vramGB = Number(process.env.STUDIO_VRAM_GB) || undefined;
 let device: Promise<Device> | undefined;
-const loaded = new Map<string, QwenImageRunner>();
+const loaded = new Map<string, FamilyRunner>();
 const running = new Map<string, AbortController>();
 let queue: Promise<void> = Promise.resolve();
 
@@ -38,7 +39,7 @@ function currentDevice(): Promise<Device> {
   return device;
 }
 
-async function loadModel(folder: ModelFolder, plan: ExecutionChoice, note: (message: string) => void): Promise<{ runner: QwenImageRunner; loadMs: number }> {
+async function loadModel(folder: ModelFolder, plan: ExecutionChoice, note: (n: Notice) => void): Promise<{ runner: FamilyRunner; loadMs: number }> {
   const cached = loaded.get(folder.dir);
   if (cached && describePlan(cached.plan) === describePlan(plan)) return { runner: cached, loadMs: 0 };
   const t0 = performance.now();
@@ -50,18 +51,18 @@ async function loadModel(folder: ModelFolder, plan: ExecutionChoice, note: (mess
   const device = await currentDevice();
   const providers = usableProviders(currentSettings().providers, device.summary);
   const precision = device.summary.precision;
-  const runner = await QwenImageRunner.open(folder, { intraOpThreads: threads, providers, ...(precision ? { precision } : {}) }, plan, note);
+  const runner = await workerFamily(folder.family).open(folder, { intraOpThreads: threads, providers, ...(precision ? { precision } : {}) }, plan, note);
   loaded.set(folder.dir, runner);
   return { runner, loadMs: performance.now() - t0 };
 }
 
-async function generate(msg: GenerateMessage): Promise<void> {
-  const controller = new AbortController();
-  running.set(msg.jobId, controller);
+/** `controller` exists from the job's arrival: a cancel that comes while an earlier job still runs is kept. */
+async function generate(msg: GenerateMessage, controller: AbortController): Promise<void> {
   const steps = msg.request.steps;
-  const note = (text: string) => parent.send({ type: 'progress', jobId: msg.jobId, phase: 'loading', step: 0, totalSteps: steps, note: text });
-  const noteNotice = (n: Notice) => parent.send({ type: 'progress', jobId: msg.jobId, phase: 'denoising', step: 0, totalSteps: steps, note: noticeText(n), notice: n });
+  const note = (n: Notice) => parent.send({ type: 'progress', jobId: msg.jobId, phase: 'loading', step: 0, totalSteps: steps, note: n });
+  const noteNotice = (n: Notice) => parent.send({ type: 'progress', jobId: msg.jobId, phase: 'denoising', step: 0, totalSteps: steps, note: n });
   try {
+    if (controller.signal.aborted) throw new StudioError('cancelled', notice('error.cancelled'));
     parent.send({ type: 'progress', jobId: msg.jobId, phase: 'loading', step: 0, totalSteps: steps });
     const { forcedPlan } = currentSettings();
     const folder = await openModelFolder(msg.modelDir);
@@ -70,7 +71,7 @@ async function generate(msg: GenerateMessage): Promise<void> {
     const styleCount = msg.loras.filter((l) => l.role === 'style').length;
     const { report, sizes, memory, adapters } = await planReport(folder, msg.request.width, msg.request.height, device, forcedPlan, speedFiles, styleCount);
     const first = forcedPlan ?? (report.chosen ? choiceOf(report.chosen) : undefined);
-    if (!first) throw new StudioError('invalid-request', report.advice ?? 'No execution plan fits this device.');
+    if (!first) throw new StudioError('invalid-request', report.advice ?? notice('error.noPlanFits'));
     let loadMs = 0;
     const { value: out, plan } = await withPlanFallback(
       first,
@@ -78,11 +79,15 @@ async function generate(msg: GenerateMessage): Promise<void> {
       async (p) => {
         const opened = await loadModel(folder, p, note);
         loadMs += opened.loadMs;
-        const sampler = msg.sampler ?? opened.runner.sampler;
-        const image = await opened.runner.generate(msg.request, (progress) => parent.send({ type: 'progress', jobId: msg.jobId, ...progress }), controller.signal, msg.loras, sampler, noteNotice);
-        return { image, runner: opened.runner, sampler };
+        const image = await opened.runner.generate(
+          { request: msg.request, loras: msg.loras, ...(msg.sampler ? { sampler: msg.sampler } : {}), ...(msg.initImage ? { initImage: msg.initImage } : {}) },
+          (progress) => parent.send({ type: 'progress', jobId: msg.jobId, ...progress }),
+          controller.signal,
+          noteNotice,
+        );
+        return { image, runner: opened.runner, sampler: image.sampler };
       },
-      (from, to, reason) => note(`Out of memory with plan ${describePlan(from)} (${reason}); trying ${describePlan(to)}.`),
+      (from, to) => note(notice('note.planFallback', { from: describePlan(from), to: describePlan(to) })),
     );
     parent.send({
       type: 'done',
@@ -113,6 +118,16 @@ async function plan(msg: PlanMessage): Promise<void> {
   }
 }
 
+/** A catalog model before it is downloaded: the planner over its published sizes, on this device. */
+async function planSizes(msg: Extract<ToWorker, { type: 'plan-sizes' }>): Promise<void> {
+  try {
+    const report = reportForSizes(msg.sizes, msg.width, msg.height, await currentDevice(), msg.loraBytes);
+    parent.send({ type: 'plan-report', requestId: msg.requestId, report });
+  } catch (e) {
+    parent.send({ type: 'plan-failed', requestId: msg.requestId, error: serializeError(e) });
+  }
+}
+
 parent.onMessage((raw) => {
   const parsed = toWorkerSchema.safeParse(raw);
   if (!parsed.success) {
@@ -123,11 +138,18 @@ parent.onMessage((raw) => {
   const msg = parsed.data;
   switch (msg.type) {
     case 'generate':
-      queue = queue.then(() => generate(msg));
+      {
+        const controller = new AbortController();
+        running.set(msg.jobId, controller);
+        queue = queue.then(() => generate(msg, controller));
+      }
       break;
     case 'plan':
       // Not queued: planning reads headers only and answers between the steps of a running job.
       void plan(msg);
+      break;
+    case 'plan-sizes':
+      void planSizes(msg);
       break;
     case 'cancel':
       running.get(msg.jobId)?.abort();

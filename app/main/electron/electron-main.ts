@@ -1,9 +1,11 @@
 // Electron main: window, menu, protocols and IPC glue only; everything else is the plain-Node Studio.
 
-import { app, BrowserWindow, ipcMain, Menu, net, protocol, shell, type WebContents } from 'electron';
+import { app, BrowserWindow, dialog, ipcMain, Menu, net, protocol, shell, type WebContents } from 'electron';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { IPC_EVENT_CHANNEL, IPC_INVOKE_CHANNEL } from '../../shared/contract.js';
+import { notice } from '../../shared/notices.js';
+import { fail } from '../../shared/result.js';
 import { createDispatch } from '../api-dispatch.js';
 import { forwardStudioEvents } from '../host/event-forwarding.js';
 import { decodePathSegments, unsafeSegment } from '../host/routes.js';
@@ -37,6 +39,8 @@ async function start(): Promise<void> {
   studio.setFileUrls({ image: (p) => `${FILE_SCHEME}://images/${p}`, thumb: (p) => `${FILE_SCHEME}://thumbs/${p}`, lora: (p) => `${FILE_SCHEME}://loras/${p}`, export: (p) => `${FILE_SCHEME}://exports/${p}` });
   await studio.loras.load();
   await studio.models.discover(studio.modelsDir);
+  // The A1111-compatible API, when the user turned it on in the settings.
+  await studio.api.restore();
 
   const rendererDir = join(root, 'dist', 'renderer');
   protocol.handle(APP_SCHEME, (req) => {
@@ -52,10 +56,14 @@ async function start(): Promise<void> {
     return file ? net.fetch(pathToFileURL(file).href) : new Response('Not found', { status: 404 });
   });
 
-  const dispatch = createDispatch(studio, 'electron', (file) => shell.trashItem(file), (file) => shell.showItemInFolder(file));
+  const pickFolder = async () => {
+    const r = await dialog.showOpenDialog({ properties: ['openDirectory'] });
+    return r.canceled ? null : (r.filePaths[0] ?? null);
+  };
+  const dispatch = createDispatch(studio, 'electron', (file) => shell.trashItem(file), (file) => shell.showItemInFolder(file), pickFolder);
   ipcMain.handle(IPC_INVOKE_CHANNEL, (event, method: unknown, params: unknown) => {
     if (!isTrustedSender(event.sender, event.senderFrame?.url)) {
-      return { ok: false, error: { code: 'invalid-request', message: 'Untrusted sender.' } };
+      return fail('invalid-request', notice('error.untrustedSender'));
     }
     return dispatch(method, params);
   });

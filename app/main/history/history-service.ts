@@ -7,6 +7,7 @@ import { formatA1111Parameters } from '../../shared/a1111-parameters.js';
 import type { GenerationDetail, GenerationSummary, HistoryPage, HistoryQuery } from '../../shared/contract.js';
 import type { GenerationRecord } from '../../shared/generation.js';
 import { StudioError } from '../../shared/result.js';
+import { notice } from '../../shared/notices.js';
 import type { FileUrls } from '../file-urls.js';
 import type { DataLayout } from '../paths.js';
 import type { Db } from '../store/database.js';
@@ -15,7 +16,7 @@ import { deleteGeneration, getGeneration, isFavorite, listGenerations, setFavori
 export type HistoryFilters = Omit<HistoryQuery, 'limit' | 'cursor'>;
 
 function gone(id: string): StudioError {
-  return new StudioError('not-found', 'That image is not in the history any more.', id);
+  return new StudioError('not-found', notice('error.imageGone'), id);
 }
 
 export class HistoryService {
@@ -70,6 +71,13 @@ export class HistoryService {
     const g = getGeneration(this.db, id);
     if (!g) throw gone(id);
     return join(this.layout.images, g.imageFile);
+  }
+
+  /** The absolute path of an image's thumbnail. */
+  thumbPath(id: string): string {
+    const g = getGeneration(this.db, id);
+    if (!g) throw gone(id);
+    return join(this.layout.thumbs, g.thumbFile);
   }
 
   setFavorite(id: string, favorite: boolean): { favorite: boolean } {

@@ -13,6 +13,8 @@ import { pipeline } from 'node:stream/promises';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { z } from 'zod';
 import type { WireToRenderer } from '../../shared/contract.js';
+import { notice } from '../../shared/notices.js';
+import { StudioError } from '../../shared/result.js';
 import { createDispatch } from '../api-dispatch.js';
 import { confinedPath } from '../paths.js';
 import type { Studio } from '../studio.js';
@@ -134,7 +136,7 @@ export async function startBrowserHost(options: BrowserHostOptions): Promise<Bro
         async function* (source: AsyncIterable<Buffer>) {
           for await (const chunk of source) {
             received += chunk.length;
-            if (received > MAX_UPLOAD_BYTES) throw new Error(`the file is larger than ${MAX_UPLOAD_BYTES / 1024 ** 3} GB`);
+            if (received > MAX_UPLOAD_BYTES) throw new StudioError('invalid-request', notice('error.uploadTooLarge', { name, max: MAX_UPLOAD_BYTES / 1024 ** 3 }));
             yield chunk;
           }
         },
@@ -142,7 +144,8 @@ export async function startBrowserHost(options: BrowserHostOptions): Promise<Bro
       );
       return { status: 200, json: await studio.loras.import(tmp, name.slice(0, 255)) };
     } catch (e) {
-      return { status: 200, json: { ok: false, file: name, error: { code: 'storage-failed', message: `The upload failed: ${(e as Error).message}` } } };
+      const error = e instanceof StudioError ? e.toJSON() : new StudioError('storage-failed', notice('error.uploadFailed', { name }), (e as Error).message).toJSON();
+      return { status: 200, json: { ok: false, file: name, error } };
     } finally {
       await rm(tmp, { force: true });
     }

@@ -11,6 +11,7 @@ const SUBSCRIPTIONS: { readonly [E in EventName]: (studio: Studio, listener: (pa
   job: (studio, listener) => studio.jobs.onEvent(listener),
   download: (studio, listener) => studio.downloads.onChange(listener),
   export: (studio, listener) => studio.exports.onChange(listener),
+  queue: (studio, listener) => studio.jobs.onQueueChange((items) => listener({ items })),
 };
 
 function subscribe<E extends EventName>(studio: Studio, name: E, send: SendEvent): () => void {

@@ -45,7 +45,7 @@ describe('images', () => {
 
   it('names the cause of a write failure: full disk, no permission', () => {
     const full = storageError(Object.assign(new Error('no space'), { code: 'ENOSPC' }), '/data/images/a.png');
-    expect(full.message).toMatch(/disk holding \/data\/images is full; the image was not saved/);
+    expect(full.message).toMatch(/disk holding \/data\/images is full; nothing was saved there/);
     const denied = storageError(Object.assign(new Error('denied'), { code: 'EACCES' }), '/data/images/a.png');
     expect(denied.message).toMatch(/may not write to \/data\/images \(EACCES\)/);
   });

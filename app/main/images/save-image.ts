@@ -4,6 +4,7 @@ import sharp from 'sharp';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { OutputFormat } from '../../shared/generation.js';
+import { notice } from '../../shared/notices.js';
 import { assertNever, StudioError } from '../../shared/result.js';
 import { addPngText } from './png-text.js';
 import { addJpegUserComment } from './jpeg-exif.js';
@@ -56,17 +57,29 @@ export async function writeFileAtomic(file: string, data: Uint8Array): Promise<v
   }
 }
 
+/**
+ * A failed write or read as the user should read it: the file it concerned (the error's own path when it
+ * has one, else `file`) and the real cause: a full disk, a permission, a damaged database, or the
+ * system's own message. Never a generic "could not write" that hides which file and why.
+ */
 export function storageError(e: unknown, file: string): StudioError {
   if (e instanceof StudioError) return e;
-  const code = (e as NodeJS.ErrnoException).code;
-  // SQLite says SQLITE_FULL where the file system says ENOSPC.
-  if (code === 'ENOSPC' || code === 'SQLITE_FULL') {
-    return new StudioError('storage-failed', `The disk holding ${dirname(file)} is full; the image was not saved. Free some space and generate again.`, file);
+  const err = e as NodeJS.ErrnoException;
+  const path = typeof err.path === 'string' ? err.path : file;
+  const code = typeof err.code === 'string' ? err.code : undefined;
+  const message = e instanceof Error ? e.message : String(e);
+  // SQLite says SQLITE_FULL where the file system says ENOSPC; SQLITE_IOERR_WRITE etc. keep their base.
+  if (code === 'ENOSPC' || code === 'SQLITE_FULL' || code === 'EDQUOT') {
+    return new StudioError('storage-failed', notice('error.storage.diskFull', { dir: dirname(path) }), path);
   }
-  if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
-    return new StudioError('storage-failed', `The studio may not write to ${dirname(file)} (${code}); the image was not saved.`, file);
+  if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS' || code === 'SQLITE_READONLY' || code?.startsWith('SQLITE_READONLY_') || code === 'SQLITE_CANTOPEN') {
+    return new StudioError('storage-failed', notice('error.storage.notAllowed', { dir: dirname(path), code }), path);
   }
-  return new StudioError('storage-failed', `Could not write ${file}: ${(e as Error).message}`, file);
+  if (code === 'SQLITE_CORRUPT' || code === 'SQLITE_NOTADB' || code?.startsWith('SQLITE_CORRUPT_')) {
+    return new StudioError('database-corrupt', notice('error.database.corrupt', { file: path, detail: message }), path);
+  }
+  if (code === 'ENOENT') return new StudioError('storage-failed', notice('error.storage.missing', { file: path, message }), path);
+  return new StudioError('storage-failed', notice('error.storage.failed', { file: path, message: code && !message.includes(code) ? `${message} (${code})` : message }), path);
 }
 
 export interface SavedFiles {

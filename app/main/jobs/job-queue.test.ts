@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { JobEvent } from '../../shared/contract.js';
 import type { GenerationRecord, ResolvedRequest } from '../../shared/generation.js';
 import { StudioError } from '../../shared/result.js';
+import { notice } from '../../shared/notices.js';
 import { JobQueue, type Job } from './job-queue.js';
 
 const request = { prompt: 'p', seed: 1 } as unknown as ResolvedRequest;
@@ -43,7 +44,7 @@ describe('JobQueue', () => {
     const b = q.enqueue({ jobId: 'b', request, work: null });
     expect(q.jobs().map((j) => `${j.jobId}:${j.running}`)).toEqual(['a:true', 'b:false']);
     await r.finish('a');
-    await r.finish('b', new StudioError('inference-failed', 'broken'));
+    await r.finish('b', new StudioError('inference-failed', notice('error.internal', { message: 'broken' })));
     await expect(a).resolves.toMatchObject({ id: 'a' });
     await expect(b).rejects.toMatchObject({ code: 'inference-failed' });
     expect(r.order).toEqual(['a', 'b']);
@@ -61,7 +62,7 @@ describe('JobQueue', () => {
     await expect(b).rejects.toMatchObject({ code: 'cancelled' });
     expect(q.cancel('a')).toBe(true);
     expect(stopRequests).toEqual(['a']);
-    await r.finish('a', new StudioError('cancelled', 'stopped'));
+    await r.finish('a', new StudioError('cancelled', notice('error.cancelled')));
     await expect(a).rejects.toMatchObject({ code: 'cancelled' });
     expect(q.cancel('a')).toBe(false);
     expect(r.order).toEqual(['a']);

@@ -76,6 +76,9 @@ export class Downloads {
           id: e.id,
           title: e.title,
           kind: e.kind,
+          family: e.family,
+          ...(e.speedEntryId ? { speedEntryId: e.speedEntryId } : {}),
+          plannable: e.planSizes !== undefined,
           runnable: e.runnable,
           approxBytes: e.approxBytes,
           installed,
@@ -93,7 +96,7 @@ export class Downloads {
 
   async start(entryId: string, choice: DownloadSource, mirror?: string): Promise<DownloadState> {
     const entry = CATALOG.find((e) => e.id === entryId);
-    if (!entry) throw new StudioError('not-found', `Unknown catalog entry "${entryId}".`, entryId);
+    if (!entry) throw new StudioError('not-found', notice('error.catalogUnknown', { id: entryId }), entryId);
     if (mirror !== undefined) {
       // The endpoints the user set in the environment are theirs to choose, wherever they point.
       const env = this.options.env ?? process.env;
@@ -143,7 +146,7 @@ export class Downloads {
 
   async control(id: string, action: 'pause' | 'resume' | 'cancel'): Promise<DownloadState> {
     const r = this.running.get(id);
-    if (!r) throw new StudioError('not-found', 'That download is not running any more.', id);
+    if (!r) throw new StudioError('not-found', notice('error.downloadGone'), id);
     if (action === 'pause') {
       await r.download.pause();
       return this.emit(r, { status: 'paused' });

@@ -8,8 +8,9 @@
 
 import { createHash, type Hash } from 'node:crypto';
 import { open, readFile, rename, rm, writeFile, stat, mkdir, type FileHandle } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { basename, dirname } from 'node:path';
 import { StudioError } from '../../shared/result.js';
+import { notice } from '../../shared/notices.js';
 
 export interface SourceUrl {
   readonly label: string;
@@ -81,7 +82,7 @@ export function partPaths(dest: string): { data: string; state: string } {
 }
 
 function cancelledError(signal: AbortSignal): StudioError {
-  return signal.reason instanceof StudioError ? signal.reason : new StudioError('cancelled', 'The download was stopped; it resumes from where it was.');
+  return signal.reason instanceof StudioError ? signal.reason : new StudioError('cancelled', notice('error.downloadStopped'));
 }
 
 export async function downloadFile(target: FileTarget, options: DownloadOptions = {}): Promise<'downloaded' | 'present'> {
@@ -143,7 +144,7 @@ export async function downloadFile(target: FileTarget, options: DownloadOptions 
     let lastHashed = 0;
     for (;;) {
       const source = target.sources[sourceIndex];
-      if (!source) throw new StudioError('download-failed', `No source could deliver ${dest}: ${failures.join('; ')}.`, dest);
+      if (!source) throw new StudioError('download-failed', notice('error.downloadFileFailed', { file: basename(dest), sources: target.sources.map((s) => s.label).join(', ') }), `${dest}: ${failures.join('; ')}`);
       try {
         await Promise.all(
           state.ranges.map((range) =>
@@ -188,7 +189,7 @@ export async function downloadFile(target: FileTarget, options: DownloadOptions 
       await rm(paths.state, { force: true });
       throw new StudioError(
         'download-failed',
-        `${dest}: the downloaded bytes do not match the published hash (got ${target.sha256 ? got256 : gotSha1}, expected ${target.sha256 ?? target.gitSha1}); the file was discarded, not installed.`,
+        notice('error.hashMismatch', { file: dest, got: (target.sha256 ? got256 : gotSha1) ?? '', expected: target.sha256 ?? target.gitSha1 ?? '' }),
         dest,
       );
     }
@@ -301,7 +302,7 @@ async function fetchOnce(range: Range, source: SourceUrl, fh: FileHandle, ctx: R
     const etag = res.headers.get('x-linked-etag') ?? res.headers.get('etag');
     if (etag && ctx.state.etag && etag !== ctx.state.etag) {
       await res.body?.cancel();
-      throw new StudioError('not-found', `The file changed on the server during the download (ETag ${ctx.state.etag} became ${etag}); start it again.`);
+      throw new StudioError('not-found', notice('error.fileChanged', { before: ctx.state.etag, after: etag }));
     }
     if (etag) ctx.state.etag = etag;
     if (!res.body) throw new RetryableError('empty response');

@@ -46,11 +46,11 @@ async function getPage(url: string, label: string, headers: Record<string, strin
   try {
     res = await fetch(url, { headers: { Accept: 'application/json', ...headers }, ...(signal ? { signal } : {}) });
   } catch (e) {
-    throw new StudioError('not-found', `${label} cannot be reached (${(e as Error).cause instanceof Error ? ((e as Error).cause as Error).message : (e as Error).message}).`, url);
+    throw new StudioError('not-found', notice('error.hubUnreachable', { source: label }), `${url}: ${(e as Error).cause instanceof Error ? ((e as Error).cause as Error).message : (e as Error).message}`);
   }
-  if (res.status === 401 || res.status === 403) throw new StudioError('not-found', `${label} refused access (HTTP ${res.status}): the repository may be gated or private; a token may be needed.`, url);
-  if (res.status === 404) throw new StudioError('not-found', `${label} has no such repository or revision (HTTP 404).`, url);
-  if (!res.ok) throw new StudioError('not-found', `${label} answered HTTP ${res.status} while listing files.`, url);
+  if (res.status === 401 || res.status === 403) throw new StudioError('not-found', notice('error.hubRefused', { source: label, status: res.status }), url);
+  if (res.status === 404) throw new StudioError('not-found', notice('error.hubNoRepo', { source: label }), url);
+  if (!res.ok) throw new StudioError('not-found', notice('error.hubHttp', { source: label, status: res.status }), url);
   return { data: await res.json(), next: nextPageUrl(res.headers.get('link'), url) };
 }
 
@@ -102,7 +102,7 @@ export async function listRepoFiles(source: HubSource, repo: string, revision: s
       if (page >= MAX_PAGES || seen.has(url)) throw new StudioError('not-found', notice('error.download.listingLoop', { source: source.label, pages: page }), url);
       seen.add(url);
       const { data, next }: { data: unknown; next: string | undefined } = await getPage(url, source.label, headers, signal);
-      if (!Array.isArray(data)) throw new StudioError('not-found', `${source.label} returned an unexpected file list.`);
+      if (!Array.isArray(data)) throw new StudioError('not-found', notice('error.hubBadListing', { source: source.label }));
       for (const f of data as HfTreeEntry[]) {
         if (f.type === 'file') files.push({ path: f.path, size: f.lfs?.size ?? f.size, ...(f.lfs ? { sha256: f.lfs.oid } : f.oid ? { gitSha1: f.oid } : {}) });
       }
@@ -114,6 +114,6 @@ export async function listRepoFiles(source: HubSource, repo: string, revision: s
   // reads no pages); a listing cut short is caught by the completeness check after the download.
   const { data } = await getPage(`${base}/api/v1/models/${repo}/repo/files?Revision=${encodeURIComponent(revision)}&Recursive=true`, source.label, headers, signal);
   const files = (data as { Data?: { Files?: { Path: string; Size: number; Sha256?: string; Type: string }[] } }).Data?.Files;
-  if (!Array.isArray(files)) throw new StudioError('not-found', `${source.label} returned an unexpected file list.`);
+  if (!Array.isArray(files)) throw new StudioError('not-found', notice('error.hubBadListing', { source: source.label }));
   return files.filter((f) => f.Type === 'blob').map((f) => ({ path: f.Path, size: f.Size, ...(f.Sha256 ? { sha256: f.Sha256 } : {}) }));
 }

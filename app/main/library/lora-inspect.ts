@@ -4,10 +4,13 @@
 import { open, stat } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
 import { speedPresetFor } from '../../shared/lora-presets.js';
+import { familyOfLoraArchitecture, loraArchitectureOf } from '../../shared/model-families.js';
+import { notice, type Notice } from '../../shared/notices.js';
 import { MAX_HEADER_BYTES, parseSafetensorsHeader, SafetensorsError, type SafetensorsHeader } from '../../shared/safetensors-format.js';
 import { inspectOnThread } from './lora-inspect-thread-client.js';
 
-export type LoraArchitecture = 'qwen-image' | 'sdxl' | 'sd1' | 'flux' | 'unknown';
+/** The base architecture a LoRA was made for, as the family registry recognises it from the keys. */
+export type LoraArchitecture = string;
 
 export interface LoraReport {
   readonly ok: true;
@@ -30,14 +33,14 @@ export interface LoraReport {
 export interface LoraRefusal {
   readonly ok: false;
   readonly file: string;
-  readonly reason: string;
+  /** Why, in words the user reads (in their language, through the renderer). */
+  readonly reason: Notice;
+  /** What exactly was wrong, for the technical reader (a header problem, a tensor name). */
+  readonly detail?: string;
 }
 
 const PICKLE_EXTENSIONS = ['.bin', '.ckpt', '.pt', '.pth', '.pkl', '.pickle'];
 
-export const PICKLE_REFUSAL =
-  'is a PyTorch pickle file. Opening a pickle can run any code it contains on your computer, so the studio never opens one. ' +
-  'Download the .safetensors version of this LoRA instead (most publishers offer one), or convert it with a trusted tool in a sandbox.';
 
 /** Headers above this are parsed on a worker thread: an 84 MB header takes seconds of JSON.parse. */
 export const THREAD_HEADER_BYTES = 1024 * 1024;
@@ -51,28 +54,20 @@ async function readHeaderBytes(file: string, name: string): Promise<{ bytes: Uin
     await fh.read(head, 0, head.length, 0);
     // Pickles and torch.save zip archives, whatever their name says.
     if ((head[0] === 0x80 && head[1]! >= 2 && head[1]! <= 5) || head.subarray(0, 4).equals(Buffer.from('PK\x03\x04', 'latin1'))) {
-      return { ok: false, file, reason: `${name} ${PICKLE_REFUSAL}` };
+      return { ok: false, file, reason: notice('lora.pickle', { name }) };
     }
-    if (size < 8) return { ok: false, file, reason: `${name} is ${size} bytes: too short to be a safetensors file.` };
+    if (size < 8) return { ok: false, file, reason: notice('lora.tooShort', { name, size }) };
     const n = head.readBigUInt64LE(0);
-    if (n < 2n || n > BigInt(MAX_HEADER_BYTES)) return { ok: false, file, reason: `${name}: the header claims ${n} bytes, which no valid safetensors file has (damaged or not safetensors).` };
-    if (8 + Number(n) > size) return { ok: false, file, reason: `${name}: the header claims ${n} bytes but the file is only ${size} bytes (truncated download?).` };
+    if (n < 2n || n > BigInt(MAX_HEADER_BYTES)) {
+      return { ok: false, file, reason: notice('lora.notSafetensors', { name }), detail: `the header claims ${n} bytes, which no valid safetensors file has` };
+    }
+    if (8 + Number(n) > size) return { ok: false, file, reason: notice('lora.truncated', { name }), detail: `the header claims ${n} bytes but the file is only ${size} bytes` };
     const bytes = new Uint8Array(Number(n));
     await fh.read(bytes, 0, bytes.length, 8);
     return { bytes, size };
   } finally {
     await fh.close();
   }
-}
-
-function architectureOf(keys: readonly string[]): LoraArchitecture {
-  const any = (re: RegExp) => keys.some((k) => re.test(k));
-  // Flux and SD3 share the transformer_blocks/attn names; their feed-forward and single blocks tell them apart.
-  if (any(/double_blocks|single_blocks|single_transformer_blocks|[._]ff[._]net|ff_context/)) return 'flux';
-  if (any(/transformer_blocks[._]\d+[._](img_mlp|txt_mlp|img_mod|txt_mod|attn)/)) return 'qwen-image';
-  if (any(/lora_te2_|text_encoder_2|conditioner/)) return 'sdxl';
-  if (any(/(input_blocks|output_blocks|down_blocks|up_blocks|mid_block)/)) return any(/lora_te1_/) ? 'sdxl' : 'sd1';
-  return 'unknown';
 }
 
 function formatOf(keys: readonly string[]): LoraReport['format'] | undefined {
@@ -105,12 +100,12 @@ export function inspectHeaderBytes(file: string, name: string, bytes: Uint8Array
   try {
     header = parseSafetensorsHeader(file, bytes, size);
   } catch (e) {
-    if (e instanceof SafetensorsError) return { ok: false, file, reason: e.message };
+    if (e instanceof SafetensorsError) return { ok: false, file, reason: notice(/truncated/.test(e.message) ? 'lora.truncated' : 'lora.damaged', { name }), detail: e.message };
     throw e;
   }
   const keys = [...header.tensors.keys()];
   const format = formatOf(keys);
-  if (!format) return { ok: false, file, reason: `${name} is a safetensors file but holds no LoRA weights (no lora_down/lora_up or lora_A/lora_B keys); is it a full model?` };
+  if (!format) return { ok: false, file, reason: notice('lora.noWeights', { name }) };
   const downs = [...header.tensors.values()].filter((t) => /lora_(down|A)(\.default)?\.weight$/.test(t.name));
   // A loop, not Math.max(...downs): spreading 120,000 arguments overflows the stack.
   let rank = 0;
@@ -124,8 +119,9 @@ export function inspectHeaderBytes(file: string, name: string, bytes: Uint8Array
         .replace(/^(model[._])?layers[._]\d+[._]/, ''),
     ),
   );
-  const architecture = architectureOf(keys);
-  const preset = speedPresetFor(name);
+  const architecture = loraArchitectureOf({ names: keys, downShape: (k) => header.tensors.get(k)?.shape });
+  const family = familyOfLoraArchitecture(architecture);
+  const preset = family ? speedPresetFor(name, family.id) : undefined;
   const meta: Record<string, string> = {};
   for (const [k, v] of Object.entries(header.metadata)) if (k !== 'ss_tag_frequency' && k !== 'ss_dataset_dirs') meta[k.slice(0, 100)] = v.slice(0, 2000);
   return {
@@ -133,7 +129,7 @@ export function inspectHeaderBytes(file: string, name: string, bytes: Uint8Array
     file,
     format,
     architecture,
-    runnable: architecture === 'qwen-image',
+    runnable: family !== undefined,
     rank,
     modules: downs.length,
     targets: [...targets].sort(),
@@ -152,8 +148,8 @@ export function inspectHeaderBytes(file: string, name: string, bytes: Uint8Array
 export async function inspectLoraFile(file: string, displayName = basename(file)): Promise<LoraReport | LoraRefusal> {
   const name = basename(displayName);
   const info = await stat(file).catch(() => undefined);
-  if (!info?.isFile()) return { ok: false, file, reason: `${file} does not exist or is not a file.` };
-  if (PICKLE_EXTENSIONS.includes(extname(name).toLowerCase())) return { ok: false, file, reason: `${name} ${PICKLE_REFUSAL}` };
+  if (!info?.isFile()) return { ok: false, file, reason: notice('lora.notAFile', { file }) };
+  if (PICKLE_EXTENSIONS.includes(extname(name).toLowerCase())) return { ok: false, file, reason: notice('lora.pickle', { name }) };
   const read = await readHeaderBytes(file, name);
   if ('ok' in read) return read;
   if (read.bytes.length > THREAD_HEADER_BYTES) {

@@ -1,3 +1,4 @@
+import { noticeText } from '../../shared/notices.js';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -51,10 +52,15 @@ describe('LoRA inspection', () => {
     expect(r.ok && r.targets).toContain('attn.to_q');
   });
 
-  it('flags a LoRA for another base model as not runnable', async () => {
+  it('recognises an SDXL LoRA (runnable) and flags one for a base model no family runs', async () => {
     const r = await inspectLoraFile(write(dir, 'sdxl.safetensors', safetensors({ 'lora_unet_down_blocks_0_attentions_0_proj_in.lora_down.weight': [4, 320], 'lora_unet_down_blocks_0_attentions_0_proj_in.lora_up.weight': [320, 4], 'lora_te2_text_model_encoder_layers_0_mlp_fc1.lora_down.weight': [4, 1280], 'lora_te2_text_model_encoder_layers_0_mlp_fc1.lora_up.weight': [5120, 4] }, { ss_tag_frequency: '{"data": {"mycat": 12, "solo": 3}}', ss_base_model_version: 'sdxl_base_v1-0' })));
-    expect(r).toMatchObject({ ok: true, architecture: 'sdxl', runnable: false, textEncoder: true, baseModel: 'sdxl_base_v1-0' });
+    expect(r).toMatchObject({ ok: true, architecture: 'sdxl', runnable: true, textEncoder: true, baseModel: 'sdxl_base_v1-0' });
     expect(r.ok && r.triggerWords).toEqual(['mycat', 'solo']);
+    // kohya SDXL keys with the feed-forward names Flux also uses are still SDXL.
+    const ff = await inspectLoraFile(write(dir, 'sdxl-ff.safetensors', safetensors({ 'lora_unet_input_blocks_4_1_transformer_blocks_0_ff_net_2.lora_down.weight': [4, 2560], 'lora_unet_input_blocks_4_1_transformer_blocks_0_ff_net_2.lora_up.weight': [640, 4] })));
+    expect(ff).toMatchObject({ ok: true, architecture: 'sd1', runnable: false });
+    const flux = await inspectLoraFile(write(dir, 'flux.safetensors', safetensors({ 'lora_unet_double_blocks_0_img_attn_qkv.lora_down.weight': [4, 3072], 'lora_unet_double_blocks_0_img_attn_qkv.lora_up.weight': [9216, 4] })));
+    expect(flux).toMatchObject({ ok: true, architecture: 'flux', runnable: false });
   });
 
   it.each([
@@ -62,13 +68,13 @@ describe('LoRA inspection', () => {
     ['a .ckpt', 'model.ckpt', Buffer.from('anything'), /is a PyTorch pickle file/],
     ['a pickle renamed .safetensors', 'sneaky.safetensors', Buffer.from([0x80, 0x02, 0x7d, 0x71, 0, 0, 0, 0, 0, 0]), /sneaky\.safetensors is a PyTorch pickle file/],
     ['a torch zip renamed .safetensors', 'zip.safetensors', Buffer.concat([Buffer.from('PK\x03\x04', 'latin1'), Buffer.alloc(20)]), /is a PyTorch pickle file/],
-    ['a truncated safetensors', 'cut.safetensors', safetensors({ 'a.lora_down.weight': [4, 64], 'a.lora_up.weight': [64, 4] }).subarray(0, 200), /truncated or damaged download|truncated download/],
-    ['a header claiming 100 GB', 'huge.safetensors', (() => { const b = Buffer.alloc(16); b.writeBigUInt64LE(100n * 1024n ** 3n); return b; })(), /claims 107374182400 bytes, which no valid safetensors file has/],
+    ['a truncated safetensors', 'cut.safetensors', safetensors({ 'a.lora_down.weight': [4, 64], 'a.lora_up.weight': [64, 4] }).subarray(0, 200), /cut\.safetensors is incomplete.*truncated or damaged download/],
+    ['a header claiming 100 GB', 'huge.safetensors', (() => { const b = Buffer.alloc(16); b.writeBigUInt64LE(100n * 1024n ** 3n); return b; })(), /huge\.safetensors is not a safetensors file, or it is damaged.*claims 107374182400 bytes, which no valid safetensors file has/],
     ['a full model, not a LoRA', 'model.safetensors', safetensors({ 'transformer_blocks.0.attn.to_q.weight': [64, 64] }), /holds no LoRA weights/],
   ])('refuses %s with the reason', async (_, name, data, pattern) => {
     const r = await inspectLoraFile(write(dir, name, data));
     expect(r.ok).toBe(false);
-    expect(!r.ok && r.reason).toMatch(pattern);
+    expect(!r.ok && `${noticeText(r.reason)} ${r.detail ?? ''}`).toMatch(pattern);
   });
 
   /** A kohya-style LoRA with this many modules (two tensors each), rank 2 apart from one of rank 7. */

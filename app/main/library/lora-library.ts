@@ -6,6 +6,8 @@ import { createReadStream } from 'node:fs';
 import { copyFile, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, extname, join, resolve, sep } from 'node:path';
 import { StudioError } from '../../shared/result.js';
+import { notice, noticeText, type Notice } from '../../shared/notices.js';
+import { LORA_ARCHITECTURE_NAMES, familyTitles } from '../../shared/model-families.js';
 import { inspectLoraFile, type LoraReport } from './lora-inspect.js';
 
 export interface LibraryLora {
@@ -33,6 +35,12 @@ async function sha256File(file: string): Promise<string> {
   const h = createHash('sha256');
   for await (const c of createReadStream(file)) h.update(c as Buffer);
   return h.digest('hex');
+}
+
+function familyRefusal(report: LoraReport, name: string): Notice {
+  const runs = familyTitles();
+  const family = LORA_ARCHITECTURE_NAMES[report.architecture];
+  return family === undefined ? notice('lora.unknownFamily', { name, runs }) : notice('lora.otherFamily', { name, family, runs });
 }
 
 /** Why a library folder could not be listed; the rest of the library is listed without it. */
@@ -77,8 +85,32 @@ export class LoraLibrary {
 
   private inside(path: string): string {
     const full = resolve(this.dir, path);
-    if (!full.startsWith(resolve(this.dir) + sep)) throw new StudioError('invalid-request', `Refusing to write outside the LoRA library: ${path}`, path);
+    if (!full.startsWith(resolve(this.dir) + sep)) throw new StudioError('invalid-request', notice('error.outsideLibrary', { path }), path);
     return full;
+  }
+
+  /** Removes a LoRA's folder (its file, meta.json and preview); false when there is no such LoRA. */
+  async remove(id: string): Promise<boolean> {
+    const lora = (await this.list()).find((l) => l.id === id);
+    if (!lora) return false;
+    // Renamed away first, so a kill mid-delete never leaves half a library entry under its name.
+    const doomed = this.inside(`.deleting-${randomBytes(4).toString('hex')}`);
+    await rename(this.inside(basename(lora.folder)), doomed);
+    await rm(doomed, { recursive: true, force: true });
+    return true;
+  }
+
+  /** Makes an image (a JPEG or PNG file) the LoRA's preview. */
+  async setPreview(id: string, image: string): Promise<LibraryLora> {
+    const lora = (await this.list()).find((l) => l.id === id);
+    if (!lora) throw new StudioError('not-found', notice('error.loraGone'), id);
+    const name = `preview${extname(image).toLowerCase() === '.png' ? '.png' : '.jpg'}`;
+    const folder = this.inside(basename(lora.folder));
+    await copyFile(image, join(folder, `${name}.partial`));
+    await rename(join(folder, `${name}.partial`), join(folder, name));
+    const updated: LibraryLora = { ...lora, preview: join(folder, name) };
+    await writeMeta(folder, updated);
+    return updated;
   }
 
   /** Folders the last list() had to leave out, with the reason (for the log and the UI). */
@@ -100,7 +132,7 @@ export class LoraLibrary {
       if (!e.isDirectory()) continue;
       const folder = join(this.dir, e.name);
       // What an import killed before its final rename leaves behind.
-      if (e.name.startsWith('.importing-')) {
+      if (e.name.startsWith('.importing-') || e.name.startsWith('.deleting-')) {
         await rm(folder, { recursive: true, force: true });
         continue;
       }
@@ -134,7 +166,7 @@ export class LoraLibrary {
     const info = await stat(file).catch(() => undefined);
     if (!info?.isFile()) throw new Error(`${name} has neither a readable meta.json nor ${WEIGHTS}`);
     const report = await inspectLoraFile(file, `${name}.safetensors`);
-    if (!report.ok) throw new Error(report.reason);
+    if (!report.ok) throw new Error(noticeText(report.reason));
     const sha256 = await sha256File(file);
     const previewName = (await readdir(folder)).find((n) => /^preview\.(png|jpe?g|webp)$/i.test(n));
     const { ok: _ok, file: _file, ...rest } = report;
@@ -159,19 +191,22 @@ export class LoraLibrary {
    */
   async import(source: string, displayName?: string): Promise<{ lora: LibraryLora; duplicate: boolean }> {
     const info = await stat(source).catch(() => undefined);
-    if (!info) throw new StudioError('not-found', `${source} does not exist.`, source);
+    if (!info) throw new StudioError('not-found', notice('error.fileMissing', { file: source }), source);
     let file = source;
     let preview: string | undefined;
     if (info.isDirectory()) {
       const names = await readdir(source);
       const weights = names.filter((n) => /\.(safetensors|bin|ckpt|pt|pth)$/i.test(n));
-      if (weights.length !== 1) throw new StudioError('invalid-request', `${basename(source)} should hold exactly one LoRA file; it holds ${weights.length}.`, source);
+      if (weights.length !== 1) throw new StudioError('invalid-request', notice('error.loraFolderCount', { name: basename(source), count: weights.length }), source);
       file = join(source, weights[0]!);
       const p = names.find((n) => PREVIEW.test(n));
       if (p) preview = join(source, p);
     }
-    const report = await inspectLoraFile(file, info.isDirectory() ? basename(file) : (displayName ?? basename(file)));
-    if (!report.ok) throw new StudioError('invalid-request', report.reason, file);
+    const shownName = info.isDirectory() ? basename(file) : basename(displayName ?? file);
+    const report = await inspectLoraFile(file, shownName);
+    if (!report.ok) throw new StudioError('invalid-request', report.reason, report.detail ?? file);
+    // A LoRA for a family the studio cannot run would only fail at generation: refuse it here, with the reason.
+    if (!report.runnable) throw new StudioError('invalid-request', familyRefusal(report, shownName), file);
     const sha256 = await sha256File(file);
     const wantedName = safeName(displayName ?? basename(info.isDirectory() ? source : file));
     // Ten drops of the same file at once: the first stores it, the other nine find it stored.

@@ -6,10 +6,10 @@ import { join, resolve, sep } from 'node:path';
 import { globMatch } from '../../shared/catalog.js';
 import type { DownloadProgress } from '../../shared/contract.js';
 import { StudioError } from '../../shared/result.js';
+import { notice } from '../../shared/notices.js';
 import { downloadFile, partPaths, type DownloadOptions } from './file-download.js';
 import { findInHubCache } from './hub-cache.js';
 import { missingModelFiles } from './model-completeness.js';
-import { notice } from '../../shared/notices.js';
 import { defaultRevision, fileUrl, listRepoFiles, type HubSource, type RemoteFile } from './hub-client.js';
 
 /** Progress of a pull: the same shape the UI receives. */
@@ -48,27 +48,31 @@ async function freeSpace(dir: string): Promise<number> {
 /** A repo path may not climb out of the destination folder. */
 function safeJoin(dest: string, path: string): string {
   const full = resolve(dest, path);
-  if (!full.startsWith(resolve(dest) + sep)) throw new StudioError('download-failed', `The repository lists a file outside its folder: ${path}`, path);
+  if (!full.startsWith(resolve(dest) + sep)) throw new StudioError('download-failed', notice('error.repoPathOutside', { path }), path);
   return full;
 }
 
 export async function pullRepository(o: PullOptions): Promise<PullResult> {
   let listing: RemoteFile[] | undefined;
   let listedBy: HubSource | undefined;
-  const problems: string[] = [];
+  const problems: StudioError[] = [];
   for (const source of o.sources) {
     try {
       listing = await listRepoFiles(source, o.repo, o.revision ?? defaultRevision(source.kind), o.download?.headers, o.signal);
       listedBy = source;
       break;
     } catch (e) {
-      problems.push((e as Error).message);
+      problems.push(e instanceof StudioError ? e : new StudioError('download-failed', notice('error.internal', { message: (e as Error).message })));
       o.log?.(`${source.label}: ${(e as Error).message}`);
     }
   }
-  if (!listing || !listedBy) throw new StudioError('download-failed', `Could not list ${o.repo}: ${problems.join(' ')}`, o.repo);
+  if (!listing || !listedBy) {
+    // Every source failed: the user reads the first source's reason; the detail keeps every source's words.
+    const first = problems[0] ?? new StudioError('download-failed', notice('error.hubBadListing', { source: o.repo }));
+    throw new StudioError('download-failed', notice('error.repoListFailed', { repo: o.repo, reason: first.notice }), problems.map((p) => `${p.message}${p.detail ? ` (${p.detail})` : ''}`).join(' '));
+  }
   const wanted = listing.filter((f) => !o.include?.length || o.include.some((g) => globMatch(g, f.path)));
-  if (wanted.length === 0) throw new StudioError('download-failed', `${o.repo} has no files matching ${o.include?.join(', ')}.`, o.repo);
+  if (wanted.length === 0) throw new StudioError('download-failed', notice('error.repoNoMatch', { repo: o.repo, patterns: o.include?.join(', ') ?? '' }), o.repo);
   // A file named outright (model_index.json, a LoRA's file) must be in the listing: one that is not
   // means the list was cut short, and what would arrive is not the whole model.
   const unlisted = (o.include ?? []).filter((g) => !/[*?]/.test(g) && !listing!.some((f) => f.path === g));
@@ -103,7 +107,7 @@ export async function pullRepository(o: PullOptions): Promise<PullResult> {
   if (missing > free) {
     throw new StudioError(
       'storage-failed',
-      `Not enough disk space in ${dest}: the download needs ${(missing / GB).toFixed(1)} GB, ${(free / GB).toFixed(1)} GB are free; free ${((missing - free) / GB).toFixed(1)} GB more or choose another folder.`,
+      notice('error.diskSpaceDownload', { dir: dest, needed: (missing / GB).toFixed(1), free: (free / GB).toFixed(1), more: ((missing - free) / GB).toFixed(1) }),
       dest,
     );
   }
@@ -123,7 +127,7 @@ export async function pullRepository(o: PullOptions): Promise<PullResult> {
 
   const results: { path: string; size: number; status: 'downloaded' | 'present' }[] = [];
   for (const file of wanted) {
-    if (o.signal?.aborted) throw o.signal.reason instanceof StudioError ? o.signal.reason : new StudioError('cancelled', 'The download was stopped.');
+    if (o.signal?.aborted) throw o.signal.reason instanceof StudioError ? o.signal.reason : new StudioError('cancelled', notice('error.downloadStopped'));
     const sources = [listedBy, ...o.sources.filter((s) => s !== listedBy)].map((s) => ({
       label: s.label,
       url: fileUrl(s, o.repo, o.revision ?? defaultRevision(s.kind), file.path),
@@ -212,7 +216,7 @@ export class RepositoryDownload {
 
   async pause(): Promise<void> {
     if (this.status !== 'running') return;
-    this.controller.abort(new StudioError('cancelled', 'Paused.'));
+    this.controller.abort(new StudioError('cancelled', notice('error.downloadPaused')));
     await this.run.catch(() => undefined);
     this.status = 'paused';
   }
@@ -222,7 +226,7 @@ export class RepositoryDownload {
   }
 
   async cancel(): Promise<void> {
-    this.controller.abort(new StudioError('cancelled', 'Cancelled.'));
+    this.controller.abort(new StudioError('cancelled', notice('error.downloadCancelled')));
     await this.run.catch(() => undefined);
     this.status = 'cancelled';
     const dest = resolve(this.options.dest);

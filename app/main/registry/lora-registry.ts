@@ -5,6 +5,7 @@ import { basename, relative } from 'node:path';
 import type { ImportOutcome, LoraCard } from '../../shared/contract.js';
 import { speedPresetById, speedPresetFor, type SpeedPreset } from '../../shared/lora-presets.js';
 import { StudioError } from '../../shared/result.js';
+import { notice } from '../../shared/notices.js';
 import type { WorkerLora } from '../../shared/worker-protocol.js';
 import type { FileUrls } from '../file-urls.js';
 import type { LibraryLora, LoraLibrary } from '../library/lora-library.js';
@@ -43,6 +44,7 @@ export class LoraRegistry {
     const card: LoraCard = {
       id: l.id,
       name: l.name,
+      sha256: l.sha256,
       role: l.report.role,
       ...(preset ? { preset: { id: preset.id, label: preset.label, steps: preset.steps, guidance: preset.guidance } } : {}),
       architecture: l.report.architecture,
@@ -79,6 +81,20 @@ export class LoraRegistry {
     }
   }
 
+  /** Removes a LoRA from the library and from what requests can name. */
+  async remove(id: string): Promise<boolean> {
+    const removed = await this.library.remove(id);
+    this.cards.delete(id);
+    this.files.delete(id);
+    this.previews.delete(id);
+    return removed;
+  }
+
+  /** Makes an image file the LoRA card's preview. */
+  async setPreview(id: string, image: string): Promise<LoraCard> {
+    return this.addLibraryLora(await this.library.setPreview(id, image));
+  }
+
   /** Makes a LoRA file available under an id (the CLI's --lora; library entries by their id). */
   registerFile(id: string, file: string, name = basename(file)): RegisteredLora {
     const preset = speedPresetFor(name);
@@ -87,14 +103,29 @@ export class LoraRegistry {
     return lora;
   }
 
+  /** Every LoRA a request can name: the library's and files named on the command line. */
+  entries(): readonly RegisteredLora[] {
+    return [...this.files.values()];
+  }
+
+  /**
+   * The LoRA a prompt names as A1111 does (`<lora:name:0.7>`): by its name in the library or its file name
+   * without the extension; exact matches first, then ignoring case.
+   */
+  findByName(name: string): RegisteredLora | undefined {
+    const all = [...this.files.values()];
+    const keys = (l: RegisteredLora) => [l.name, basename(l.file).replace(/\.safetensors$/i, '')];
+    return all.find((l) => keys(l).includes(name)) ?? all.find((l) => keys(l).some((k) => k.toLowerCase() === name.toLowerCase()));
+  }
+
   /** The LoRAs of a request as files with roles; a speed LoRA brings its sampler preset. */
   resolve(requested: readonly { readonly id: string; readonly strength: number }[]): { loras: ResolvedLora[]; preset: SpeedPreset | undefined } {
     let preset: SpeedPreset | undefined;
     const loras = requested.map(({ id, strength }): ResolvedLora => {
       const lora = this.files.get(id);
-      if (!lora) throw new StudioError('not-found', `Unknown LoRA "${id}".`, id);
+      if (!lora) throw new StudioError('not-found', notice('error.loraUnknown', { id }), id);
       const speed = lora.presetId ? speedPresetById(lora.presetId) : undefined;
-      if (speed && preset) throw new StudioError('invalid-request', `Two speed LoRAs at once (${preset.label} and ${speed.label}): choose one.`);
+      if (speed && preset) throw new StudioError('invalid-request', notice('error.twoSpeedLoras', { first: preset.label, second: speed.label }));
       preset ??= speed;
       return { file: lora.file, strength, role: speed ? 'speed' : 'style', name: lora.name };
     });

@@ -62,8 +62,26 @@ describe('openDatabase', () => {
     ).run();
     v1.close();
     const db = openDatabase(file);
-    expect(schemaVersion(db)).toBe(2);
-    expect(db.prepare('SELECT prompt, favorite FROM generations').get()).toEqual({ prompt: 'a fox', favorite: 0 });
+    expect(schemaVersion(db)).toBe(MIGRATIONS.length);
+    expect(db.prepare('SELECT prompt, favorite, lora_names FROM generations').get()).toEqual({ prompt: 'a fox', favorite: 0, lora_names: '' });
+    db.close();
+  });
+
+  it('0003 indexes the LoRA names of existing rows for search, and survives a recipe that is not JSON', () => {
+    const file = join(tmp(), 'studio.db');
+    openDatabase(file, MIGRATIONS.slice(0, 2)).close();
+    const v2 = new Database(file);
+    const insert = v2.prepare(
+      `INSERT INTO generations (id, created_at, prompt, seed, steps, guidance, width, height, model_id, recipe_json, durations_json, format, image_file, thumb_file)
+       VALUES (?, ?, ?, 7, 4, 1, 512, 512, 'demo', ?, '{}', 'png', 'a.png', 'a.webp')`,
+    );
+    insert.run('00000000-0000-4000-8000-000000000001', 1, 'a fox', JSON.stringify({ loras: [{ name: 'Ink Wash' }, { name: 'Qwen-Image-Lightning-4steps' }] }));
+    insert.run('00000000-0000-4000-8000-000000000002', 2, 'a whale', '{"loras": [');
+    v2.close();
+    const db = openDatabase(file);
+    expect(db.prepare('SELECT lora_names FROM generations ORDER BY created_at').pluck().all()).toEqual(['Ink Wash Qwen-Image-Lightning-4steps', '']);
+    expect(db.prepare("SELECT rowid FROM generations_fts WHERE generations_fts MATCH '\"lightning\"'").pluck().all()).toEqual([1]);
+    expect(db.prepare("SELECT rowid FROM generations_fts WHERE generations_fts MATCH '\"whale\"'").pluck().all()).toEqual([2]);
     db.close();
   });
 

@@ -3,7 +3,9 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { notice } from '../../shared/notices.js';
 import { StudioError } from '../../shared/result.js';
+import { storageError } from '../images/save-image.js';
 import { MIGRATIONS, type Migration } from './migrations/index.js';
 
 export type Db = Database.Database;
@@ -12,7 +14,7 @@ export class DatabaseTooNewError extends StudioError {
   constructor(file: string, found: number, supported: number) {
     super(
       'database-too-new',
-      `The history database ${file} was written by a newer version of the studio (schema ${found}; this version knows up to ${supported}). Update the studio; the file has not been changed.`,
+      notice('error.databaseTooNew', { file, found, supported }),
       file,
     );
   }
@@ -41,13 +43,55 @@ export function migrate(db: Db, file: string, migrations: readonly Migration[] =
   })();
 }
 
-export function openDatabase(file: string, migrations: readonly Migration[] = MIGRATIONS): Db {
-  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
-  const db = new Database(file);
+/** The history database is damaged: it is left as it is, and `studio repair` (or the app's Repair) is the way on. */
+export class DatabaseCorruptError extends StudioError {
+  constructor(file: string, detail: string) {
+    super('database-corrupt', notice('error.database.corrupt', { file, detail }), file);
+  }
+}
+
+const CORRUPT_CODES = new Set(['SQLITE_CORRUPT', 'SQLITE_NOTADB', 'SQLITE_CORRUPT_VTAB', 'SQLITE_CORRUPT_SEQUENCE', 'SQLITE_CORRUPT_INDEX']);
+
+/** Whether an error from better-sqlite3 says the file is not a sound database. */
+export function isCorruption(e: unknown): boolean {
+  const code = (e as { code?: unknown }).code;
+  return typeof code === 'string' && CORRUPT_CODES.has(code);
+}
+
+/**
+ * Checks the pages of the database (PRAGMA quick_check: every b-tree page, cell and freelist, without the
+ * slower index-to-table cross-check). A damaged database found at start is reported with a way forward,
+ * instead of starting and then failing to save every image.
+ */
+export function checkIntegrity(db: Db, file: string): void {
+  let problems: string[];
   try {
-    // Before anything writes (switching to WAL rewrites the header): a newer file must stay untouched.
+    problems = db.prepare('PRAGMA quick_check(5)').pluck().all() as string[];
+  } catch (e) {
+    if (isCorruption(e)) throw new DatabaseCorruptError(file, (e as Error).message);
+    throw e;
+  }
+  if (problems.length !== 1 || problems[0] !== 'ok') throw new DatabaseCorruptError(file, problems.join('; '));
+}
+
+export interface OpenOptions {
+  /** Check every page at start (default true; repair and tests of damaged files turn it off). */
+  readonly integrityCheck?: boolean;
+}
+
+export function openDatabase(file: string, migrations: readonly Migration[] = MIGRATIONS, options: OpenOptions = {}): Db {
+  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+  let db: Db;
+  try {
+    db = new Database(file);
+  } catch (e) {
+    throw storageError(e, file);
+  }
+  try {
+    // Before anything writes (switching to WAL rewrites the header): a newer or damaged file stays untouched.
     const found = schemaVersion(db);
     if (found > migrations.length) throw new DatabaseTooNewError(file, found, migrations.length);
+    if (options.integrityCheck !== false && file !== ':memory:') checkIntegrity(db, file);
     db.pragma('journal_mode = WAL');
     db.pragma('foreign_keys = ON');
     db.pragma('busy_timeout = 5000');
@@ -56,6 +100,10 @@ export function openDatabase(file: string, migrations: readonly Migration[] = MI
     return db;
   } catch (e) {
     db.close();
+    if (e instanceof StudioError) throw e;
+    if (isCorruption(e)) throw new DatabaseCorruptError(file, (e as Error).message);
+    // A file-system or SQLite failure (permissions, a full disk) is told as such; anything else is a bug.
+    if (typeof (e as { code?: unknown }).code === 'string') throw storageError(e, file);
     throw e;
   }
 }

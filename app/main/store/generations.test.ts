@@ -2,9 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { LIGHTNING_SAMPLER } from '../../shared/flow-match.js';
 import type { GenerationRecord } from '../../shared/generation.js';
 import { openDatabase } from './database.js';
-import { countGenerations, deleteGeneration, explainListQuery, getGeneration, insertGeneration, listGenerations, setFavorite } from './generations.js';
+import { countGenerations, deleteGeneration, DENSE_MATCHES, explainListQuery, getGeneration, insertGeneration, listGenerations, planFor, setFavorite } from './generations.js';
 
-function record(i: number, patch: { prompt?: string; modelId?: string; createdAt?: number } = {}): GenerationRecord {
+function record(i: number, patch: { prompt?: string; modelId?: string; createdAt?: number; loras?: string[] } = {}): GenerationRecord {
   const id = `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`;
   return {
     id,
@@ -20,7 +20,7 @@ function record(i: number, patch: { prompt?: string; modelId?: string; createdAt
       modelId: patch.modelId ?? 'demo',
       modelName: 'demo',
       modelHashes: [],
-      loras: [],
+      loras: (patch.loras ?? []).map((name) => ({ name, sha256: '0'.repeat(64), strength: 1, role: 'style' as const })),
       sampler: LIGHTNING_SAMPLER,
       appVersion: '0.1.0',
       device: 'cpu',
@@ -77,6 +77,54 @@ describe('generations', () => {
     expect(search('%')).toEqual([3]); // wildcards are literal
     expect(search('_')).toEqual([3]);
     expect(search('"quoted')).toEqual([]);
+  });
+
+  it('finds every word of a search in any order, in the prompt, a LoRA name or the seed', () => {
+    const db = freshDb();
+    insertGeneration(db, record(1, { prompt: 'a red fox in the snow', loras: ['Ink Wash'] }));
+    insertGeneration(db, record(2, { prompt: 'a fox, red sky at dawn' }));
+    insertGeneration(db, record(3, { prompt: '一只红色的狐狸，雪林', loras: ['Qwen-Image-Lightning-4steps'] }));
+    insertGeneration(db, record(4096, { prompt: 'seed in the prompt 1 and 2' }));
+    const search = (s: string) => listGenerations(db, { limit: 10, search: s }).rows.map((r) => r.seed);
+    expect(search('fox red')).toEqual([2, 1]);
+    expect(search('red fox snow')).toEqual([1]);
+    expect(search('snow fox red')).toEqual([1]);
+    expect(search('ink fox')).toEqual([1]); // a LoRA name and a prompt word
+    expect(search('lightning 狐狸')).toEqual([3]);
+    expect(search('4096')).toEqual([4096]); // the seed
+    expect(search('3')).toEqual([3]); // a short seed
+    expect(search('2 dawn')).toEqual([2]); // the seed 2, and a word of its prompt
+    expect(search('1 2')).toEqual([4096]); // both digits in one prompt; no image has both seeds
+    expect(search('fox whale')).toEqual([]);
+    expect(search('"red fox"')).toEqual([1]); // a quoted phrase, as it is
+    expect(search('"fox red"')).toEqual([]);
+    expect(search('"4096"')).toEqual([]); // quoted digits are text, not a seed
+    expect(search('"prompt 1" seed')).toEqual([4096]);
+    expect(search('  ')).toEqual([4096, 3, 2, 1]);
+  });
+
+  it('reads a page of a search that matches most rows along the time index, and a rare one from the match', () => {
+    const db = freshDb();
+    const rows = DENSE_MATCHES + 100;
+    db.transaction(() => {
+      for (let i = 0; i < rows; i++) insertGeneration(db, record(i, { prompt: i === 7 ? 'a lonely lighthouse' : `a red fox, variation ${i}` }));
+    })();
+    expect(planFor(db, { limit: 60, search: 'red fox' })).toEqual({ setSizes: [DENSE_MATCHES + 1] });
+    expect(planFor(db, { limit: 60, search: 'lighthouse' })).toEqual({ setSizes: [1] });
+    expect(planFor(db, { limit: 60, search: 'variation 2005' })).toEqual({ setSizes: [DENSE_MATCHES + 1, 1] }); // seed 2005 is also the one prompt with 2005
+    // Dense: along the time index, never sorting every match.
+    expect(explainListQuery(db, { limit: 60, search: 'red fox' })).toMatch(/SCAN g USING INDEX generations_by_time/);
+    expect(explainListQuery(db, { limit: 60, search: 'red fox' })).not.toMatch(/TEMP B-TREE/);
+    // Rare: from the matches, by rowid.
+    expect(explainListQuery(db, { limit: 60, search: 'lighthouse' })).toMatch(/SEARCH g USING INTEGER PRIMARY KEY \(rowid=\?\)/);
+    expect(explainListQuery(db, { limit: 60, search: 'variation 2005' })).toMatch(/SEARCH g USING INTEGER PRIMARY KEY \(rowid=\?\)/);
+    expect(listGenerations(db, { limit: 60, search: 'variation 2005' }).rows.map((r) => r.seed)).toEqual([2005]);
+    // Both plans give the same pages.
+    const page = listGenerations(db, { limit: 60, search: 'red fox' });
+    expect(page.rows.map((r) => r.seed)).toEqual(Array.from({ length: 60 }, (_, i) => rows - 1 - i));
+    const next = listGenerations(db, { limit: 60, search: 'red fox', cursor: page.nextCursor! });
+    expect(next.rows[0]!.seed).toBe(rows - 61);
+    expect(listGenerations(db, { limit: 60, search: 'lighthouse' }).rows.map((r) => r.seed)).toEqual([7]);
   });
 
   it('marks favourites and filters by them and by seed; deletes a row', () => {

@@ -26,9 +26,9 @@ export function insertGeneration(db: Db, g: GenerationRecord): void {
   const r = g.recipe;
   db.prepare(
     `INSERT INTO generations (id, created_at, prompt, negative_prompt, seed, steps, guidance, width, height, model_id,
-       recipe_json, durations_json, format, image_file, thumb_file)
+       recipe_json, durations_json, format, image_file, thumb_file, lora_names)
      VALUES (@id, @createdAt, @prompt, @negativePrompt, @seed, @steps, @guidance, @width, @height, @modelId,
-       @recipeJson, @durationsJson, @format, @imageFile, @thumbFile)`,
+       @recipeJson, @durationsJson, @format, @imageFile, @thumbFile, @loraNames)`,
   ).run({
     id: g.id,
     createdAt: g.createdAt,
@@ -45,6 +45,7 @@ export function insertGeneration(db: Db, g: GenerationRecord): void {
     format: g.format,
     imageFile: g.imageFile,
     thumbFile: g.thumbFile,
+    loraNames: r.loras.map((l) => l.name).join(' '),
   });
 }
 
@@ -92,24 +93,119 @@ function decodeCursor(cursor: string): { createdAt: number; id: string } | undef
   return m ? { createdAt: Number(m[1]), id: m[2]! } : undefined;
 }
 
-/** FTS5 trigram matching needs three characters; shorter searches fall back to a LIKE scan. */
+/** FTS5 trigram matching needs three characters; shorter words fall back to a LIKE scan. */
 const MIN_FTS_CHARS = 3;
+/** Words beyond this many are ignored: a pasted paragraph is not a search. */
+const MAX_SEARCH_WORDS = 16;
+/**
+ * A search whose indexed sets all hold more rows than this is read along the time index, each row
+ * checked against them (a page is soon found); otherwise the smallest set drives the query and its few
+ * rows are sorted. Either way a search costs milliseconds at 100,000 rows, where reading and sorting
+ * every match of a common word cost ~90 ms.
+ */
+export const DENSE_MATCHES = 2000;
+
+/**
+ * The words of a search, each to be found somewhere in the image's record: separated by white space, or a
+ * "quoted phrase" kept whole (found as it is, as text only: "variation 42" does not mean seed 42).
+ */
+export function searchTerms(search: string | undefined): { text: string; quoted: boolean }[] {
+  const terms: { text: string; quoted: boolean }[] = [];
+  for (const m of (search ?? '').matchAll(/"([^"]+)"|(\S+)/gu)) {
+    if (m[1] !== undefined && m[1].trim() !== '') terms.push({ text: m[1].trim(), quoted: true });
+    else if (m[2] !== undefined) terms.push({ text: m[2], quoted: false });
+  }
+  return terms.slice(0, MAX_SEARCH_WORDS);
+}
+
+/** The words of a search (see searchTerms), without their quoting. */
+export function searchWords(search: string | undefined): string[] {
+  return searchTerms(search).map((t) => t.text);
+}
+
+const ftsPhrase = (word: string) => `"${word.replaceAll('"', '""')}"`;
+const likePattern = (word: string) => `%${word.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+const isSeedWord = (word: string) => /^\d{1,10}$/.test(word) && Number(word) <= 0xffff_ffff;
+
+/**
+ * A set of rows an indexed search word selects, in two forms: `members` lists their rowids (to drive the
+ * query, or to be read once and probed), `test` checks one row `g` (to filter rows found another way).
+ */
+export interface WordSet {
+  readonly members: string;
+  readonly test: string;
+  readonly params: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * How a search is answered. Every word must be found: in the prompt, the negative prompt or a LoRA name
+ * (any order, any script), and a word of digits may instead be the seed; a "quoted phrase" is found
+ * as it is. Words of three characters or more go through the trigram index (`sets`); shorter ones are
+ * checked row by row (`filters`).
+ */
+export function searchPlan(search: string | undefined): { sets: WordSet[]; filters: { sql: string; params: Record<string, unknown> }[] } {
+  const terms = searchTerms(search);
+  const sets: WordSet[] = [];
+  const filters: { sql: string; params: Record<string, unknown> }[] = [];
+  const isNumber = (t: { text: string; quoted: boolean }) => !t.quoted && /^\d+$/.test(t.text);
+  const textLike = (i: number) => `(g.prompt LIKE @l${i} ESCAPE '\\' OR g.negative_prompt LIKE @l${i} ESCAPE '\\' OR g.lora_names LIKE @l${i} ESCAPE '\\')`;
+  const ftsWords = terms.filter((t) => [...t.text].length >= MIN_FTS_CHARS && !isNumber(t)).map((t) => t.text);
+  if (ftsWords.length) {
+    const params = { m: ftsWords.map(ftsPhrase).join(' AND ') };
+    sets.push({
+      members: 'SELECT rowid FROM generations_fts WHERE generations_fts MATCH @m',
+      test: 'EXISTS (SELECT 1 FROM generations_fts WHERE generations_fts MATCH @m AND rowid = g.rowid)',
+      params,
+    });
+  }
+  terms.forEach((term, i) => {
+    const word = term.text;
+    if (!isNumber(term)) {
+      if ([...word].length < MIN_FTS_CHARS) filters.push({ sql: textLike(i), params: { [`l${i}`]: likePattern(word) } });
+      return;
+    }
+    const seed = isSeedWord(word) ? { [`s${i}`]: Number(word) } : undefined;
+    if (word.length < MIN_FTS_CHARS) {
+      filters.push({ sql: seed ? `(g.seed = @s${i} OR ${textLike(i)})` : textLike(i), params: { [`l${i}`]: likePattern(word), ...seed } });
+      return;
+    }
+    const fts = `SELECT rowid FROM generations_fts WHERE generations_fts MATCH @w${i}`;
+    sets.push({
+      members: seed ? `SELECT rowid FROM generations WHERE seed = @s${i} UNION ${fts}` : fts,
+      test: `(${seed ? `g.seed = @s${i} OR ` : ''}EXISTS (${fts} AND rowid = g.rowid))`,
+      params: { [`w${i}`]: ftsPhrase(word), ...seed },
+    });
+  });
+  return { sets, filters };
+}
+
+export interface ListPlan {
+  /** How many rows each of the search's sets holds, up to DENSE_MATCHES + 1 (see `planFor`). */
+  readonly setSizes?: readonly number[];
+}
 
 /** The SQL and parameters of a history page: newest first, keyset-paginated, with search and filters. */
-export function buildListQuery(q: HistoryQuery): { sql: string; params: Record<string, unknown> } {
+export function buildListQuery(q: HistoryQuery, plan: ListPlan = {}): { sql: string; params: Record<string, unknown> } {
   const where: string[] = [];
   const params: Record<string, unknown> = { limit: q.limit + 1 };
-  let from = 'generations g';
-  const search = q.search?.trim() ?? '';
-  if (search !== '') {
-    if ([...search].length >= MIN_FTS_CHARS) {
-      from = 'generations_fts f JOIN generations g ON g.rowid = f.rowid';
-      where.push('generations_fts MATCH @match');
-      params.match = `"${search.replaceAll('"', '""')}"`;
-    } else {
-      where.push(`(g.prompt LIKE @like ESCAPE '\\' OR g.negative_prompt LIKE @like ESCAPE '\\')`);
-      params.like = `%${search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-    }
+  const { sets, filters } = searchPlan(q.search);
+  // The smallest set that is not dense drives the query; the others test each of its rows.
+  const sizes = plan.setSizes ?? sets.map(() => DENSE_MATCHES + 1);
+  let driver = -1;
+  sets.forEach((_, i) => {
+    if (sizes[i]! <= DENSE_MATCHES && (driver < 0 || sizes[i]! < sizes[driver]!)) driver = i;
+  });
+  sets.forEach((set, i) => {
+    Object.assign(params, set.params);
+    if (i === driver) where.push(`g.rowid IN (${set.members})`);
+    else if (driver >= 0) where.push(set.test);
+    // All dense: walk the time index; each set is read once into a lookup table (the unary + keeps
+    // SQLite from driving the query by it).
+    else where.push(`+g.rowid IN (${set.members})`);
+  });
+  for (const f of filters) {
+    where.push(f.sql);
+    Object.assign(params, f.params);
   }
   if (q.modelId) {
     where.push('g.model_id = @modelId');
@@ -144,13 +240,20 @@ export function buildListQuery(q: HistoryQuery): { sql: string; params: Record<s
     params.cId = cursor.id;
   }
   const sql = `SELECT g.id, g.created_at, g.prompt, g.seed, g.steps, g.width, g.height, g.model_id, g.image_file, g.thumb_file, g.favorite
-    FROM ${from} ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+    FROM generations g ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
     ORDER BY g.created_at DESC, g.id DESC LIMIT @limit`;
   return { sql, params };
 }
 
+/** How many rows each of a search's sets holds, counted up to DENSE_MATCHES + 1: cheap looks at the index. */
+export function planFor(db: Db, q: HistoryQuery): ListPlan {
+  const { sets } = searchPlan(q.search);
+  if (sets.length === 0) return {};
+  return { setSizes: sets.map((set) => db.prepare(`SELECT count(*) FROM (${set.members} LIMIT ${DENSE_MATCHES + 1})`).pluck().get(set.params) as number) };
+}
+
 export function listGenerations(db: Db, q: HistoryQuery): { rows: HistoryRow[]; nextCursor: string | null } {
-  const { sql, params } = buildListQuery(q);
+  const { sql, params } = buildListQuery(q, planFor(db, q));
   const raw = db.prepare(sql).all(params) as Row[];
   const hasMore = raw.length > q.limit;
   const rows = raw.slice(0, q.limit).map((r) => ({
@@ -171,10 +274,10 @@ export function listGenerations(db: Db, q: HistoryQuery): { rows: HistoryRow[]; 
 }
 
 /** The query plan of a history page, so tests can pin the hot queries to their indexes. */
-export function explainListQuery(db: Db, q: HistoryQuery): string {
-  const { sql, params } = buildListQuery(q);
-  const plan = db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(params) as { detail: string }[];
-  return plan.map((p) => p.detail).join('\n');
+export function explainListQuery(db: Db, q: HistoryQuery, plan: ListPlan = planFor(db, q)): string {
+  const { sql, params } = buildListQuery(q, plan);
+  const steps = db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(params) as { detail: string }[];
+  return steps.map((p) => p.detail).join('\n');
 }
 
 export function isFavorite(db: Db, id: string): boolean {

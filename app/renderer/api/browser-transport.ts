@@ -5,7 +5,7 @@
 
 import type { EventName, ImportOutcome, StudioApi, WireToRenderer } from '../../shared/contract.js';
 import { notice, noticeText, type NoticeKey } from '../../shared/notices.js';
-import type { ErrorCode, Result, SerializedError } from '../../shared/result.js';
+import { StudioError, type ErrorCode, type Result, type SerializedError } from '../../shared/result.js';
 
 const TOKEN_KEY = 'studio.accessToken';
 /** Must match the browser host's WS_PROTOCOL and WS_TOKEN_PROTOCOL_PREFIX. */
@@ -105,10 +105,10 @@ export function connectBrowserHost(url = `${location.protocol === 'https:' ? 'ws
             credentials: 'omit',
           });
           if (res.status === 401) outcomes.push({ ok: false, file: file.name, error: failure('worker-unavailable', 'error.noAccessToken') });
-          else if (!res.ok) outcomes.push({ ok: false, file: file.name, error: { code: 'storage-failed', message: await res.text() } });
+          else if (!res.ok) outcomes.push({ ok: false, file: file.name, error: new StudioError('storage-failed', notice('error.uploadFailed', { name: file.name }), await res.text()).toJSON() });
           else outcomes.push((await res.json()) as ImportOutcome);
         } catch (e) {
-          outcomes.push({ ok: false, file: file.name, error: { code: 'storage-failed', message: (e as Error).message } });
+          outcomes.push({ ok: false, file: file.name, error: new StudioError('storage-failed', notice('error.uploadFailed', { name: file.name }), (e as Error).message).toJSON() });
         }
       }
       return outcomes;

@@ -1,5 +1,6 @@
 // One image with its full recipe, as recorded in the history.
 
+import { samplerSummary } from '../../shared/samplers.js';
 import { useEffect, useRef } from 'react';
 import type { GenerationDetail, GenerationSummary } from '../../shared/contract.js';
 import { useI18n } from '../i18n/i18n.js';
@@ -11,6 +12,8 @@ export interface DetailDialogProps {
   onOpen(id: string): void;
   onClose(): void;
   onUseRecipe(detail: GenerationDetail): void;
+  /** Starts a new image from this one (image-to-image). */
+  onUseAsInput?(detail: GenerationDetail): void;
   /** Generates the same image again: same seed and settings. */
   onReproduce(detail: GenerationDetail): void;
   onToggleFavorite(detail: GenerationDetail): void;
@@ -20,7 +23,7 @@ export interface DetailDialogProps {
   readonly revealedPath?: string;
 }
 
-export function DetailDialog({ detail, siblings, onOpen, onClose, onUseRecipe, onReproduce, onToggleFavorite, onDelete, onReveal, revealedPath }: DetailDialogProps) {
+export function DetailDialog({ detail, siblings, onOpen, onClose, onUseRecipe, onUseAsInput, onReproduce, onToggleFavorite, onDelete, onReveal, revealedPath }: DetailDialogProps) {
   const { t, locale } = useI18n();
   const ref = useRef<HTMLDialogElement>(null);
   useEffect(() => {
@@ -37,7 +40,7 @@ export function DetailDialog({ detail, siblings, onOpen, onClose, onUseRecipe, o
     [t('detail.size'), `${r.width} × ${r.height}`],
     [t('detail.model'), `${r.modelName} (${r.modelId})`],
     ...(r.loras.length > 0 ? ([[t('detail.loras'), r.loras.map((l) => `${l.name} (${l.role}, ${l.strength})`).join('\n')]] as [string, string][]) : []),
-    [t('detail.sampler'), `${r.sampler.name}, shift ${r.sampler.timeShiftType} μ∈[${r.sampler.baseShift.toFixed(3)}, ${r.sampler.maxShift.toFixed(3)}]`],
+    [t('detail.sampler'), samplerSummary(r.sampler)],
     [t('detail.device'), r.device],
     [t('detail.created'), new Date(detail.createdAt).toLocaleString(locale)],
     [t('detail.duration'), `${(detail.durations.totalMs / 1000).toFixed(2)} s`],
@@ -90,6 +93,11 @@ export function DetailDialog({ detail, siblings, onOpen, onClose, onUseRecipe, o
             <button type="button" className="secondary" onClick={() => onReproduce(detail)}>
               {t('detail.reproduce')}
             </button>
+            {onUseAsInput && (
+              <button type="button" className="secondary" onClick={() => onUseAsInput(detail)}>
+                {t('detail.useAsInput')}
+              </button>
+            )}
             <button type="button" className="secondary" aria-pressed={detail.favorite} onClick={() => onToggleFavorite(detail)}>
               {detail.favorite ? t('detail.unfavorite') : t('detail.favorite')}
             </button>

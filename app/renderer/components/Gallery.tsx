@@ -3,6 +3,7 @@
 
 import { useCallback, useEffect, useLayoutEffect, useRef, useState, type KeyboardEvent } from 'react';
 import type { AppInfo, ExportState, GenerationSummary, LoraCard, StudioApi } from '../../shared/contract.js';
+import { newerExportState } from '../../shared/export-state.js';
 import { useI18n } from '../i18n/i18n.js';
 
 export interface GalleryProps {
@@ -62,11 +63,17 @@ export function Gallery({ api, info, loras, refreshKey, onOpen, onError }: Galle
   );
   const [exportKind, setExportKind] = useState<'zip' | 'folder'>('zip');
   const [exporting, setExporting] = useState<ExportState>();
-  useEffect(() => api.on('export', (e) => setExporting((cur) => (cur && cur.id === e.id ? e : cur))), [api]);
+  useEffect(() => api.on('export', (e) => setExporting((cur) => newerExportState(cur, e))), [api]);
   const startExport = async (onlySelected: boolean) => {
-    const r = await api.invoke('export.start', onlySelected ? { ids: [...selected], kind: exportKind } : { filters: queryFilters(filters), kind: exportKind });
-    if (!r.ok) return onError(errorText(r.error));
-    setExporting(r.value);
+    // Named before asking, so its events are recognised even when they overtake the reply.
+    const id = crypto.randomUUID();
+    setExporting({ id, status: 'running', done: 0, total: 0, kind: exportKind, target: '', revision: -1 });
+    const r = await api.invoke('export.start', onlySelected ? { id, ids: [...selected], kind: exportKind } : { id, filters: queryFilters(filters), kind: exportKind });
+    if (!r.ok) {
+      setExporting(undefined);
+      return onError(errorText(r.error));
+    }
+    setExporting((cur) => newerExportState(cur, r.value));
   };
 
   // A new search, filter or history change starts over from the newest image.

@@ -16,7 +16,7 @@ const GB = 1024 ** 3;
 const MB = 1024 ** 2;
 
 export function ModelsPanel({ api, onInstalled, onError }: ModelsPanelProps) {
-  const { t, errorText } = useI18n();
+  const { t, errorText, notice } = useI18n();
   const [items, setItems] = useState<readonly CatalogItem[]>([]);
   const [freeBytes, setFreeBytes] = useState(0);
   const [source, setSource] = useState<DownloadSource>('huggingface');
@@ -79,7 +79,7 @@ export function ModelsPanel({ api, onInstalled, onError }: ModelsPanelProps) {
                   {t(`models.kind.${item.kind}`)} · {t('models.size', { gb: (item.approxBytes / GB).toFixed(1) })}
                 </span>
                 {item.installed && <span className="tag ok">{t('models.installed')}</span>}
-                {!item.runnable && <span className="meta">{item.note ?? t('models.notRunnable')}</span>}
+                {!item.runnable && <span className="meta">{item.note ? notice(item.note) : t('models.notRunnable')}</span>}
               </div>
               {active && p && (
                 <div className="download" role="status">

@@ -5,7 +5,7 @@ import type { JobView } from '../state/job-state.js';
 import type { GenerationSummary } from '../../shared/contract.js';
 
 export function ResultView({ job, onReuse }: { job: JobView; onReuse(g: GenerationSummary): void }) {
-  const { t, errorText } = useI18n();
+  const { t, errorText, notice } = useI18n();
   return (
     <section className="panel result" aria-labelledby="result-heading">
       <h2 id="result-heading">{t('result.heading')}</h2>
@@ -22,7 +22,7 @@ export function ResultView({ job, onReuse }: { job: JobView; onReuse(g: Generati
               ? t('progress.denoising', { step: job.progress.step, total: job.progress.totalSteps })
               : t(`progress.${job.progress.phase}`)}
           </span>
-          {job.progress.note && <p className="notice job-note">{job.progress.note}</p>}
+          {job.progress.note && <p className="notice job-note">{notice(job.progress.note)}</p>}
         </div>
       )}
       {job.status === 'succeeded' && (

@@ -13,7 +13,7 @@ interface I18n {
   readonly t: (key: MessageKey, vars?: Record<string, string | number>) => string;
   /** A notice from main or the worker, in this language. */
   readonly notice: (n: Notice) => string;
-  /** What went wrong, in this language: the error's notice, else (older errors) its text as sent. */
+  /** What went wrong, in this language. */
   readonly errorText: (e: SerializedError) => string;
 }
 
@@ -40,7 +40,7 @@ export function I18nProvider({ children }: { children: ReactNode }) {
       },
       t: (key, vars) => format(LOCALES[locale][key], vars),
       notice: (n) => noticeText(n, NOTICE_TEMPLATES[locale]),
-      errorText: (e) => (e.notice ? noticeText(e.notice, NOTICE_TEMPLATES[locale]) : e.message),
+      errorText: (e) => noticeText(e.notice, NOTICE_TEMPLATES[locale]),
     }),
     [locale],
   );

@@ -2,6 +2,7 @@
 // low-rank matrices onto the module of the base model it patches, refusing keys that match nothing.
 
 import { StudioError } from '../../shared/result.js';
+import { notice } from '../../shared/notices.js';
 import { readSafetensorsHeader, readTensorBytes, type SafetensorsHeader } from '../safetensors/safetensors.js';
 import type { WeightRef, WeightSet } from '../safetensors/weight-set.js';
 
@@ -85,7 +86,7 @@ export async function readAlpha(header: SafetensorsHeader, key: string): Promise
     case 'F64':
       return view.getFloat64(0, true);
     default:
-      throw new StudioError('invalid-request', `${header.file}: ${key} has dtype ${t.dtype}; alpha must be a float.`, key);
+      throw new StudioError('invalid-request', notice('error.loraAlphaDtype', { file: header.file, key, dtype: t.dtype }), key);
   }
 }
 
@@ -142,23 +143,23 @@ export async function loadLoraParts(file: string, bases: LoraBases): Promise<{ t
     const shown = unmatched.slice(0, 8).join(', ');
     throw new StudioError(
       'model-unsupported',
-      `This LoRA does not fit the loaded model: ${unmatched.length} of ${header.tensors.size} tensors match no layer of it (${shown}${unmatched.length > 8 ? ', …' : ''}). It was probably made for another base model; nothing was applied.`,
+      notice('error.loraUnmatched', { count: unmatched.length, total: header.tensors.size, shown: `${shown}${unmatched.length > 8 ? ', …' : ''}` }),
       unmatched.join('\n'),
     );
   }
-  if (formats.size > 1) throw new StudioError('model-unsupported', `${file} mixes LoRA key formats (${[...formats].join(', ')}).`, file);
+  if (formats.size > 1) throw new StudioError('model-unsupported', notice('error.loraMixedFormats', { file, formats: [...formats].join(', ') }), file);
   const format = [...formats][0] ?? 'lightx2v';
   const build = async (component: LoraComponent): Promise<LoraWeights | undefined> => {
     const base = baseOf(component)!;
     const modules = new Map<string, LoraModule>();
     for (const [target, p] of parts[component]) {
-      if (!p.down || !p.up) throw new StudioError('model-unsupported', `${file}: ${target} has only one of its two LoRA matrices.`, target);
+      if (!p.down || !p.up) throw new StudioError('model-unsupported', notice('error.loraHalfPair', { file, target }), target);
       const [outF, inF] = base.get(`${target}.weight`).shape as [number, number];
       const rank = p.down.shape[0]!;
       if (p.down.shape.length !== 2 || p.up.shape.length !== 2 || p.down.shape[1] !== inF || p.up.shape[0] !== outF || p.up.shape[1] !== rank) {
         throw new StudioError(
           'model-unsupported',
-          `${file}: the LoRA for ${target} has shapes [${p.down.shape.join(', ')}] and [${p.up.shape.join(', ')}], but the layer is [${outF}, ${inF}]; it was made for another model size.`,
+          notice('error.loraShape', { file, target, down: p.down.shape.join(', '), up: p.up.shape.join(', '), layer: `${outF}, ${inF}` }),
           target,
         );
       }
@@ -169,7 +170,7 @@ export async function loadLoraParts(file: string, bases: LoraBases): Promise<{ t
   };
   const transformer = await build('transformer');
   const textEncoder = bases.textEncoder ? await build('text_encoder') : undefined;
-  if (!transformer && !textEncoder) throw new StudioError('model-unsupported', `${file} holds no LoRA weights.`, file);
+  if (!transformer && !textEncoder) throw new StudioError('model-unsupported', notice('error.loraEmpty', { file }), file);
   return { ...(transformer ? { transformer } : {}), ...(textEncoder ? { textEncoder } : {}) };
 }
 
@@ -178,6 +179,6 @@ type PartEntry = { down?: WeightRef; up?: WeightRef; alphaKey?: string };
 /** The transformer part of a LoRA file; keys for anything else are refused. */
 export async function loadLora(file: string, base: WeightSet): Promise<LoraWeights> {
   const { transformer } = await loadLoraParts(file, { transformer: base });
-  if (!transformer) throw new StudioError('model-unsupported', `${file} holds no LoRA weights for the transformer.`, file);
+  if (!transformer) throw new StudioError('model-unsupported', notice('error.loraNoTransformer', { file }), file);
   return transformer;
 }

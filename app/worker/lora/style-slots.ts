@@ -3,6 +3,7 @@
 // changes one number; neither rebuilds the session nor touches the base weights.
 
 import { StudioError } from '../../shared/result.js';
+import { notice } from '../../shared/notices.js';
 import { floatTensor, type OrtTensor } from '../ort.js';
 import { readSafetensorsHeader, readTensorBytes } from '../safetensors/safetensors.js';
 import type { WeightRef } from '../safetensors/weight-set.js';
@@ -55,7 +56,7 @@ export function toFloat32(bytes: Uint8Array, ref: WeightRef): Float32Array {
       return out;
     }
     default:
-      throw new StudioError('model-unsupported', `${ref.file}: LoRA tensor ${ref.name} has dtype ${ref.dtype}.`, ref.name);
+      throw new StudioError('model-unsupported', notice('error.loraDtype', { file: ref.file, name: ref.name, dtype: ref.dtype }), ref.name);
   }
 }
 
@@ -68,12 +69,12 @@ export async function prepareStyle(lora: LoraWeights, layout: StyleSlotLayout): 
     if (!shape) {
       throw new StudioError(
         'model-unsupported',
-        `${lora.file} patches ${m.target}, which style slots do not cover; load it as a fixed LoRA instead.`,
+        notice('error.styleSlotTarget', { file: lora.file, target: m.target }),
         m.target,
       );
     }
     if (m.rank > layout.rank) {
-      throw new StudioError('model-unsupported', `${lora.file} has rank ${m.rank}; style slots hold at most rank ${layout.rank}.`, m.target);
+      throw new StudioError('model-unsupported', notice('error.styleSlotRank', { file: lora.file, rank: m.rank, max: layout.rank }), m.target);
     }
     const [outF, inF] = shape;
     const down = toFloat32(await readTensorBytes(header, m.down.name), m.down);

@@ -14,6 +14,7 @@ import { createHash } from 'node:crypto';
 import { open, readFile, rename, rm, stat, mkdir, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { StudioError } from '../../shared/result.js';
+import { notice, type Notice } from '../../shared/notices.js';
 import { readSafetensorsHeader } from '../safetensors/safetensors.js';
 import type { WeightRef, WeightSet } from '../safetensors/weight-set.js';
 import { blockSizeFor, type Bits, type QuantizedMatrix } from './block-quant.js';
@@ -138,7 +139,7 @@ export async function importQuantized(
     .map((n) => weights.get(n))
     .filter((r) => select(r.name, r.shape) && r.shape[1]! % blockSize === 0)
     .sort((a, b) => (a.file === b.file ? a.offset - b.offset : a.file.localeCompare(b.file)));
-  if (chosen.length === 0) throw new StudioError('model-unsupported', `${weights.label}: no linear layer can be quantized to ${bits} bits.`);
+  if (chosen.length === 0) throw new StudioError('model-unsupported', notice('error.quantNothing', { label: weights.label, bits }));
   await rm(dir, { recursive: true, force: true });
   await mkdir(dir, { recursive: true });
   // The header is known before any data: sizes follow from the shapes.
@@ -184,7 +185,7 @@ export async function importQuantized(
       const raw = new Uint8Array(r.byteLength);
       try {
         const { bytesRead } = await src.read(raw, 0, r.byteLength, r.offset);
-        if (bytesRead !== r.byteLength) throw new StudioError('model-unsupported', `${weights.label}: ${basename(r.file)} ends inside ${r.name} (truncated?).`, r.name);
+        if (bytesRead !== r.byteLength) throw new StudioError('model-unsupported', notice('error.quantTruncated', { label: weights.label, file: basename(r.file), name: r.name }), r.name);
       } finally {
         await src.close();
       }
@@ -199,7 +200,7 @@ export async function importQuantized(
     await out.close().catch(() => undefined);
     await rm(dir, { recursive: true, force: true });
     if ((e as NodeJS.ErrnoException).code === 'ENOSPC') {
-      throw new StudioError('storage-failed', `The disk is full: the ${bits}-bit copy of the ${weights.label} did not fit in ${dir}; nothing was kept.`, dir);
+      throw new StudioError('storage-failed', notice('error.quantDiskFull', { bits, label: weights.label, dir }), dir);
     }
     throw e;
   }
@@ -228,7 +229,7 @@ export type CacheProblem = 'missing' | 'stale' | 'tampered' | 'invalid';
 export class QuantCacheError extends StudioError {
   constructor(
     readonly problem: CacheProblem,
-    message: string,
+    message: Notice,
     dir: string,
   ) {
     super('model-unsupported', message, dir);
@@ -245,22 +246,22 @@ export async function openQuantized(weights: WeightSet, component: string, bits:
     manifest = JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8')) as Manifest;
   } catch (e) {
     const missing = (e as NodeJS.ErrnoException).code === 'ENOENT';
-    throw new QuantCacheError(missing ? 'missing' : 'invalid', missing ? `No ${bits}-bit cache of the ${weights.label} yet.` : `The ${bits}-bit cache manifest in ${dir} is unreadable.`, dir);
+    throw new QuantCacheError(missing ? 'missing' : 'invalid', missing ? notice('error.quantCacheMissing', { bits, label: weights.label }) : notice('error.quantCacheUnreadable', { bits, dir }), dir);
   }
   if (manifest.format !== QUANT_FORMAT || manifest.version !== QUANT_VERSION || manifest.bits !== bits || manifest.component !== component) {
-    throw new QuantCacheError('stale', `The cache in ${dir} was made by another version or for another setting; it must be made again.`, dir);
+    throw new QuantCacheError('stale', notice('error.quantCacheVersion', { dir }), dir);
   }
   const current = await Promise.all(weights.files.map(fingerprint));
   const same =
     current.length === manifest.sources.length &&
     current.every((c) => manifest.sources.some((s) => s.file === c.file && s.size === c.size && s.fingerprint === c.fingerprint));
   if (!same) {
-    throw new QuantCacheError('stale', `The ${bits}-bit cache in ${dir} was made from different ${weights.label} weights (the model files changed); it must be made again.`, dir);
+    throw new QuantCacheError('stale', notice('error.quantCacheOtherWeights', { bits, dir, label: weights.label }), dir);
   }
   const file = join(dir, manifest.weights.file);
   const info = await stat(file).catch(() => undefined);
   if (!info || info.size !== manifest.weights.size) {
-    throw new QuantCacheError('tampered', `The ${bits}-bit cache file ${file} is missing or has the wrong size; it will not be used.`, dir);
+    throw new QuantCacheError('tampered', notice('error.quantCacheFileSize', { bits, file }), dir);
   }
   // A full hash once per change of the file: later opens compare size and mtime with the last check.
   const stampFile = join(dir, 'verified.json');
@@ -270,7 +271,7 @@ export async function openQuantized(weights: WeightSet, component: string, bits:
   const unchanged = stamp && stamp.size === info.size && stamp.mtimeMs === info.mtimeMs && stamp.sha256 === manifest.weights.sha256;
   if (!unchanged) {
     if ((await sha256File(file)) !== manifest.weights.sha256) {
-      throw new QuantCacheError('tampered', `The ${bits}-bit cache file ${file} does not match its manifest's hash (changed or corrupted); it will not be used.`, dir);
+      throw new QuantCacheError('tampered', notice('error.quantCacheHash', { bits, file }), dir);
     }
     await writeFile(stampFile, JSON.stringify({ size: info.size, mtimeMs: info.mtimeMs, sha256: manifest.weights.sha256 }));
   }
@@ -282,7 +283,7 @@ export async function openQuantized(weights: WeightSet, component: string, bits:
     const scales = header.tensors.get(`${name}.scales`);
     const source = weights.has(name) ? weights.get(name) : undefined;
     if (!scales || !source || t.shape[1]! * manifest.blockSize !== source.shape[1] || t.shape[0] !== source.shape[0]) {
-      throw new QuantCacheError('invalid', `The ${bits}-bit cache in ${dir} does not fit the ${weights.label} (${name}).`, dir);
+      throw new QuantCacheError('invalid', notice('error.quantCacheMisfit', { bits, dir, label: weights.label, name }), dir);
     }
     const ref = (x: typeof t): WeightRef => ({ name: x.name, file, dtype: x.dtype, shape: x.shape, offset: x.offset, byteLength: x.byteLength });
     linears.set(name, { name, n: source.shape[0]!, k: source.shape[1], bits, blockSize: manifest.blockSize, packed: ref(t), scales: ref(scales) });
@@ -299,14 +300,14 @@ export async function ensureQuantized(
   component: 'transformer' | 'text-encoder',
   bits: Bits,
   dir: string,
-  onRebuild?: (problem: CacheProblem, message: string) => void,
+  onRebuild?: (problem: CacheProblem, why: Notice) => void,
   onProgress?: (p: ImportProgress) => void,
 ): Promise<QuantizedLinears> {
   try {
     return await openQuantized(weights, component, bits, dir);
   } catch (e) {
     if (!(e instanceof QuantCacheError)) throw e;
-    onRebuild?.(e.problem, e.message);
+    onRebuild?.(e.problem, e.notice);
     return importQuantized(weights, component, bits, QUANTIZED_LINEARS[component], dir, onProgress);
   }
 }

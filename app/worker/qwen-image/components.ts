@@ -3,6 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StudioError } from '../../shared/result.js';
+import { notice } from '../../shared/notices.js';
 import type { SessionConfig } from '../ort.js';
 import { loadLora, type LoraWeights } from '../lora/lora-weights.js';
 import { openWeightSet, type WeightSet } from '../safetensors/weight-set.js';
@@ -20,12 +21,12 @@ import type { GraphPrecision, HalfCare } from './graph-ops.js';
 export async function readConfig(dir: string): Promise<Record<string, unknown>> {
   const file = join(dir, 'config.json');
   const text = await readFile(file, 'utf8').catch(() => {
-    throw new StudioError('model-not-found', `${file} is missing; the model folder is incomplete.`, file);
+    throw new StudioError('model-not-found', notice('error.modelFileMissing', { file }), file);
   });
   try {
     return JSON.parse(text) as Record<string, unknown>;
   } catch (e) {
-    throw new StudioError('model-unsupported', `${file} is not valid JSON (${(e as Error).message}).`, file);
+    throw new StudioError('model-unsupported', notice('error.jsonInvalid', { file, problem: (e as Error).message }), file);
   }
 }
 
@@ -46,7 +47,7 @@ export type SessionOptions = Omit<SessionConfig, 'externalDataFolder' | 'precisi
 /** The graph precision and session settings of one component under these options. */
 function forComponent(options: SessionOptions, component: 'transformer' | 'text-encoder' | 'vae'): { session: Omit<SessionConfig, 'externalDataFolder'>; precision: GraphPrecision } {
   const { precision: plan, halfCare, ...session } = options;
-  const precision = componentPrecision(plan ?? 'f32', component);
+  const precision = componentPrecision(plan ?? 'f32', component === 'transformer' ? 'denoiser' : component);
   const target = (session.providers ?? ['cpu'])[0] ?? 'cpu';
   return { session: { ...session, precision }, precision: { precision, target, ...(halfCare ? { halfCare } : {}) } };
 }
@@ -117,7 +118,7 @@ export async function openPipeline(
     await Promise.all([textEncoder.release(), transformer.release(), vae.release()]);
     throw new StudioError(
       'model-unsupported',
-      `The text encoder's hidden size ${textEncoder.config.hidden} does not match the transformer's joint_attention_dim ${transformer.config.jointAttentionDim}.`,
+      notice('error.configJointDim', { hidden: textEncoder.config.hidden, jointDim: transformer.config.jointAttentionDim }),
     );
   }
   return new QwenImagePipeline(textEncoder, transformer, vae, fallback);

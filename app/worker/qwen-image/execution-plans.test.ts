@@ -1,6 +1,7 @@
 // Every execution plan makes the image the all-resident plan makes (CPU provider, the tiny fixture model):
 // bit for bit where the arithmetic is the same, within a stated error where weights are quantized or the
 // VAE is decoded in tiles.
+import { noticeText } from '../../shared/notices.js';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -39,7 +40,7 @@ describe('execution plans on the CPU provider', () => {
   let reference: Made;
   const make = async (plan: ExecutionChoice, req: ResolvedRequest = request, loras: readonly WorkerLora[] = []): Promise<Made> => {
     const notes: string[] = [];
-    const runner = await QwenImageRunner.open(await openModelFolder(dir), { intraOpThreads: 1 }, plan, (m) => notes.push(m));
+    const runner = await QwenImageRunner.open(await openModelFolder(dir), { intraOpThreads: 1 }, plan, (m) => notes.push(noticeText(m)));
     try {
       // Twice: the second image must not depend on what the first left loaded or unloaded.
       await runner.generate(req, () => undefined, never, loras);

@@ -64,7 +64,7 @@ describe('the full-size graphs against the kernels each GPU provider registers',
     const T = 256;
     const transformerInputs: Record<string, number[]> = { hidden_states: [1, S, 64], encoder_hidden_states: [1, T, 3584], img_cos: [S, 64], img_sin: [S, 64], txt_cos: [T, 64], txt_sin: [T, 64], 'mod.out': [1, 6144], img: [1, S, 3072], txt: [1, T, 3072] };
     for (let i = 0; i < 60; i++) transformerInputs[`mod.${i}`] = [1, 12 * 3072];
-    const p = (component: 'transformer' | 'text-encoder' | 'vae') => ({ precision: componentPrecision(precision, component), target });
+    const p = (component: 'transformer' | 'text-encoder' | 'vae') => ({ precision: componentPrecision(precision, component === 'transformer' ? 'denoiser' : component), target });
     const tp = p('transformer');
     const part = (name: string, part_: TransformerPart, extra: object = {}): [string, GraphProto, Record<string, number[]>] => [name, transformerGraph(t.weights, t.config, { ...tp, part: part_, ...extra }).graph(), transformerInputs];
     const ids = { input_ids: [1, 290], position_ids: [1, 290], rope_cos: [290, 64], rope_sin: [290, 64] };

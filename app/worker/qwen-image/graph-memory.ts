@@ -3,10 +3,10 @@
 // peak of live activations when the nodes run in order (graph-analysis). The planner (shared/vram-plan)
 // combines them per plan with the device's runtime overhead and allocator factor.
 
-import type { GraphMemory } from '../../shared/vram-plan.js';
+import { PLANNED_TEXT_TOKENS, type GraphMemory } from '../../shared/vram-plan.js';
 import { componentPrecision, type Precision } from '../../shared/precision.js';
 import { analyzeGraph, estimateMemory, type NodeAnalysis } from '../onnx/graph-analysis.js';
-import type { ModelFolder } from '../model-folder.js';
+import type { QwenFolder } from './qwen-folder.js';
 import { openWeightSet, type WeightSet } from '../safetensors/weight-set.js';
 import { DTYPE_BYTES } from '../safetensors/safetensors.js';
 import { readConfig } from './components.js';
@@ -18,8 +18,6 @@ import { parseVaeConfig, vaeScale, type VaeConfig } from './vae-config.js';
 import { vaeDecoderGraph } from './vae-graph.js';
 import { DEFAULT_TILES } from './vae-tiles.js';
 
-/** Text tokens planned for: a long prompt (the template's 34 plus ~220), as the reference pipeline allows. */
-export const PLANNED_TEXT_TOKENS = 256;
 
 /** Which attention nodes run without a fused kernel on a provider: their [B, H, S, T] scores are counted. */
 export type AttentionKernels = (n: NodeAnalysis) => boolean;
@@ -67,7 +65,7 @@ export interface GraphMemoryInput {
 /** The memory terms of the three components' graphs at this size and precision on this provider. */
 export function graphMemory(m: GraphMemoryInput, width: number, height: number, precision: Precision, provider: 'cpu' | 'cuda' | 'dml', textTokens = PLANNED_TEXT_TOKENS): GraphMemory {
   const unfused = attentionKernels(provider);
-  const tp = componentPrecision(precision, 'transformer');
+  const tp = componentPrecision(precision, 'denoiser');
   const t = m.transformer;
   const tGraph = transformerGraph(t.weights, t.config, { precision: tp }).graph();
   const tMem = estimateMemory(analyzeGraph(tGraph, transformerInputs(t.config, width, height, textTokens)), unfused);
@@ -132,7 +130,7 @@ export function graphMemory(m: GraphMemoryInput, width: number, height: number, 
 }
 
 /** Opens the three components' headers and configs (no weight is read). */
-export async function graphMemoryInput(folder: ModelFolder): Promise<GraphMemoryInput> {
+export async function graphMemoryInput(folder: QwenFolder): Promise<GraphMemoryInput> {
   const { components: c, root } = folder;
   const [tw, ew, vw] = await Promise.all([
     openWeightSet(c.transformer, ['diffusion_pytorch_model'], root, 'transformer'),

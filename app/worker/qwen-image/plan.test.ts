@@ -6,11 +6,14 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { choiceOf, describePlan, gpuBudget, planFor, styleSlotBytes, type ComponentSizes, type GraphMemory } from '../../shared/vram-plan.js';
+import { choiceOf, describePlan, estimatedMemory, gpuBudget, planFor, styleSlotBytes, type ComponentSizes, type GraphMemory } from '../../shared/vram-plan.js';
+import { QWEN_IMAGE_SIZES } from '../../shared/model-families.js';
+import { noticeText } from '../../shared/notices.js';
 import { openModelFolder } from '../model-folder.js';
 import { writeSkeleton, type Inventory } from '../safetensors/skeleton.js';
 import { graphMemory, graphMemoryInput, type GraphMemoryInput } from './graph-memory.js';
 import { modelSizes } from './model-sizes.js';
+import { asQwenFolder } from './qwen-folder.js';
 
 const GB = 1024 ** 3;
 const inventories = new URL('../../../test-fixtures/full-size/qwen-image/', import.meta.url).pathname;
@@ -27,7 +30,7 @@ describe('VRAM planning for full-size Qwen-Image', () => {
     for (const c of ['transformer', 'text_encoder', 'vae']) await writeSkeleton(inventory(c), root);
     for (const d of ['scheduler', 'tokenizer']) mkdirSync(join(root, d));
     writeFileSync(join(root, 'model_index.json'), JSON.stringify({ _class_name: 'QwenImagePipeline' }));
-    const folder = await openModelFolder(root);
+    const folder = asQwenFolder(await openModelFolder(root));
     sizes = await modelSizes(folder);
     input = await graphMemoryInput(folder);
     bf16 = graphMemory(input, 1024, 1024, 'bf16', 'cuda');
@@ -104,8 +107,30 @@ describe('VRAM planning for full-size Qwen-Image', () => {
   it('says what would fit when nothing does, as a notice', () => {
     const r = planFor(sizes, graphMemory(input, 2048, 2048, 'bf16', 'cuda'), 2048, 2048, 1, gpuBudget(2 * GB, 32 * GB));
     expect(r.chosen).toBeUndefined();
-    expect(r.adviceNotice).toMatchObject({ key: 'plan.nothingFits', params: { memory: '2', width: 2048, height: 2048 } });
-    expect(r.advice).toMatch(/Nothing fits in 2 GB at 2048x2048: the smallest plan \(.+\) needs \d+\.\d GB\. Try a smaller image size\./);
+    expect(r.advice).toMatchObject({ key: 'plan.advice', params: { memory: '2', width: 2048, height: 2048 } });
+    expect(r.advice && noticeText(r.advice)).toMatch(/Nothing fits in 2 GB at 2048x2048: the smallest plan needs \d+\.\d GB\. Try a smaller image size\./);
+  });
+
+  it('plans a catalog entry from its published sizes (before download) as it plans the downloaded folder', () => {
+    expect(QWEN_IMAGE_SIZES.blockBytes).toEqual(sizes.blockBytes);
+    for (const [w, h] of [
+      [512, 512],
+      [1024, 1024],
+      [1536, 1536],
+    ] as const) {
+      const graphs = graphMemory(input, w, h, 'bf16', 'cuda');
+      const estimate = estimatedMemory(QWEN_IMAGE_SIZES, w, h, 'bf16');
+      expect(estimate.blockWeights[0]).toBeCloseTo(graphs.blockWeights[0]!, -6);
+      expect(estimate.modulationWeightsPerBlock).toBeCloseTo(graphs.modulationWeightsPerBlock, -6);
+      expect(Math.abs(estimate.transformerActivations / graphs.transformerActivations - 1)).toBeLessThan(0.1);
+      for (const vram of [8, 12, 16, 24, 48, 80]) {
+        const a = planFor(sizes, graphs, w, h, 1, gpuBudget(vram * GB, 32 * GB));
+        const b = planFor(QWEN_IMAGE_SIZES, estimate, w, h, 1, gpuBudget(vram * GB, 32 * GB));
+        // The same kind of plan, predicted within 5% (streamed group sizes may differ by a step).
+        expect(b.chosen?.kind).toBe(a.chosen!.kind);
+        expect(Math.abs(b.chosen!.peakVramBytes / a.chosen!.peakVramBytes - 1)).toBeLessThan(0.05);
+      }
+    }
   });
 
   it('tiles the VAE above 1536x1536', () => {

@@ -2,9 +2,11 @@
 
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ResolvedRequest, SamplerSettings } from '../../shared/generation.js';
-import { samplerFromSchedulerConfig } from '../../shared/flow-match.js';
+import type { ResolvedRequest } from '../../shared/generation.js';
+import { samplerFromSchedulerConfig, type FlowMatchSamplerSettings } from '../../shared/flow-match.js';
 import { StudioError } from '../../shared/result.js';
+import type { QwenFolder } from './qwen-folder.js';
+import { notice, type Notice } from '../../shared/notices.js';
 import type { ModelFolder } from '../model-folder.js';
 import { gaussianNoise } from '../noise.js';
 import { floatImageToRgb } from '../pixels.js';
@@ -18,10 +20,10 @@ import { loadLoraParts, type LoraWeights } from '../lora/lora-weights.js';
 import { prepareStyle, type PreparedStyle } from '../lora/style-slots.js';
 import type { WorkerLora } from '../../shared/worker-protocol.js';
 
-import { packLatents } from './latents.js';
+import { packLatents, unpackLatents } from './latents.js';
+import { latentPreview, WAN21_RGB, type PreviewImage } from '../latent-preview.js';
 import type { PrecisionFallback, QwenImagePipeline } from './pipeline.js';
 import { defaultPrecision, providerPrecisions, type Precision } from '../../shared/precision.js';
-import type { Notice } from '../../shared/notices.js';
 
 const MAX_PREPARED_STYLES = 4;
 /**
@@ -34,6 +36,8 @@ export interface StepProgress {
   readonly phase: 'encoding' | 'denoising' | 'decoding';
   readonly step: number;
   readonly totalSteps: number;
+  /** The latents after this step, projected to a small RGB image. */
+  readonly preview?: PreviewImage;
 }
 
 export interface GeneratedImage {
@@ -51,10 +55,10 @@ export class QwenImageRunner {
 
   private constructor(
     private readonly session: SessionOptions,
-    readonly folder: ModelFolder,
+    readonly folder: QwenFolder,
     private readonly tokenizer: Qwen2Tokenizer,
     private readonly pipeline: QwenImagePipeline,
-    readonly sampler: SamplerSettings,
+    readonly sampler: FlowMatchSamplerSettings,
     readonly plan: ExecutionChoice,
     private readonly layouts: ComponentLayouts,
     private readonly providers: { used: Set<string>; fallbacks: Map<string, string> },
@@ -84,10 +88,10 @@ export class QwenImageRunner {
    * next to the model; `notify` hears about that work, which takes minutes at full size.
    */
   static async open(
-    folder: ModelFolder,
+    folder: QwenFolder,
     sessionOptions: SessionOptions,
     plan: ExecutionChoice = RESIDENT,
-    notify: (message: string) => void = () => undefined,
+    notify: (note: Notice) => void = () => undefined,
   ): Promise<QwenImageRunner> {
     const providers = { used: new Set<string>(), fallbacks: new Map<string, string>() };
     const first = (sessionOptions.providers ?? ['cpu'])[0] ?? 'cpu';
@@ -102,7 +106,7 @@ export class QwenImageRunner {
     };
     const schedulerFile = join(folder.components.scheduler, 'scheduler_config.json');
     const schedulerText = await readFile(schedulerFile, 'utf8').catch(() => {
-      throw new StudioError('model-not-found', `${schedulerFile} is missing; the model folder is incomplete.`, schedulerFile);
+      throw new StudioError('model-not-found', notice('error.modelFileMissing', { file: schedulerFile }), schedulerFile);
     });
     const sampler = samplerFromSchedulerConfig(JSON.parse(schedulerText) as Record<string, unknown>);
     const tokenizer = await Qwen2Tokenizer.fromFolder(folder.components.tokenizer);
@@ -131,7 +135,7 @@ export class QwenImageRunner {
       await pipeline.release();
       throw new StudioError(
         'model-unsupported',
-        `The tokenizer knows ${tokenizer.vocabSize} tokens but the text encoder embeds only ${vocab}; tokenizer/ and text_encoder/ come from different models.`,
+        notice('error.tokenizerVocab', { tokens: tokenizer.vocabSize, vocab }),
         folder.components.tokenizer,
       );
     }
@@ -152,7 +156,7 @@ export class QwenImageRunner {
    */
   private async applyLoras(loras: readonly WorkerLora[]): Promise<{ loraScales: number[]; styleScales: number[] }> {
     const speed = loras.filter((l) => l.role === 'speed');
-    if (speed.length > 1) throw new StudioError('invalid-request', 'Choose one speed LoRA at a time.');
+    if (speed.length > 1) throw new StudioError('invalid-request', notice('error.oneSpeedLora'));
     const styles = loras.filter((l) => l.role === 'style');
     const bases = { transformer: this.pipeline.transformer.weights, textEncoder: this.pipeline.textEncoder.weights };
     const parts = await Promise.all(loras.map(async (l) => ({ lora: l, ...(await loadLoraParts(l.file, bases)) })));
@@ -206,7 +210,7 @@ export class QwenImageRunner {
     onProgress: (p: StepProgress) => void,
     signal: AbortSignal,
     loras: readonly WorkerLora[] = [],
-    sampler: SamplerSettings = this.sampler,
+    sampler: FlowMatchSamplerSettings = this.sampler,
     onNote: (n: Notice) => void = () => undefined,
   ): Promise<GeneratedImage> {
     const { width, height, steps, seed } = req;
@@ -214,7 +218,7 @@ export class QwenImageRunner {
     const scales = await this.applyLoras(loras);
     const scale = this.pipeline.vae.scale;
     if (width % (scale * 2) !== 0 || height % (scale * 2) !== 0) {
-      throw new StudioError('invalid-request', `Width and height must be multiples of ${scale * 2} pixels for this model.`);
+      throw new StudioError('invalid-request', notice('error.sizeMultiple', { multiple: scale * 2 }));
     }
     onProgress({ phase: 'encoding', step: 0, totalSteps: steps });
     const t0 = performance.now();
@@ -241,7 +245,7 @@ export class QwenImageRunner {
       sampler,
       ...scales,
       signal,
-      onStep: (step) => onProgress({ phase: 'denoising', step, totalSteps: steps }),
+      onStep: (step, now) => onProgress({ phase: 'denoising', step, totalSteps: steps, preview: latentPreview(unpackLatents(now, channels, h, w), channels, h, w, WAN21_RGB) }),
     });
     const t2 = performance.now();
     if (sequential) await this.pipeline.transformer.unload();
@@ -258,7 +262,7 @@ export class QwenImageRunner {
 }
 
 /** The component layouts a plan asks for: streamed transformer groups, n-bit caches made on demand. */
-export function componentLayouts(folder: ModelFolder, plan: ExecutionChoice, notify: (message: string) => void = () => undefined): ComponentLayouts {
+export function componentLayouts(folder: QwenFolder, plan: ExecutionChoice, notify: (note: Notice) => void = () => undefined): ComponentLayouts {
   const bits = planBits(plan.kind);
   const quantized = async (weights: WeightSet, component: 'transformer' | 'text-encoder'): Promise<QuantizedLinears | undefined> => {
     if (!bits) return undefined;
@@ -268,10 +272,10 @@ export function componentLayouts(folder: ModelFolder, plan: ExecutionChoice, not
       component,
       bits,
       quantCacheDir(folder.root, component, bits),
-      (problem, message) => notify(problem === 'missing' ? `Making the ${bits}-bit copy of the ${weights.label} (once).` : `${message} Making it again.`),
+      (problem, why) => notify(problem === 'missing' ? notice('note.quantMaking', { bits, label: weights.label }) : notice('note.quantRemaking', { problem: why })),
       (p) => {
         const pct = Math.floor((100 * p.done) / p.total);
-        if (pct >= last + 10 || p.done === p.total) notify(`Quantizing the ${weights.label} to ${bits} bits: ${(last = pct)}%`);
+        if (pct >= last + 10 || p.done === p.total) notify(notice('note.quantProgress', { label: weights.label, bits, percent: (last = pct) }));
       },
     );
   };

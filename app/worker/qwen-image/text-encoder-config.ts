@@ -1,6 +1,7 @@
 // The Qwen2.5-VL language-model config (text_encoder/config.json) that Qwen-Image uses as its text encoder.
 
 import { StudioError } from '../../shared/result.js';
+import { notice } from '../../shared/notices.js';
 import { configTooLarge } from './transformer-config.js';
 
 export interface TextEncoderConfig {
@@ -30,7 +31,7 @@ export function parseTextEncoderConfig(raw: Record<string, unknown>, file: strin
   const text = { ...raw, ...((raw.text_config as Record<string, unknown> | undefined) ?? {}) };
   const num = (key: string, fallback?: number): number => {
     const v = text[key] ?? fallback;
-    if (typeof v !== 'number' || !(v > 0)) throw new StudioError('model-unsupported', `${file}: ${key} must be a positive number, got ${JSON.stringify(v)}.`, file);
+    if (typeof v !== 'number' || !(v > 0)) throw new StudioError('model-unsupported', notice('error.configNotPositive', { file, key, value: JSON.stringify(v) ?? 'undefined' }), file);
     const max = TEXT_ENCODER_BOUNDS[key as keyof typeof TEXT_ENCODER_BOUNDS];
     if (max !== undefined && v > max) throw configTooLarge(file, key, v, max);
     return v;
@@ -48,7 +49,7 @@ export function parseTextEncoderConfig(raw: Record<string, unknown>, file: strin
   };
   const headDim = cfg.hidden / cfg.heads;
   if (!Number.isInteger(headDim) || cfg.heads % cfg.kvHeads !== 0) {
-    throw new StudioError('model-unsupported', `${file}: ${cfg.heads} heads over hidden size ${cfg.hidden} with ${cfg.kvHeads} key/value heads is not a valid layout.`, file);
+    throw new StudioError('model-unsupported', notice('error.configHeads', { file, heads: cfg.heads, hidden: cfg.hidden, kvHeads: cfg.kvHeads }), file);
   }
   return { ...cfg, headDim };
 }

@@ -1,5 +1,6 @@
 // The QwenImageTransformer2DModel config (transformer/config.json), validated against what the graph supports.
 
+import { FAMILIES } from '../../shared/model-families.js';
 import { StudioError } from '../../shared/result.js';
 import { notice } from '../../shared/notices.js';
 
@@ -30,14 +31,14 @@ export function parseTransformerConfig(raw: Record<string, unknown>, file: strin
   const int = (key: keyof typeof TRANSFORMER_BOUNDS, fallback?: number): number => {
     const v = raw[key] ?? fallback;
     if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) {
-      throw new StudioError('model-unsupported', `${file}: ${key} must be a positive integer, got ${JSON.stringify(v)}.`, file);
+      throw new StudioError('model-unsupported', notice('error.configNotPositiveInteger', { file, key, value: JSON.stringify(v) ?? 'undefined' }), file);
     }
     if (v > TRANSFORMER_BOUNDS[key]) throw configTooLarge(file, key, v, TRANSFORMER_BOUNDS[key]);
     return v;
   };
   for (const flag of ['guidance_embeds', 'use_additional_t_cond', 'use_layer3d_rope', 'zero_cond_t'] as const) {
     if (raw[flag] === true) {
-      throw new StudioError('model-unsupported', `${file}: ${flag} is set; the studio runs the text-to-image Qwen-Image transformer only.`, file);
+      throw new StudioError('model-unsupported', notice('error.configEditing', { file, flag, family: FAMILIES['qwen-image'].title }), file);
     }
   }
   const cfg: TransformerConfig = {
@@ -52,13 +53,13 @@ export function parseTransformerConfig(raw: Record<string, unknown>, file: strin
   };
   const axes = cfg.axesDims;
   if (!Array.isArray(axes) || axes.length !== 3 || axes.some((d) => !Number.isInteger(d) || d % 2 !== 0 || d < 0)) {
-    throw new StudioError('model-unsupported', `${file}: axes_dims_rope must be three even integers.`, file);
+    throw new StudioError('model-unsupported', notice('error.configRopeAxes', { file }), file);
   }
   if (axes[0] + axes[1] + axes[2] !== cfg.headDim) {
-    throw new StudioError('model-unsupported', `${file}: axes_dims_rope [${axes.join(', ')}] must add up to attention_head_dim ${cfg.headDim}.`, file);
+    throw new StudioError('model-unsupported', notice('error.configRopeSum', { file, axes: axes.join(', '), headDim: cfg.headDim }), file);
   }
   if (cfg.inChannels !== cfg.outChannels * cfg.patchSize * cfg.patchSize) {
-    throw new StudioError('model-unsupported', `${file}: in_channels ${cfg.inChannels} is not out_channels x patch_size^2; only 2x2-packed latents are supported.`, file);
+    throw new StudioError('model-unsupported', notice('error.configPacking', { file, inChannels: cfg.inChannels }), file);
   }
   return cfg;
 }

@@ -1,6 +1,8 @@
 // The AutoencoderKLQwenImage config (vae/config.json); missing fields take the reference defaults.
 
+import { FAMILIES } from '../../shared/model-families.js';
 import { StudioError } from '../../shared/result.js';
+import { notice, type NoticeKey, type NoticeParams } from '../../shared/notices.js';
 import { configTooLarge } from './transformer-config.js';
 
 export interface VaeConfig {
@@ -30,20 +32,20 @@ export function parseVaeConfig(raw: Record<string, unknown>, file: string): VaeC
     latentsMean: (raw.latents_mean as number[] | undefined) ?? DEFAULT_MEAN,
     latentsStd: (raw.latents_std as number[] | undefined) ?? DEFAULT_STD,
   };
-  const bad = (what: string) => new StudioError('model-unsupported', `${file}: ${what}.`, file);
-  if (!Number.isInteger(cfg.baseDim) || cfg.baseDim <= 0) throw bad('base_dim must be a positive integer');
+  const bad = (key: NoticeKey, params: NoticeParams = {}) => new StudioError('model-unsupported', notice(key, { file, ...params }), file);
+  if (!Number.isInteger(cfg.baseDim) || cfg.baseDim <= 0) throw bad('error.vaeBaseDim');
   // Several times the official VAE's sizes (base 96, 4 stages, 2 res blocks, 16 latent channels).
   if (cfg.baseDim > 1024) throw configTooLarge(file, 'base_dim', cfg.baseDim, 1024);
-  if (!Array.isArray(cfg.dimMult) || cfg.dimMult.some((m) => !Number.isInteger(m) || m <= 0 || m > 16)) throw bad('dim_mult must be positive integers of at most 16');
+  if (!Array.isArray(cfg.dimMult) || cfg.dimMult.some((m) => !Number.isInteger(m) || m <= 0 || m > 16)) throw bad('error.vaeDimMult');
   if (cfg.dimMult.length > 8) throw configTooLarge(file, 'dim_mult length', cfg.dimMult.length, 8);
-  if (!Number.isInteger(cfg.numResBlocks) || cfg.numResBlocks < 0) throw bad('num_res_blocks must be a non-negative integer');
+  if (!Number.isInteger(cfg.numResBlocks) || cfg.numResBlocks < 0) throw bad('error.vaeResBlocks');
   if (cfg.numResBlocks > 16) throw configTooLarge(file, 'num_res_blocks', cfg.numResBlocks, 16);
-  if (!Number.isInteger(cfg.zDim) || cfg.zDim <= 0) throw bad('z_dim must be a positive integer');
+  if (!Number.isInteger(cfg.zDim) || cfg.zDim <= 0) throw bad('error.vaeZDim');
   if (cfg.zDim > 256) throw configTooLarge(file, 'z_dim', cfg.zDim, 256);
-  if (cfg.dimMult.length < 2 || cfg.temporalDownsample.length !== cfg.dimMult.length - 1) throw bad('temperal_downsample must have one entry fewer than dim_mult');
-  if (cfg.attnScales.length > 0) throw bad('attention in the down/up blocks (attn_scales) is not part of the Qwen-Image VAE');
-  if (cfg.latentsMean.length !== cfg.zDim || cfg.latentsStd.length !== cfg.zDim) throw bad(`latents_mean and latents_std need ${cfg.zDim} values`);
-  if (cfg.inputChannels !== 3) throw bad('only 3-channel (RGB) images are supported');
+  if (cfg.dimMult.length < 2 || cfg.temporalDownsample.length !== cfg.dimMult.length - 1) throw bad('error.vaeDownsample');
+  if (cfg.attnScales.length > 0) throw bad('error.vaeAttention', { family: FAMILIES['qwen-image'].title });
+  if (cfg.latentsMean.length !== cfg.zDim || cfg.latentsStd.length !== cfg.zDim) throw bad('error.vaeLatentStats', { count: cfg.zDim });
+  if (cfg.inputChannels !== 3) throw bad('error.vaeChannels');
   return cfg;
 }
 

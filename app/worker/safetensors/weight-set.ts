@@ -4,6 +4,7 @@
 import { access, readFile } from 'node:fs/promises';
 import { basename, join, relative, sep } from 'node:path';
 import { StudioError } from '../../shared/result.js';
+import { notice } from '../../shared/notices.js';
 import { readSafetensorsHeader, type SafetensorsDtype } from './safetensors.js';
 
 export interface WeightRef {
@@ -42,11 +43,11 @@ export class WeightSet {
   /** The tensor, checked against the shape the architecture expects for this config. */
   get(name: string, expectedShape?: readonly number[]): WeightRef {
     const ref = this.refs.get(name);
-    if (!ref) throw new StudioError('model-unsupported', `${this.label}: tensor ${name} is missing; is this the right model folder?`, name);
+    if (!ref) throw new StudioError('model-unsupported', notice('error.tensorMissing', { label: this.label, name }), name);
     if (expectedShape && ref.shape.join() !== expectedShape.join()) {
       throw new StudioError(
         'model-unsupported',
-        `${this.label}: tensor ${name} has shape [${ref.shape.join(', ')}] but the config implies [${expectedShape.join(', ')}]; the weights do not belong to this config.`,
+        notice('error.tensorShape', { label: this.label, name, shape: ref.shape.join(', '), expected: expectedShape.join(', ') }),
         name,
       );
     }
@@ -75,7 +76,7 @@ export async function openWeightSet(dir: string, stems: readonly string[], root:
   }
   throw new StudioError(
     'model-not-found',
-    `${label}: no ${stems.map((s) => `${s}.safetensors`).join(' or ')} (or its .index.json) in ${dir}.`,
+    notice('error.weightsMissing', { label, files: stems.map((s) => `${s}.safetensors`).join(' / '), dir }),
     dir,
   );
 }
@@ -85,19 +86,19 @@ async function openSharded(indexFile: string, dir: string, root: string, label: 
   try {
     index = JSON.parse(await readFile(indexFile, 'utf8')) as typeof index;
   } catch (e) {
-    throw new StudioError('model-unsupported', `${label}: ${basename(indexFile)} is not valid JSON (${(e as Error).message}).`, indexFile);
+    throw new StudioError('model-unsupported', notice('error.jsonInvalid', { file: `${label}: ${basename(indexFile)}`, problem: (e as Error).message }), indexFile);
   }
   const map = index.weight_map;
-  if (!map || typeof map !== 'object') throw new StudioError('model-unsupported', `${label}: ${basename(indexFile)} has no weight_map.`, indexFile);
+  if (!map || typeof map !== 'object') throw new StudioError('model-unsupported', notice('error.weightIndexNoMap', { label, file: basename(indexFile) }), indexFile);
   const shardNames = [...new Set(Object.values(map))];
   for (const shard of shardNames) {
     if (shard.includes('/') || shard.includes('\\') || shard.startsWith('.')) {
-      throw new StudioError('model-unsupported', `${label}: ${basename(indexFile)} names a shard outside its folder: ${shard}.`, shard);
+      throw new StudioError('model-unsupported', notice('error.weightIndexOutside', { label, file: basename(indexFile), shard }), shard);
     }
     if (!(await exists(join(dir, shard)))) {
       throw new StudioError(
         'model-not-found',
-        `${label}: shard ${shard} listed in ${basename(indexFile)} is missing; the download is incomplete.`,
+        notice('error.weightShardMissing', { label, shard, file: basename(indexFile) }),
         join(dir, shard),
       );
     }
@@ -123,7 +124,7 @@ async function openFiles(files: readonly string[], expected: Record<string, stri
     for (const [name, shard] of Object.entries(expected)) {
       const ref = refs.get(name);
       if (!ref || basename(ref.file) !== shard) {
-        throw new StudioError('model-unsupported', `${label}: the index places ${name} in ${shard}, but that shard does not hold it.`, name);
+        throw new StudioError('model-unsupported', notice('error.weightShardLacks', { label, name, shard }), name);
       }
     }
   }

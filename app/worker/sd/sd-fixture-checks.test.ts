@@ -21,9 +21,11 @@ describe('every SDXL-Turbo / SD-Turbo / LCM and CLIP tokenizer fixture passes at
     ['sdxl/vae', 'sdxl-turbo', 'vae', 6],
     ['sdxl/scheduler', 'sdxl-turbo', 'scheduler', 104],
     ['sdxl/lora', 'sdxl-turbo', 'lora', 10],
+    ['sdxl/pipeline', 'sdxl-turbo', 'pipeline', 80],
     ['sdxl/sd_turbo/text_encoder', 'sd-turbo', 'sd_turbo/text_encoder', 6],
     ['sdxl/sd_turbo/unet', 'sd-turbo', 'unet', 1],
     ['sdxl/sd_turbo/vae', 'sd-turbo', 'vae', 5],
+    ['sdxl/sd_turbo/pipeline', 'sd-turbo', 'sd_turbo/pipeline', 18],
   ])('%s', async (folder, family, component, count) => {
     const results = await all(join(root, folder));
     expect(results.filter((r) => !r.pass)).toEqual([]);

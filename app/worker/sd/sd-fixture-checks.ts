@@ -13,6 +13,8 @@ import { concatChannels } from './prompt-embeds.js';
 import { UnetModel, type UnetInput } from './unet-model.js';
 import { ancestralSigmas, DiscreteSampler } from './sampler-steps.js';
 import { loadSdLora, sgmModuleName } from './sd-lora.js';
+import { openSdPipeline } from './sd-components.js';
+import type { SdPrompt } from './prompt-embeds.js';
 
 type Checker = (dir: string, m: FixtureManifest) => AsyncGenerator<CaseResult>;
 
@@ -337,8 +339,132 @@ async function* lora(dir: string, m: FixtureManifest): AsyncGenerator<CaseResult
   }
 }
 
+/** The first path in a manifest's description ("../scheduler/schedules.json (configs)"), resolved. */
+function pathIn(dir: string, text: string, ext: string): string {
+  const token = text.split(/[\s(]+/).find((t) => t.endsWith(ext));
+  if (!token) throw new UnsupportedFixture(`no ${ext} path in "${text}"`);
+  return resolve(dir, token);
+}
+
+function concat(xs: readonly Float32Array[]): Float32Array {
+  const out = new Float32Array(xs.reduce((n, x) => n + x.length, 0));
+  let o = 0;
+  for (const x of xs) {
+    out.set(x, o);
+    o += x.length;
+  }
+  return out;
+}
+
+/** Planar RGB [3, H, W] -> [H, W, 3]. */
+function toHwc(planar: Float32Array, width: number, height: number): Float32Array {
+  const plane = width * height;
+  const out = new Float32Array(planar.length);
+  for (let i = 0; i < plane; i++) for (let k = 0; k < 3; k++) out[i * 3 + k] = planar[k * plane + i]!;
+  return out;
+}
+
+/** numpy's round-half-even, as image_uint8 = round(float32(image_np * 255)). */
+function roundHalfEven(v: number): number {
+  const r = Math.round(v);
+  return Math.abs(v % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+/** End to end: the StableDiffusion(XL)Pipeline runs with their stored ids, noise and scheduler draws. */
+async function* pipeline(dir: string, m: FixtureManifest): AsyncGenerator<CaseResult> {
+  const comps = m.components as Record<string, string>;
+  type PipelineCase = CaseSpec & {
+    scheduler_config: string;
+    num_inference_steps: number;
+    height: number;
+    width: number;
+    guidance_scale: number;
+    lora_scale?: number | null;
+    lora_applied?: string | null;
+    original_size?: [number, number];
+    crops_coords_top_left?: [number, number];
+    target_size?: [number, number];
+  };
+  const all = m.cases as PipelineCase[];
+  const schedulesFile = pathIn(dir, comps.scheduler_configs ?? comps.scheduler ?? '', '.json');
+  const schedules = JSON.parse(await readFile(schedulesFile, 'utf8')) as ScheduleData;
+  const loraFiles = [...new Set(all.filter((c) => c.lora_applied).map((c) => pathIn(dir, c.lora_applied!, '.safetensors')))];
+  const root = resolve(dir, '..', '..');
+  const { pipeline: p } = await openSdPipeline(
+    {
+      textEncoder: folderFrom(dir, comps.text_encoder!),
+      ...(comps.text_encoder_2 ? { textEncoder2: folderFrom(dir, comps.text_encoder_2) } : {}),
+      unet: folderFrom(dir, comps.unet!),
+      vae: folderFrom(dir, comps.vae!),
+      root,
+    },
+    session,
+    loraFiles,
+  );
+  const cases = await FixtureCases.open(join(dir, 'cases.safetensors'));
+  const tol = m.tolerance_suggestion ?? {};
+  const lat = { atol: tol.latents_atol ?? 1e-3, rtol: tol.latents_rtol ?? 1e-4 };
+  const unetTol = tol.per_step_unet_output_atol ?? lat.atol;
+  const imageAtol = tol.image_np_atol ?? 2e-3;
+  try {
+    for (const c of all) {
+      const config = schedules.configs[c.scheduler_config];
+      if (!config) throw new UnsupportedFixture(`${schedulesFile} has no scheduler config ${c.scheduler_config}`);
+      const settings = discreteSamplerFromConfig(config, samplerNameOf(schedules.classes?.[c.scheduler_config] ?? String(config._class_name)));
+      const loraScales = loraFiles.map((f) => (c.lora_applied && pathIn(dir, c.lora_applied, '.safetensors') === f ? (c.lora_scale ?? 1) : 0));
+      p.textEncoder.loraScales = loraScales;
+      if (p.textEncoder2) p.textEncoder2.loraScales = loraScales;
+      const prompt: SdPrompt = await p.encodePrompt(await cases.ints(c.inputs.input_ids!.key), c.inputs.input_ids_2 ? await cases.ints(c.inputs.input_ids_2.key) : undefined);
+      const draws = c.inputs.scheduler_noise_per_step ? await cases.floats(c.inputs.scheduler_noise_per_step.key) : new Float32Array();
+      let drawn = 0;
+      const trace = await p.denoise({
+        prompt,
+        guidance: c.guidance_scale,
+        width: c.width,
+        height: c.height,
+        steps: c.num_inference_steps,
+        sampler: settings,
+        noise: await cases.floats(c.inputs.initial_noise!.key),
+        drawNoise: (count) => {
+          if (drawn + count > draws.length) throw new Error(`case ${c.name} draws more scheduler noise than was stored`);
+          return draws.subarray(drawn, (drawn += count));
+        },
+        ...(c.original_size && c.crops_coords_top_left && c.target_size ? { size: { originalSize: c.original_size, cropsTopLeft: c.crops_coords_top_left, targetSize: c.target_size } } : {}),
+        loraScales,
+      });
+      const out = await p.decode(trace.latents, c.width, c.height);
+      const imageNp = toHwc(out.image, c.width, c.height);
+      const ours: Record<string, [ArrayLike<number>, number, number]> = {
+        initial_latents_scaled: [trace.initialLatents, lat.atol, lat.rtol],
+        prompt_embeds: [prompt.embeds, 1e-4, 1e-4],
+        ...(prompt.pooled ? { pooled_prompt_embeds: [prompt.pooled, 1e-4, 1e-4] } : {}),
+        negative_prompt_embeds: [new Float32Array(prompt.embeds.length), 0, 0],
+        ...(prompt.pooled ? { negative_pooled_prompt_embeds: [new Float32Array(prompt.pooled.length), 0, 0] } : {}),
+        ...(trace.timeIds ? { add_time_ids: [trace.timeIds, 0, 0] } : {}),
+        unet_timestep_per_step: [trace.timesteps, 0, 0],
+        unet_input_per_step: [concat(trace.unetInputs), lat.atol, lat.rtol],
+        unet_output_per_step: [concat(trace.unetOutputs), unetTol, lat.rtol],
+        latents_after_each_step: [concat(trace.latentsPerStep), lat.atol, lat.rtol],
+        final_latents: [trace.latents, lat.atol, lat.rtol],
+        vae_input_z: [out.z, lat.atol, lat.rtol],
+        vae_output: [out.decoded, 2 * imageAtol, 0],
+        image_np: [imageNp, imageAtol, 0],
+        image_uint8: [imageNp.map((v) => roundHalfEven(Math.fround(v * 255))), tol.image_uint8_max_abs ?? 1, 0],
+      };
+      for (const [name, spec] of Object.entries(c.outputs)) {
+        const mine = ours[name];
+        if (!mine) throw new UnsupportedFixture(`pipeline output ${name} of case ${c.name} is not one the studio computes`);
+        const expected = await cases.numbers(spec.key);
+        yield caseResult(m, c.name, name, mine[0], expected, mine[1], mine[2]);
+      }
+    }
+  } finally {
+    await p.release();
+  }
+}
+
 export const SD_FIXTURE_CHECKERS: Readonly<Record<string, Readonly<Record<string, Checker>>>> = {
   clip: { clip_tokenizer: clipTokenizer },
-  'sdxl-turbo': { text_encoders: sdxlTextEncoders, text_encoder_2: sdxlTextEncoder2, vae, unet, scheduler, lora },
-  'sd-turbo': { text_encoder: sdTextEncoder, 'sd_turbo/text_encoder': sdTextEncoder, vae, 'sd_turbo/vae': vae, unet, 'sd_turbo/unet': unet },
+  'sdxl-turbo': { text_encoders: sdxlTextEncoders, text_encoder_2: sdxlTextEncoder2, vae, unet, scheduler, lora, pipeline },
+  'sd-turbo': { text_encoder: sdTextEncoder, 'sd_turbo/text_encoder': sdTextEncoder, vae, 'sd_turbo/vae': vae, unet, 'sd_turbo/unet': unet, pipeline, 'sd_turbo/pipeline': pipeline },
 };

@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { StudioError } from '../../shared/result.js';
+import { notice } from '../../shared/notices.js';
 
 /**
  * Unicode White_Space, which the reference regex means by \s. JavaScript's \s differs: it lacks U+0085
@@ -158,7 +159,7 @@ export class Qwen2Tokenizer {
       try {
         return JSON.parse(text) as T;
       } catch (e) {
-        throw new StudioError('model-unsupported', `${join(dir, f)} is not valid JSON (${(e as Error).message}).`, join(dir, f));
+        throw new StudioError('model-unsupported', notice('error.jsonInvalid', { file: join(dir, f), problem: (e as Error).message }), join(dir, f));
       }
     };
     const fast = await read('tokenizer.json');
@@ -168,14 +169,14 @@ export class Qwen2Tokenizer {
         added_tokens?: AddedToken[];
       }>('tokenizer.json', fast);
       if (json.model?.type !== 'BPE' || !json.model.vocab || !json.model.merges) {
-        throw new StudioError('model-unsupported', `${join(dir, 'tokenizer.json')} is not a byte-level BPE tokenizer.`, dir);
+        throw new StudioError('model-unsupported', notice('error.tokenizerNotBpe', { file: join(dir, 'tokenizer.json') }), dir);
       }
       const merges = json.model.merges.map((m) => (typeof m === 'string' ? (m.split(' ') as [string, string]) : m));
       return new Qwen2Tokenizer(new Map(Object.entries(json.model.vocab)), merges, (json.added_tokens ?? []).map(({ id, content, special }) => ({ id, content, special })));
     }
     const [vocabText, mergesText, configText] = await Promise.all([read('vocab.json'), read('merges.txt'), read('tokenizer_config.json')]);
     if (vocabText === undefined || mergesText === undefined) {
-      throw new StudioError('model-not-found', `${dir} has neither tokenizer.json nor vocab.json and merges.txt.`, dir);
+      throw new StudioError('model-not-found', notice('error.tokenizerMissing', { dir }), dir);
     }
     const merges = mergesText
       .split('\n')

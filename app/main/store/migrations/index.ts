@@ -3,6 +3,7 @@
 import type { Db } from '../database.js';
 import { migration0001 } from './0001-generations.js';
 import { migration0002 } from './0002-favorites.js';
+import { migration0003 } from './0003-search-loras.js';
 
 export interface Migration {
   readonly version: number;
@@ -10,4 +11,4 @@ export interface Migration {
   up(db: Db): void;
 }
 
-export const MIGRATIONS: readonly Migration[] = [migration0001, migration0002];
+export const MIGRATIONS: readonly Migration[] = [migration0001, migration0002, migration0003];
