@@ -92,7 +92,7 @@ describe('requests the chosen model cannot run are refused before anything is wr
     expect(countGenerations(studio.db)).toBe(before);
   });
 
-  it('a speed LoRA of another family, naming the file', async () => {
+  it('a speed LoRA of another family, naming the file', () => {
     const lcm = join(parent, 'lcm-lora-sdxl.safetensors');
     writeFileSync(lcm, readFileSync(SDXL_LORA));
     studio.loras.registerFile('lcm', lcm);
