@@ -76,6 +76,8 @@ export class WorkerSupervisor {
   private stopped = false;
   private readonly planRequests = new Map<string, { resolve: (r: PlanReport) => void; reject: (e: StudioError) => void }>();
   private planSeq = 0;
+  /** Jobs cancelled before they reached the worker. */
+  private readonly cancelledEarly = new Set<string>();
   private readonly readyTimeoutMs: number;
   private readonly maxCrashes: number;
   private readonly crashWindowMs: number;
@@ -207,6 +209,8 @@ export class WorkerSupervisor {
     // The protocol has one job slot; the job queue never hands over a second job while one runs.
     if (this.current) throw new Error('WorkerSupervisor.run: a job is already running');
     const w = await this.start();
+    // Cancelled while the worker was starting (or the job was being prepared): it never begins.
+    if (this.cancelledEarly.delete(job.jobId)) throw new StudioError('cancelled', notice('error.cancelled'));
     return new Promise<WorkerOutput>((resolve, reject) => {
       this.current = { job, onProgress, resolve, reject };
       w.send({
@@ -257,7 +261,12 @@ export class WorkerSupervisor {
    * wedged: it is killed, the job fails saying so, and a fresh worker takes the next job.
    */
   cancel(jobId: string): void {
-    if (this.current?.job.jobId !== jobId) return;
+    if (this.current?.job.jobId !== jobId) {
+      // The job queue runs it but it has not reached the worker yet: remember, so it does not start.
+      this.cancelledEarly.add(jobId);
+      if (this.cancelledEarly.size > 64) this.cancelledEarly.delete(this.cancelledEarly.values().next().value!);
+      return;
+    }
     this.worker?.send({ type: 'cancel', seq: Date.now(), jobId });
     if (this.watchdog?.jobId === jobId) return;
     this.clearWatchdog();
