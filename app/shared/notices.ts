@@ -70,6 +70,7 @@ export const NOTICES = {
   'note.textEncoderRerun': 'The text encoder gave {count} invalid values in {from}; it ran again in {to}.',
   'note.transformerRerun': 'The transformer gave {count} invalid values in {from}; it runs in {to} from this step on.',
   'note.vaeRerun': 'The VAE gave {count} invalid values in {from}; it ran again in {to}.',
+  'note.denoiserRerun': 'The {denoiser} gave {count} invalid values in {from}; it runs in {to} from this step on.',
   'error.configTooLarge': '{file}: {key} is {value}, more than any model of this kind has (at most {max}); the folder does not hold a model the studio can run.',
   'plan.resident': 'everything loaded at once, {precision}',
   'plan.sequential': 'one component at a time (text encoder, {denoiser}, VAE), {precision}',

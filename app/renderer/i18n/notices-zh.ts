@@ -167,6 +167,7 @@ export const NOTICES_ZH_CN: Readonly<Record<NoticeKey, string>> = {
   'note.textEncoderRerun': '文本编码器在 {from} 精度下产生了 {count} 个无效值，已改用 {to} 重新运行。',
   'note.transformerRerun': '变换器在 {from} 精度下产生了 {count} 个无效值，从这一步起改用 {to} 运行。',
   'note.vaeRerun': 'VAE 在 {from} 精度下产生了 {count} 个无效值，已改用 {to} 重新运行。',
+  'note.denoiserRerun': '{denoiser} 在 {from} 精度下产生了 {count} 个无效值，从这一步起改用 {to} 运行。',
   'error.configTooLarge': '{file}：{key} 为 {value}，超过了此类模型可能的大小（最多 {max}）；该文件夹中不是工作室能运行的模型。',
   'plan.resident': '全部组件同时加载，{precision}',
   'plan.sequential': '逐个加载组件（文本编码器、{denoiser}、VAE），{precision}',

@@ -4,7 +4,7 @@
 
 import { StudioError } from '../../shared/result.js';
 import { notice } from '../../shared/notices.js';
-import { floatTensor, type OrtTensor } from '../ort.js';
+import { float16Tensor, floatTensor, type OrtTensor } from '../ort.js';
 import { readSafetensorsHeader, readTensorBytes } from '../safetensors/safetensors.js';
 import type { WeightRef } from '../safetensors/weight-set.js';
 import type { LoraWeights } from './lora-weights.js';
@@ -97,8 +97,16 @@ export class StyleSlotFeeds {
   private readonly slots: Record<string, OrtTensor>[];
   private readonly zeros = new Map<string, OrtTensor>();
 
-  constructor(readonly layout: StyleSlotLayout) {
+  /** `half`: the graph takes its slot matrices as float16 (ModelGraph.slotType of a half-precision graph). */
+  constructor(
+    readonly layout: StyleSlotLayout,
+    private readonly half = false,
+  ) {
     this.slots = Array.from({ length: layout.count }, () => ({}));
+  }
+
+  private matrix(data: Float32Array, dims: readonly number[]): Promise<OrtTensor> {
+    return this.half ? float16Tensor(data, dims) : floatTensor(data, dims);
   }
 
   /** Puts a prepared style in slot k (undefined empties it). */
@@ -109,8 +117,8 @@ export class StyleSlotFeeds {
     for (const [module, [outF, inF]] of layout.targets) {
       const names = slotInputNames(slot, module);
       const m = style?.modules.get(module);
-      feeds[names.a] = m ? await floatTensor(m.a, [layout.rank, inF]) : await this.zero([layout.rank, inF]);
-      feeds[names.b] = m ? await floatTensor(m.b, [outF, layout.rank]) : await this.zero([outF, layout.rank]);
+      feeds[names.a] = m ? await this.matrix(m.a, [layout.rank, inF]) : await this.zero([layout.rank, inF]);
+      feeds[names.b] = m ? await this.matrix(m.b, [outF, layout.rank]) : await this.zero([outF, layout.rank]);
     }
     this.slots[slot] = feeds;
   }
@@ -127,7 +135,7 @@ export class StyleSlotFeeds {
     const key = dims.join('x');
     let t = this.zeros.get(key);
     if (!t) {
-      t = await floatTensor(new Float32Array(dims.reduce((a, b) => a * b, 1)), dims);
+      t = await this.matrix(new Float32Array(dims.reduce((a, b) => a * b, 1)), dims);
       this.zeros.set(key, t);
     }
     return t;

@@ -141,7 +141,7 @@ export class ModelGraph extends GraphBuilder {
    * no copy); otherwise a Cast of the initializer, which ONNX Runtime folds once when the session is
    * created (a copy in the new type, made on the CPU before any provider sees the graph).
    */
-  private weightAs(ref: WeightRef, to: DataType): string {
+  protected weightAs(ref: WeightRef, to: DataType): string {
     const key = `${ref.file}:${ref.offset}:${to}`;
     const cached = this.loaded.get(key);
     if (cached) return cached;

@@ -1,10 +1,12 @@
 // AutoencoderKL, the VAE of SD 1.x/2.x and SDXL: config, encoder and decoder graphs, and the runner.
-// The decoder output is not clamped (the pipelines map x / 2 + 0.5 into [0, 1] afterwards).
+// The decoder output is not clamped (the pipelines map x / 2 + 0.5 into [0, 1] afterwards). The graphs
+// compute in the precision they are built for (sd-graph-ops); which one a VAE may use is vaePrecision's call.
 
 import { DataType } from '../onnx/onnx-model.js';
 import { attr } from '../onnx/graph-builder.js';
 import { floatTensor, LazySession, outputFloats, type SessionConfig } from '../ort.js';
-import { ENGINE_OPSETS } from '../qwen-image/graph-ops.js';
+import { ENGINE_OPSETS, type GraphPrecision } from '../qwen-image/graph-ops.js';
+import type { Precision } from '../../shared/precision.js';
 import { openWeightSet, type WeightSet } from '../safetensors/weight-set.js';
 import { ConfigFields, configError, readConfigFile } from './config-fields.js';
 import { SdGraph } from './sd-graph-ops.js';
@@ -61,8 +63,8 @@ function attentionBlock(g: SdGraph, x: string, prefix: string, c: number, groups
   const name = (modern: string, old: string) => `${prefix}.${legacy ? old : modern}`;
   const normPrefix = legacy ? `${prefix}.group_norm` : `${prefix}.group_norm`;
   const tokens = g.toTokens(g.groupNorm(x, normPrefix, c, groups, EPS), c);
-  const heads = (n: string) => g.op('Unsqueeze', [g.dense(tokens, n, c, c), g.ints([1])]);
-  const attended = g.op('Squeeze', [g.attention(heads(name('to_q', 'query')), heads(name('to_k', 'key')), heads(name('to_v', 'value')), c), g.ints([1])]);
+  const project = (n: string) => g.dense(tokens, n, c, c);
+  const attended = g.fusedAttention(project(name('to_q', 'query')), project(name('to_k', 'key')), project(name('to_v', 'value')), 1, c);
   const out = g.dense(attended, name('to_out.0', 'proj_attn'), c, c);
   return g.op('Add', [x, g.fromTokens(out, c, x)]);
 }
@@ -75,9 +77,13 @@ function midBlock(g: SdGraph, x: string, prefix: string, c: number, cfg: Autoenc
 }
 
 /** z [B, latent, h, w] (the VAE's own space: latents / scaling_factor + shift) -> image [B, 3, 8h, 8w]. */
-export function buildDecoderGraph(weights: WeightSet, cfg: AutoencoderConfig): Uint8Array {
-  const g = new SdGraph('autoencoder_kl_decoder', weights);
-  const z = g.input('z', DataType.FLOAT, ['batch', cfg.latentChannels, 'height', 'width']);
+export function buildDecoderGraph(weights: WeightSet, cfg: AutoencoderConfig, precision: GraphPrecision = {}): Uint8Array {
+  return decoderGraph(weights, cfg, precision).encode(ENGINE_OPSETS);
+}
+
+export function decoderGraph(weights: WeightSet, cfg: AutoencoderConfig, precision: GraphPrecision = {}): SdGraph {
+  const g = new SdGraph('autoencoder_kl_decoder', weights, weights.root, precision);
+  const z = g.toCompute(g.input('z', DataType.FLOAT, ['batch', cfg.latentChannels, 'height', 'width']), DataType.FLOAT);
   const norm = { groups: cfg.groups, eps: EPS };
   const rev = [...cfg.blockOut].reverse();
   let x = cfg.usePostQuantConv ? g.conv(z, 'post_quant_conv', cfg.latentChannels, cfg.latentChannels, 1) : z;
@@ -93,14 +99,18 @@ export function buildDecoderGraph(weights: WeightSet, cfg: AutoencoderConfig): U
     prev = out;
   }
   x = g.conv(g.silu(g.groupNorm(x, 'decoder.conv_norm_out', prev, cfg.groups, EPS)), 'decoder.conv_out', prev, cfg.outChannels, 3);
-  g.output(x, 'sample', DataType.FLOAT, ['batch', cfg.outChannels, 'image_height', 'image_width']);
-  return g.encode(ENGINE_OPSETS);
+  g.output(g.cast(x, g.computeType, DataType.FLOAT), 'sample', DataType.FLOAT, ['batch', cfg.outChannels, 'image_height', 'image_width']);
+  return g;
 }
 
 /** image [B, 3, H, W] in [-1, 1] -> mean, logvar [B, latent, H/8, W/8] of the latent distribution. */
-export function buildEncoderGraph(weights: WeightSet, cfg: AutoencoderConfig): Uint8Array {
-  const g = new SdGraph('autoencoder_kl_encoder', weights);
-  const image = g.input('image', DataType.FLOAT, ['batch', cfg.inChannels, 'height', 'width']);
+export function buildEncoderGraph(weights: WeightSet, cfg: AutoencoderConfig, precision: GraphPrecision = {}): Uint8Array {
+  return encoderGraph(weights, cfg, precision).encode(ENGINE_OPSETS);
+}
+
+export function encoderGraph(weights: WeightSet, cfg: AutoencoderConfig, precision: GraphPrecision = {}): SdGraph {
+  const g = new SdGraph('autoencoder_kl_encoder', weights, weights.root, precision);
+  const image = g.toCompute(g.input('image', DataType.FLOAT, ['batch', cfg.inChannels, 'height', 'width']), DataType.FLOAT);
   const norm = { groups: cfg.groups, eps: EPS };
   let x = g.conv(image, 'encoder.conv_in', cfg.inChannels, cfg.blockOut[0]!, 3);
   let prev = cfg.blockOut[0]!;
@@ -114,11 +124,11 @@ export function buildEncoderGraph(weights: WeightSet, cfg: AutoencoderConfig): U
   x = midBlock(g, x, 'encoder.mid_block', prev, cfg);
   x = g.conv(g.silu(g.groupNorm(x, 'encoder.conv_norm_out', prev, cfg.groups, EPS)), 'encoder.conv_out', prev, 2 * cfg.latentChannels, 3);
   if (cfg.useQuantConv) x = g.conv(x, 'quant_conv', 2 * cfg.latentChannels, 2 * cfg.latentChannels, 1);
-  const [mean, logvar] = g.opN('Split', [x], 2, { axis: attr.int(1), num_outputs: attr.int(2) });
+  const [mean, logvar] = g.opN('Split', [g.cast(x, g.computeType, DataType.FLOAT)], 2, { axis: attr.int(1), num_outputs: attr.int(2) });
   const dims = ['batch', cfg.latentChannels, 'latent_height', 'latent_width'];
   g.output(mean!, 'mean', DataType.FLOAT, dims);
   g.output(g.op('Clip', [logvar!, g.constFloat('lv_lo', [-30], []), g.constFloat('lv_hi', [20], [])]), 'logvar', DataType.FLOAT, dims);
-  return g.encode(ENGINE_OPSETS);
+  return g;
 }
 
 export class AutoencoderKl {
@@ -129,14 +139,31 @@ export class AutoencoderKl {
     private readonly decoder: LazySession,
     private readonly session: Omit<SessionConfig, 'externalDataFolder'>,
     readonly config: AutoencoderConfig,
+    private readonly graphPrecision: GraphPrecision,
   ) {}
 
-  static async open(dir: string, root: string, session: Omit<SessionConfig, 'externalDataFolder'>): Promise<AutoencoderKl> {
+  static async readConfig(dir: string): Promise<AutoencoderConfig> {
     const { raw, file } = await readConfigFile(dir);
-    const config = parseAutoencoderConfig(raw, file);
-    const weights = await openWeightSet(dir, weightStems('diffusion_pytorch_model'), root, 'VAE');
-    const decoder = new LazySession('VAE decoder', buildDecoderGraph(weights, config), { ...session, externalDataFolder: weights.root });
-    return new AutoencoderKl(weights, decoder, session, config);
+    return parseAutoencoderConfig(raw, file);
+  }
+
+  static async openWeights(dir: string, root: string): Promise<WeightSet> {
+    return openWeightSet(dir, weightStems('diffusion_pytorch_model'), root, 'VAE');
+  }
+
+  /** Sessions in `precision` (graph and session); the encoder's only when an image is encoded. */
+  static async open(dir: string, root: string, session: Omit<SessionConfig, 'externalDataFolder'>, precision: GraphPrecision = {}): Promise<AutoencoderKl> {
+    return AutoencoderKl.fromWeights(await AutoencoderKl.openWeights(dir, root), await AutoencoderKl.readConfig(dir), session, precision);
+  }
+
+  static fromWeights(weights: WeightSet, config: AutoencoderConfig, session: Omit<SessionConfig, 'externalDataFolder'>, precision: GraphPrecision = {}): AutoencoderKl {
+    const s = { ...session, precision: precision.precision ?? 'f32' };
+    const decoder = new LazySession('VAE decoder', buildDecoderGraph(weights, config, precision), { ...s, externalDataFolder: weights.root });
+    return new AutoencoderKl(weights, decoder, s, config, precision);
+  }
+
+  get precision(): Precision {
+    return this.graphPrecision.precision ?? 'f32';
   }
 
   /** Pixels per latent: 2 to the number of downsamplers (8 for every published SD VAE). */
@@ -155,7 +182,7 @@ export class AutoencoderKl {
   }
 
   async encode(image: Float32Array, batch: number, height: number, width: number): Promise<{ mean: Float32Array; logvar: Float32Array }> {
-    this.encoder ??= new LazySession('VAE encoder', buildEncoderGraph(this.weights, this.config), { ...this.session, externalDataFolder: this.weights.root });
+    this.encoder ??= new LazySession('VAE encoder', buildEncoderGraph(this.weights, this.config, this.graphPrecision), { ...this.session, externalDataFolder: this.weights.root });
     const out = await this.encoder.run({ image: await floatTensor(image, [batch, this.config.inChannels, height, width]) });
     return { mean: outputFloats(out, 'mean'), logvar: outputFloats(out, 'logvar') };
   }

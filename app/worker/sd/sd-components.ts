@@ -17,7 +17,12 @@ import { UnetModel } from './unet-model.js';
 import type { UnetConfig } from './unet-config.js';
 import { openWeightSet } from '../safetensors/weight-set.js';
 import { weightStems } from './weight-files.js';
+import type { AutoencoderConfig } from './autoencoder-kl.js';
+import type { Precision } from '../../shared/precision.js';
+import { sdModelPrecision, sdVaePrecision } from './sd-precision.js';
+import type { SdFallback } from './sd-pipeline.js';
 
+/** Session settings; `precision` is the plan's (each component derives its own, see sd-precision). */
 export type SessionOptions = Omit<SessionConfig, 'externalDataFolder'>;
 
 export interface SdComponentDirs {
@@ -36,17 +41,41 @@ export function clipUses(xl: boolean, layers: number, layers2?: number): { first
   return { first: { hiddenIndex: layers - 1, finalNorm: false, pooled: false }, second: { hiddenIndex: (layers2 ?? layers) - 1, finalNorm: false, pooled: true } };
 }
 
-interface Opened {
+export interface Opened {
   readonly unetConfig: UnetConfig;
   readonly unetWeights: WeightSet;
   readonly te: { weights: WeightSet; config: ClipTextConfig };
   readonly te2?: { weights: WeightSet; config: ClipTextConfig };
+  readonly vae: { weights: WeightSet; config: AutoencoderConfig };
+}
+
+/** What each component computes in under a plan's precision. */
+export interface SdPrecisions {
+  readonly textEncoder: Precision;
+  readonly textEncoder2?: Precision;
+  readonly unet: Precision;
+  readonly vae: Precision;
+}
+
+export function sdPrecisions(plan: Precision, opened: Opened): SdPrecisions {
+  return {
+    textEncoder: sdModelPrecision(plan, opened.te.weights),
+    ...(opened.te2 ? { textEncoder2: sdModelPrecision(plan, opened.te2.weights) } : {}),
+    unet: sdModelPrecision(plan, opened.unetWeights),
+    vae: sdVaePrecision(plan, opened.vae.config, opened.te2 !== undefined),
+  };
+}
+
+/** The provider a graph is built for: the first one tried. */
+export function targetOf(session: SessionOptions): 'cpu' | 'cuda' | 'dml' {
+  return (session.providers ?? ['cpu'])[0] ?? 'cpu';
 }
 
 /** Reads the configs and weight headers (no sessions) and checks that the widths agree. */
 export async function openSdWeights(dirs: SdComponentDirs): Promise<Opened> {
   const unetConfig = await UnetModel.readConfig(dirs.unet);
   const unetWeights = await UnetModel.openWeights(dirs.unet, dirs.root);
+  const vae = { config: await AutoencoderKl.readConfig(dirs.vae), weights: await AutoencoderKl.openWeights(dirs.vae, dirs.root) };
   const clip = async (dir: string, projection: boolean, label: string) => {
     const { raw, file } = await readConfigFile(dir);
     return { config: parseClipTextConfig(raw, file, projection), weights: await openWeightSet(dir, weightStems('model'), dirs.root, label) };
@@ -62,17 +91,27 @@ export async function openSdWeights(dirs: SdComponentDirs): Promise<Opened> {
   if (te2 && unetConfig.addTime && unetConfig.addTime.textEmbedDim !== te2.config.projectionDim) {
     throw mismatch(`the UNet expects pooled text embeddings of ${unetConfig.addTime.textEmbedDim} but text_encoder_2 projects to ${te2.config.projectionDim}`);
   }
-  return { unetConfig, unetWeights, te, ...(te2 ? { te2 } : {}) };
+  return { unetConfig, unetWeights, te, ...(te2 ? { te2 } : {}), vae };
 }
 
 export async function loadSdLoraFile(file: string, opened: Opened): Promise<SdLoraParts> {
   return loadSdLora(file, { unet: opened.unetWeights, unetConfig: opened.unetConfig, textEncoder: opened.te.weights, ...(opened.te2 ? { textEncoder2: opened.te2.weights } : {}) });
 }
 
-export function openTextEncoders(opened: Opened, session: SessionOptions, loras: { te?: readonly LoraWeights[]; te2?: readonly LoraWeights[] } = {}): { first: ClipTextEncoder; second?: ClipTextEncoder } {
+/** The text encoders (sessions on first use) in their precisions, with LoRA side branches. */
+export function openTextEncoders(
+  opened: Opened,
+  session: SessionOptions,
+  loras: { te?: readonly LoraWeights[]; te2?: readonly LoraWeights[] } = {},
+  precisions: Pick<SdPrecisions, 'textEncoder' | 'textEncoder2'> = sdPrecisions(session.precision ?? 'f32', opened),
+): { first: ClipTextEncoder; second?: ClipTextEncoder } {
   const uses = clipUses(opened.te2 !== undefined, opened.te.config.layers, opened.te2?.config.layers);
-  const first = ClipTextEncoder.fromWeights(opened.te.weights, opened.te.config, uses.first, session, loras.te ?? []);
-  const second = opened.te2 && uses.second ? ClipTextEncoder.fromWeights(opened.te2.weights, opened.te2.config, uses.second, session, loras.te2 ?? []) : undefined;
+  const target = targetOf(session);
+  const first = ClipTextEncoder.fromWeights(opened.te.weights, opened.te.config, uses.first, session, loras.te ?? [], { precision: precisions.textEncoder, target });
+  const second =
+    opened.te2 && uses.second
+      ? ClipTextEncoder.fromWeights(opened.te2.weights, opened.te2.config, uses.second, session, loras.te2 ?? [], { precision: precisions.textEncoder2 ?? precisions.textEncoder, target })
+      : undefined;
   return second ? { first, second } : { first };
 }
 
@@ -80,13 +119,21 @@ export function openTextEncoders(opened: Opened, session: SessionOptions, loras:
  * The pipeline with fixed LoRAs: each file is mapped onto the UNet and the text encoders it patches, and
  * becomes a side branch whose strength is an input of every run (k-th file: lora_scale_k of each part).
  */
-export async function openSdPipeline(dirs: SdComponentDirs, session: SessionOptions, loraFiles: readonly string[] = [], styleSlots?: { count: number; rank: number }): Promise<{ pipeline: SdPipeline; opened: Opened; loras: SdLoraParts[] }> {
+export async function openSdPipeline(
+  dirs: SdComponentDirs,
+  session: SessionOptions,
+  loraFiles: readonly string[] = [],
+  styleSlots?: { count: number; rank: number },
+  fallback?: (opened: Opened, loras: SdLoraParts[]) => SdFallback,
+): Promise<{ pipeline: SdPipeline; opened: Opened; loras: SdLoraParts[]; precisions: SdPrecisions }> {
   const opened = await openSdWeights(dirs);
   const loras = await Promise.all(loraFiles.map((f) => loadSdLoraFile(f, opened)));
+  const precisions = sdPrecisions(session.precision ?? 'f32', opened);
+  const target = targetOf(session);
   // A file that does not patch a part still takes its slot there, so lora_scale_k means file k everywhere.
   const pick = (key: keyof SdLoraParts) => loras.map((l, k) => l[key] ?? { file: loraFiles[k]!, format: 'kohya' as const, modules: new Map(), metadata: {} });
-  const encoders = openTextEncoders(opened, session, { te: pick('textEncoder'), te2: pick('textEncoder2') });
-  const unet = await UnetModel.fromWeights(opened.unetWeights, opened.unetConfig, session, pick('unet'), styleSlots);
-  const vae = await AutoencoderKl.open(dirs.vae, dirs.root, session);
-  return { pipeline: new SdPipeline(encoders.first, encoders.second, unet, vae), opened, loras };
+  const encoders = openTextEncoders(opened, session, { te: pick('textEncoder'), te2: pick('textEncoder2') }, precisions);
+  const unet = await UnetModel.fromWeights(opened.unetWeights, opened.unetConfig, session, pick('unet'), styleSlots, { precision: precisions.unet, target });
+  const vae = AutoencoderKl.fromWeights(opened.vae.weights, opened.vae.config, session, { precision: precisions.vae, target });
+  return { pipeline: new SdPipeline(encoders.first, encoders.second, unet, vae, fallback?.(opened, loras)), opened, loras, precisions };
 }

@@ -1,10 +1,14 @@
 // Checks the Stable Diffusion family components (SDXL-Turbo, SD-Turbo, LCM) and the CLIP tokenizer against
-// their reference fixture folders. Every name, shape and setting is read from the manifest.
+// their reference fixture folders. Every name, shape and setting is read from the manifest. With
+// `--precision fp16` the components run their float16 graphs and the pipeline runs as a job would on a
+// float16 device (sd-precision: the SDXL VAE upcast); tolerances widen as HALF_TOLERANCE says.
 
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { caseResult, FixtureCases, readManifest, UnsupportedFixture, type CaseResult, type FixtureManifest } from '../fixtures/fixture-folder.js';
+import { caseResult, FixtureCases, HALF_SD_PIPELINE_TOLERANCE, HALF_TOLERANCE, readManifest, UnsupportedFixture, type CaseResult, type FixtureManifest, type FixtureOptions } from '../fixtures/fixture-folder.js';
+import type { GraphPrecision } from '../qwen-image/graph-ops.js';
+import type { SessionOptions } from './sd-components.js';
 import { ClipTokenizer } from '../tokenizer/clip-tokenizer.js';
 import { alphasCumprod, discreteSamplerFromConfig, discreteSchedule, trainSigmas, type DiscreteSamplerName } from '../../shared/discrete-samplers.js';
 import { AutoencoderKl } from './autoencoder-kl.js';
@@ -16,7 +20,7 @@ import { loadSdLora, sgmModuleName } from './sd-lora.js';
 import { openSdPipeline } from './sd-components.js';
 import type { SdPrompt } from './prompt-embeds.js';
 
-type Checker = (dir: string, m: FixtureManifest) => AsyncGenerator<CaseResult>;
+type Checker = (dir: string, m: FixtureManifest, o: FixtureOptions) => AsyncGenerator<CaseResult>;
 
 interface TensorSpec {
   readonly key: string;
@@ -29,11 +33,23 @@ interface CaseSpec {
   readonly [k: string]: unknown;
 }
 
-const session = { intraOpThreads: 1 };
+/** Sessions on the CPU provider (or the given ones), one thread: reproducible. `precision` is the plan's. */
+function sessionFor(o: FixtureOptions): SessionOptions {
+  return { intraOpThreads: 1, ...(o.providers ? { providers: o.providers } : {}), precision: o.precision ?? 'f32' };
+}
 
-function tolerance(m: FixtureManifest): { atol: number; rtol: number } {
+/** A component's graphs in the checked precision. */
+function graphFor(o: FixtureOptions): GraphPrecision {
+  return { precision: o.precision ?? 'f32', target: o.providers?.[0] ?? 'cpu' };
+}
+
+const half = (o: FixtureOptions) => o.precision !== undefined && o.precision !== 'f32';
+
+/** The manifest's float32 tolerance, widened to HALF_TOLERANCE in half precision. */
+function tolerance(m: FixtureManifest, o: FixtureOptions = {}): { atol: number; rtol: number } {
   const t = (m.tolerance_suggestion ?? {}) as Record<string, unknown>;
-  return { atol: typeof t.atol === 'number' ? t.atol : 1e-4, rtol: typeof t.rtol === 'number' ? t.rtol : 0 };
+  const base = { atol: typeof t.atol === 'number' ? t.atol : 1e-4, rtol: typeof t.rtol === 'number' ? t.rtol : 0 };
+  return half(o) ? { atol: Math.max(base.atol, HALF_TOLERANCE.atol), rtol: Math.max(base.rtol, HALF_TOLERANCE.rtol) } : base;
 }
 
 /** A folder named in a manifest string such as "../text_encoder_2/config.json + ...". */
@@ -64,17 +80,18 @@ async function* clipTokenizer(dir: string, m: FixtureManifest): AsyncGenerator<C
 }
 
 /** SDXL: both CLIP encoders, every hidden state, the pooled outputs and encode_prompt's result. */
-async function* sdxlTextEncoders(dir: string, m: FixtureManifest): AsyncGenerator<CaseResult> {
+async function* sdxlTextEncoders(dir: string, m: FixtureManifest, o: FixtureOptions): AsyncGenerator<CaseResult> {
+  const session = sessionFor(o);
   const files = m.files as Record<string, string>;
   const te2Dir = folderFrom(dir, files.text_encoder_2 ?? '../text_encoder_2');
   const root = resolve(dir, '..');
   const use = (layers: number) => ({ hiddenIndex: layers - 1, finalNorm: false, pooled: true, allHiddenStates: true });
   const te1 = await ClipTextEncoder.open(dir, root, 'text_encoder', false, { hiddenIndex: 0, finalNorm: false, pooled: false }, session);
   const te2 = await ClipTextEncoder.open(te2Dir, root, 'text_encoder_2', true, { hiddenIndex: 0, finalNorm: false, pooled: false }, session);
-  const enc1 = ClipTextEncoder.fromWeights(te1.weights, te1.config, use(te1.config.layers), session);
-  const enc2 = ClipTextEncoder.fromWeights(te2.weights, te2.config, use(te2.config.layers), session);
+  const enc1 = ClipTextEncoder.fromWeights(te1.weights, te1.config, use(te1.config.layers), session, [], graphFor(o));
+  const enc2 = ClipTextEncoder.fromWeights(te2.weights, te2.config, use(te2.config.layers), session, [], graphFor(o));
   const cases = await FixtureCases.open(join(dir, 'cases.safetensors'));
-  const { atol, rtol } = tolerance(m);
+  const { atol, rtol } = tolerance(m, o);
   try {
     for (const c of m.cases as CaseSpec[]) {
       const [batch, tokens] = c.inputs.input_ids!.shape as [number, number];
@@ -103,12 +120,13 @@ async function* sdxlTextEncoders(dir: string, m: FixtureManifest): AsyncGenerato
 }
 
 /** SD 2.x: one CLIP encoder whose normed last layer is the prompt embedding. */
-async function* sdTextEncoder(dir: string, m: FixtureManifest): AsyncGenerator<CaseResult> {
+async function* sdTextEncoder(dir: string, m: FixtureManifest, o: FixtureOptions): AsyncGenerator<CaseResult> {
+  const session = sessionFor(o);
   const probe = await ClipTextEncoder.open(dir, resolve(dir, '..'), 'text_encoder', false, { hiddenIndex: 0, finalNorm: false, pooled: false }, session);
   const layers = probe.config.layers;
-  const enc = ClipTextEncoder.fromWeights(probe.weights, probe.config, { hiddenIndex: layers, finalNorm: true, pooled: false, allHiddenStates: true }, session);
+  const enc = ClipTextEncoder.fromWeights(probe.weights, probe.config, { hiddenIndex: layers, finalNorm: true, pooled: false, allHiddenStates: true }, session, [], graphFor(o));
   const cases = await FixtureCases.open(join(dir, 'cases.safetensors'));
-  const { atol, rtol } = tolerance(m);
+  const { atol, rtol } = tolerance(m, o);
   try {
     for (const c of m.cases as CaseSpec[]) {
       const [batch] = c.inputs.input_ids!.shape as [number];
@@ -126,19 +144,19 @@ async function* sdTextEncoder(dir: string, m: FixtureManifest): AsyncGenerator<C
 }
 
 /** text_encoder_2's cases live with text_encoder's (the SDXL pipeline runs both on the same prompt). */
-async function* sdxlTextEncoder2(dir: string, m: FixtureManifest): AsyncGenerator<CaseResult> {
+async function* sdxlTextEncoder2(dir: string, m: FixtureManifest, o: FixtureOptions): AsyncGenerator<CaseResult> {
   const sibling = resolve(dir, '..', 'text_encoder');
   const manifest = await readManifest(sibling);
-  for await (const r of sdxlTextEncoders(sibling, manifest)) {
+  for await (const r of sdxlTextEncoders(sibling, manifest, o)) {
     if (r.output.startsWith('te2.') || r.output === 'pooled_prompt_embeds') yield { ...r, component: m.component };
   }
 }
 
 /** AutoencoderKL: decode cases (z -> sample) and encode cases (x -> mean, logvar and what follows from them). */
-async function* vae(dir: string, m: FixtureManifest): AsyncGenerator<CaseResult> {
-  const model = await AutoencoderKl.open(dir, dir, session);
+async function* vae(dir: string, m: FixtureManifest, o: FixtureOptions): AsyncGenerator<CaseResult> {
+  const model = await AutoencoderKl.open(dir, dir, sessionFor(o), graphFor(o));
   const cases = await FixtureCases.open(join(dir, 'cases.safetensors'));
-  const { atol, rtol } = tolerance(m);
+  const { atol, rtol } = tolerance(m, o);
   try {
     for (const c of m.cases as CaseSpec[]) {
       if (c.inputs.z) {
@@ -187,10 +205,10 @@ async function unetInput(cases: FixtureCases, inputs: Record<string, TensorSpec>
   };
 }
 
-async function* unet(dir: string, m: FixtureManifest): AsyncGenerator<CaseResult> {
-  const model = await UnetModel.open(dir, dir, session);
+async function* unet(dir: string, m: FixtureManifest, o: FixtureOptions): AsyncGenerator<CaseResult> {
+  const model = await UnetModel.open(dir, dir, sessionFor(o), [], undefined, graphFor(o));
   const cases = await FixtureCases.open(join(dir, 'cases.safetensors'));
-  const { atol, rtol } = tolerance(m);
+  const { atol, rtol } = tolerance(m, o);
   try {
     for (const c of m.cases as CaseSpec[]) {
       const out = await model.run(await unetInput(cases, c.inputs));
@@ -290,7 +308,8 @@ async function* scheduler(dir: string, m: FixtureManifest): AsyncGenerator<CaseR
 }
 
 /** A kohya SDXL LoRA as side branches of the UNet and both text encoders, at each strength of the manifest. */
-async function* lora(dir: string, m: FixtureManifest): AsyncGenerator<CaseResult> {
+async function* lora(dir: string, m: FixtureManifest, o: FixtureOptions): AsyncGenerator<CaseResult> {
+  const session = sessionFor(o);
   const bases = m.base_models as Record<string, string>;
   const files = m.files as { lora: string; cases: string };
   const root = resolve(dir, '..');
@@ -308,12 +327,12 @@ async function* lora(dir: string, m: FixtureManifest): AsyncGenerator<CaseResult
     const sgm = table.filter((e) => e.model === 'unet' && `lora_unet_${sgmModuleName(e.module, unetConfig)?.replaceAll('.', '_')}` !== e.kohya);
     yield { family: m.family, component: m.component, case: 'mapping_table', output: 'modules', maxAbs: wrong.length + sgm.length, maxRel: 0, atol: 0, rtol: 0, pass: wrong.length + sgm.length === 0 && table.length === [...Object.values(parts)].reduce((n, p) => n + (p?.modules.size ?? 0), 0), note: 'exact: maxAbs counts kohya names mapped to another module' };
   }
-  const unet = await UnetModel.fromWeights(unetWeights, unetConfig, session, parts.unet ? [parts.unet] : []);
+  const unet = await UnetModel.fromWeights(unetWeights, unetConfig, session, parts.unet ? [parts.unet] : [], undefined, graphFor(o));
   const use = (layers: number) => ({ hiddenIndex: layers - 1, finalNorm: false, pooled: true });
-  const te1 = ClipTextEncoder.fromWeights(probe1.weights, probe1.config, use(probe1.config.layers), session, parts.textEncoder ? [parts.textEncoder] : []);
-  const te2 = ClipTextEncoder.fromWeights(probe2.weights, probe2.config, use(probe2.config.layers), session, parts.textEncoder2 ? [parts.textEncoder2] : []);
+  const te1 = ClipTextEncoder.fromWeights(probe1.weights, probe1.config, use(probe1.config.layers), session, parts.textEncoder ? [parts.textEncoder] : [], graphFor(o));
+  const te2 = ClipTextEncoder.fromWeights(probe2.weights, probe2.config, use(probe2.config.layers), session, parts.textEncoder2 ? [parts.textEncoder2] : [], graphFor(o));
   const cases = await FixtureCases.open(join(dir, files.cases));
-  const { atol, rtol } = tolerance(m);
+  const { atol, rtol } = tolerance(m, o);
   const c = m.case as CaseSpec;
   try {
     const input = await unetInput(cases, c.inputs);
@@ -371,7 +390,7 @@ function roundHalfEven(v: number): number {
 }
 
 /** End to end: the StableDiffusion(XL)Pipeline runs with their stored ids, noise and scheduler draws. */
-async function* pipeline(dir: string, m: FixtureManifest): AsyncGenerator<CaseResult> {
+async function* pipeline(dir: string, m: FixtureManifest, o: FixtureOptions): AsyncGenerator<CaseResult> {
   const comps = m.components as Record<string, string>;
   type PipelineCase = CaseSpec & {
     scheduler_config: string;
@@ -398,14 +417,25 @@ async function* pipeline(dir: string, m: FixtureManifest): AsyncGenerator<CaseRe
       vae: folderFrom(dir, comps.vae!),
       root,
     },
-    session,
+    sessionFor(o),
     loraFiles,
   );
   const cases = await FixtureCases.open(join(dir, 'cases.safetensors'));
-  const tol = m.tolerance_suggestion ?? {};
+  const suggested = m.tolerance_suggestion ?? {};
+  const tol: Record<string, number> = half(o)
+    ? {
+        ...suggested,
+        latents_atol: HALF_SD_PIPELINE_TOLERANCE.latents.atol,
+        latents_rtol: HALF_SD_PIPELINE_TOLERANCE.latents.rtol,
+        per_step_unet_output_atol: HALF_SD_PIPELINE_TOLERANCE.prediction,
+        image_np_atol: HALF_SD_PIPELINE_TOLERANCE.image,
+        image_uint8_max_abs: HALF_SD_PIPELINE_TOLERANCE.imageLevels,
+      }
+    : suggested;
   const lat = { atol: tol.latents_atol ?? 1e-3, rtol: tol.latents_rtol ?? 1e-4 };
   const unetTol = tol.per_step_unet_output_atol ?? lat.atol;
   const imageAtol = tol.image_np_atol ?? 2e-3;
+  const promptTol = half(o) ? HALF_TOLERANCE : { atol: 1e-4, rtol: 1e-4 };
   try {
     for (const c of all) {
       const config = schedules.configs[c.scheduler_config];
@@ -436,8 +466,8 @@ async function* pipeline(dir: string, m: FixtureManifest): AsyncGenerator<CaseRe
       const imageNp = toHwc(out.image, c.width, c.height);
       const ours: Record<string, [ArrayLike<number>, number, number]> = {
         initial_latents_scaled: [trace.initialLatents, lat.atol, lat.rtol],
-        prompt_embeds: [prompt.embeds, 1e-4, 1e-4],
-        ...(prompt.pooled ? { pooled_prompt_embeds: [prompt.pooled, 1e-4, 1e-4] } : {}),
+        prompt_embeds: [prompt.embeds, promptTol.atol, promptTol.rtol],
+        ...(prompt.pooled ? { pooled_prompt_embeds: [prompt.pooled, promptTol.atol, promptTol.rtol] } : {}),
         negative_prompt_embeds: [new Float32Array(prompt.embeds.length), 0, 0],
         ...(prompt.pooled ? { negative_pooled_prompt_embeds: [new Float32Array(prompt.pooled.length), 0, 0] } : {}),
         ...(trace.timeIds ? { add_time_ids: [trace.timeIds, 0, 0] } : {}),
@@ -446,7 +476,8 @@ async function* pipeline(dir: string, m: FixtureManifest): AsyncGenerator<CaseRe
         unet_output_per_step: [concat(trace.unetOutputs), unetTol, lat.rtol],
         latents_after_each_step: [concat(trace.latentsPerStep), lat.atol, lat.rtol],
         final_latents: [trace.latents, lat.atol, lat.rtol],
-        vae_input_z: [out.z, lat.atol, lat.rtol],
+        // z = latents / scaling_factor: in float16 the latents' error bound grows by the same factor.
+        vae_input_z: [out.z, half(o) ? lat.atol / p.vae.config.scalingFactor : lat.atol, lat.rtol],
         vae_output: [out.decoded, 2 * imageAtol, 0],
         image_np: [imageNp, imageAtol, 0],
         image_uint8: [imageNp.map((v) => roundHalfEven(Math.fround(v * 255))), tol.image_uint8_max_abs ?? 1, 0],

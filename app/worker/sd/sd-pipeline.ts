@@ -2,9 +2,15 @@
 // SDXL with two and size conditioning): prompt conditioning, discrete-time sampling with optional
 // classifier-free guidance, VAE decoding, and VAE encoding of an input image. Every stage is checked
 // against diffusers' StableDiffusionPipeline / StableDiffusionXLPipeline by the fixtures.
+//
+// Half precision is guarded: a component whose output holds NaN or infinite values is opened again in a
+// safer precision (sd-precision), run again, and the job is told with a notice; nothing invalid reaches the
+// latents or the image. Without a safer precision the job fails with a clear error, never a black image.
 
 import { discreteSchedule, type DiscreteSamplerSettings } from '../../shared/discrete-samplers.js';
-import { notice } from '../../shared/notices.js';
+import { notice, type Notice } from '../../shared/notices.js';
+import type { Precision } from '../../shared/precision.js';
+import { saferPrecision, saferVaePrecision } from './sd-precision.js';
 import { StudioError } from '../../shared/result.js';
 import { countNonFinite } from '../pixels.js';
 import type { AutoencoderKl } from './autoencoder-kl.js';
@@ -68,13 +74,51 @@ export function guidanceEmbedding(guidance: number, dim: number): Float32Array {
   return out;
 }
 
+/** Opens a component again in another precision, for the non-finite guard (LoRAs and slots kept). */
+export interface SdFallback {
+  /** The precisions the provider can run. */
+  readonly available: readonly Precision[];
+  readonly reopenTextEncoders: (precision: Precision) => Promise<{ first: ClipTextEncoder; second?: ClipTextEncoder }>;
+  readonly reopenUnet: (precision: Precision) => Promise<UnetModel>;
+  readonly reopenVae: (precision: Precision) => Promise<AutoencoderKl>;
+}
+
+/** How notes name the denoiser (a technical name, left untranslated). */
+const DENOISER = 'UNet';
+
 export class SdPipeline {
+  /** Told when a component was run again in a safer precision. */
+  onNote: (n: Notice) => void = () => undefined;
+
   constructor(
     private currentTextEncoder: ClipTextEncoder,
     private currentTextEncoder2: ClipTextEncoder | undefined,
     private currentUnet: UnetModel,
-    readonly vae: AutoencoderKl,
+    private currentVae: AutoencoderKl,
+    private readonly fallback?: SdFallback,
   ) {}
+
+  get vae(): AutoencoderKl {
+    return this.currentVae;
+  }
+
+  async replaceVae(next: AutoencoderKl): Promise<void> {
+    const old = this.currentVae;
+    this.currentVae = next;
+    await old.release();
+  }
+
+  /** The precision the text encoders were run again from: the first in half precision (the larger last). */
+  private get textPrecision(): Precision {
+    return [this.currentTextEncoder2, this.currentTextEncoder].find((e) => e && e.precision !== 'f32')?.precision ?? 'f32';
+  }
+
+  /** The safer precision after `bad` invalid values, with a note; a clear failure when there is none. */
+  private safer(to: Precision | undefined, from: Precision, bad: number, note: 'note.textEncoderRerun' | 'note.denoiserRerun' | 'note.vaeRerun', failure: Notice): Precision {
+    if (!to) throw new StudioError('inference-failed', failure, `${note} ${from}: ${bad} non-finite values`);
+    this.onNote(notice(note, { from, to, count: bad, ...(note === 'note.denoiserRerun' ? { denoiser: DENOISER } : {}) }));
+    return to;
+  }
 
   get textEncoder(): ClipTextEncoder {
     return this.currentTextEncoder;
@@ -123,6 +167,21 @@ export class SdPipeline {
    * SD 1.x/2.x use the normed last hidden state.
    */
   async encodePrompt(ids: readonly number[], ids2?: readonly number[], batch = 1): Promise<SdPrompt> {
+    for (;;) {
+      const prompt = await this.encodePromptOnce(ids, ids2, batch);
+      const bad = countNonFinite(prompt.embeds) + (prompt.pooled ? countNonFinite(prompt.pooled) : 0);
+      if (bad === 0) return prompt;
+      const from = this.textPrecision;
+      const to = this.safer(this.fallback && saferPrecision(from, this.fallback.available), from, bad, 'note.textEncoderRerun', notice('error.textEncoderNonFinite', { count: bad }));
+      const scales = [...this.textEncoder.loraScales];
+      const next = await this.fallback!.reopenTextEncoders(to);
+      next.first.loraScales = scales;
+      if (next.second) next.second.loraScales = scales;
+      await this.replaceTextEncoders(next.first, next.second);
+    }
+  }
+
+  private async encodePromptOnce(ids: readonly number[], ids2: readonly number[] | undefined, batch: number): Promise<SdPrompt> {
     const tokens = ids.length / batch;
     const o1 = await this.textEncoder.run(ids, batch);
     const te2 = this.textEncoder2;
@@ -144,6 +203,18 @@ export class SdPipeline {
   /** Whether guidance runs a second (unconditional) UNet row: only for scales above 1 on UNets without an LCM guidance input. */
   usesCfg(guidance: number): boolean {
     return guidance > 1 && this.unet.config.timeCondProjDim === undefined;
+  }
+
+  /** One UNet call, run again in a safer precision while it gives invalid values. */
+  private async predict(input: Parameters<UnetModel['run']>[0], loraScales: readonly number[] | undefined, styleScales: readonly number[] | undefined, step: number): Promise<Float32Array> {
+    for (;;) {
+      const out = await this.unet.run(input, loraScales, styleScales);
+      const bad = countNonFinite(out);
+      if (bad === 0) return out;
+      const from = this.unet.precision;
+      const to = this.safer(this.fallback && saferPrecision(from, this.fallback.available), from, bad, 'note.denoiserRerun', notice('error.nonFiniteStep', { step, count: bad }));
+      await this.replaceUnet(await this.fallback!.reopenUnet(to));
+    }
   }
 
   async denoise(o: SdDenoiseOptions): Promise<SdTrace> {
@@ -175,7 +246,7 @@ export class SdPipeline {
       const input = sampler.scaleInput(latents, i);
       const sample = cfg ? concatRows(input, input) : input;
       const t = sampler.timestep(i);
-      const out = await unet.run(
+      const out = await this.predict(
         {
           sample,
           batch: rows,
@@ -190,6 +261,7 @@ export class SdPipeline {
         },
         o.loraScales,
         o.styleScales,
+        i + 1,
       );
       trace.unetInputs.push(sample);
       trace.unetOutputs.push(out);
@@ -213,9 +285,13 @@ export class SdPipeline {
     const { scalingFactor, shiftFactor } = this.vae.config;
     const sf = f32(scalingFactor);
     const z = latents.map((v) => f32(f32(v / sf) + shiftFactor));
-    const decoded = await this.vae.decode(z, 1, height / this.vae.scale, width / this.vae.scale);
-    const bad = countNonFinite(decoded);
-    if (bad > 0) throw new StudioError('inference-failed', notice('error.vaeInvalid', { count: bad }));
+    let decoded: Float32Array;
+    for (;;) {
+      decoded = await this.vae.decode(z, 1, height / this.vae.scale, width / this.vae.scale);
+      const bad = countNonFinite(decoded);
+      if (bad === 0) break;
+      await this.saferVae(bad);
+    }
     const image = decoded.map((x) => Math.min(1, Math.max(0, f32(f32(x / 2) + 0.5))));
     return { z, decoded, image };
   }
@@ -225,10 +301,24 @@ export class SdPipeline {
    * latent distribution (mean + std * noise, the pipelines' default) times the scaling factor.
    */
   async encodeImage(pixels: Float32Array, width: number, height: number, noise: Float32Array): Promise<Float32Array> {
-    const { mean, logvar } = await this.vae.encode(pixels, 1, height, width);
+    let moments: { mean: Float32Array; logvar: Float32Array };
+    for (;;) {
+      moments = await this.vae.encode(pixels, 1, height, width);
+      const bad = countNonFinite(moments.mean) + countNonFinite(moments.logvar);
+      if (bad === 0) break;
+      await this.saferVae(bad);
+    }
+    const { mean, logvar } = moments;
     const { scalingFactor, shiftFactor } = this.vae.config;
     const sf = f32(scalingFactor);
     return mean.map((m, i) => f32(f32(f32(m + f32(f32(Math.exp(f32(0.5 * logvar[i]!))) * noise[i]!)) - shiftFactor) * sf));
+  }
+
+  /** The VAE again in float32 after `bad` invalid values, or the clear failure. */
+  private async saferVae(bad: number): Promise<void> {
+    const from = this.vae.precision;
+    const to = this.safer(this.fallback && saferVaePrecision(from, this.fallback.available), from, bad, 'note.vaeRerun', notice('error.vaeInvalid', { count: bad }));
+    await this.replaceVae(await this.fallback!.reopenVae(to));
   }
 
   async release(): Promise<void> {

@@ -17,12 +17,16 @@ import { withComponents, type ModelFolder } from '../model-folder.js';
 import { NoiseStream } from '../noise.js';
 import { floatImageToRgb } from '../pixels.js';
 import { ClipTokenizer } from '../tokenizer/clip-tokenizer.js';
+import type { ClipTextEncoder as ClipTextEncoderType } from './clip-text-encoder.js';
 import { configError, readConfigFile } from './config-fields.js';
-import { loadSdLoraFile, openSdPipeline, openTextEncoders } from './sd-components.js';
+import { loadSdLoraFile, openSdPipeline, openTextEncoders, targetOf, type Opened, type SdPrecisions } from './sd-components.js';
 import type { SdLoraParts } from './sd-lora.js';
-import type { SdPipeline } from './sd-pipeline.js';
+import type { SdFallback, SdPipeline } from './sd-pipeline.js';
 import { UnetModel } from './unet-model.js';
 import { unetStyleTargets } from './unet-graph.js';
+import { AutoencoderKl } from './autoencoder-kl.js';
+import { defaultPrecision, providerPrecisions, type Precision } from '../../shared/precision.js';
+import type { Notice } from '../../shared/notices.js';
 
 /** Style slots hold LoRAs up to this rank without a rebuild (a larger one grows them). */
 export const SD_STYLE_SLOT_RANK = 32;
@@ -46,6 +50,11 @@ export class SdRunner implements FamilyRunner {
   private readonly styles = new Map<string, PreparedStyle>();
   /** Files of the LoRAs patched into the current text encoder sessions, in order. */
   private textFixed: string[] = [];
+  /** The LoRA parts the current sessions carry (what a component reopened in a safer precision keeps). */
+  private unetParts: LoraWeights[] = [];
+  private textParts: { te: LoraWeights[]; te2: LoraWeights[] } = { te: [], te2: [] };
+  /** The styles in the UNet's slots, by slot. */
+  private slotStyles: (PreparedStyle | undefined)[] = [];
 
   private constructor(
     readonly family: FamilyInfo,
@@ -55,8 +64,10 @@ export class SdRunner implements FamilyRunner {
     private readonly session: SessionOptions,
     private readonly tokenizers: { first: ClipTokenizer; second?: ClipTokenizer },
     private readonly pipeline: SdPipeline,
-    private readonly opened: Awaited<ReturnType<typeof openSdPipeline>>['opened'],
+    private readonly opened: Opened,
     private readonly providers: { used: Set<string>; fallbacks: Map<string, string> },
+    /** What each component computes in now (after any non-finite fallback): new sessions follow it. */
+    private precisions: SdPrecisions,
   ) {}
 
   static async open(family: FamilyInfo, folderIn: ModelFolder, sessionOptions: SessionOptions, plan: ExecutionChoice): Promise<SdRunner> {
@@ -64,10 +75,11 @@ export class SdRunner implements FamilyRunner {
     const components = folderIn.components as Readonly<Record<string, string | undefined>>;
     const xl = components.textEncoder2 !== undefined;
     const providers = { used: new Set<string>(), fallbacks: new Map<string, string>() };
-    // The SD graphs compute in float32 on every provider (the VAE of SDXL overflows float16 anyway).
+    const target = targetOf(sessionOptions);
+    // The plan's precision (the provider's default unless told); each component derives its own (sd-precision).
     const session: SessionOptions = {
       ...sessionOptions,
-      precision: 'f32',
+      precision: sessionOptions.precision ?? defaultPrecision(target),
       onProvider: (provider, skipped) => {
         providers.used.add(provider);
         for (const s of skipped) providers.fallbacks.set(s.provider, s.reason);
@@ -83,9 +95,23 @@ export class SdRunner implements FamilyRunner {
     }
     const first = await ClipTokenizer.fromFolder(folder.components.tokenizer);
     const second = xl ? await ClipTokenizer.fromFolder(components.tokenizer2 ?? folder.components.tokenizer, folder.components.tokenizer) : undefined;
-    const { pipeline, opened } = await openSdPipeline(
+    // A component reopened in a safer precision keeps the runner's LoRAs, slots and styles.
+    const holder: { runner?: SdRunner } = {};
+    const fallback = (opened: Opened): SdFallback => ({
+      available: providerPrecisions(target),
+      reopenTextEncoders: (precision) => Promise.resolve(holder.runner!.reopenTextEncoders(precision)),
+      reopenUnet: (precision) => holder.runner!.reopenUnet(precision),
+      reopenVae: (precision) => {
+        holder.runner!.precisions = { ...holder.runner!.precisions, vae: precision };
+        return Promise.resolve(AutoencoderKl.fromWeights(opened.vae.weights, opened.vae.config, session, { precision, target }));
+      },
+    });
+    const { pipeline, opened, precisions } = await openSdPipeline(
       { textEncoder: folder.components.textEncoder, ...(xl ? { textEncoder2: components.textEncoder2! } : {}), unet: folder.components.unet, vae: folder.components.vae, root: folder.root },
       session,
+      [],
+      undefined,
+      fallback,
     );
     const vocab = opened.te.config.vocabSize;
     if (first.vocabSize > vocab) {
@@ -98,19 +124,44 @@ export class SdRunner implements FamilyRunner {
         throw e;
       });
     }
-    return new SdRunner(family, folder, plan, sampler, session, second ? { first, second } : { first }, pipeline, opened, providers);
+    const runner = new SdRunner(family, folder, plan, sampler, session, second ? { first, second } : { first }, pipeline, opened, providers, precisions);
+    holder.runner = runner;
+    return runner;
   }
 
-  get precision(): 'f32' {
-    return 'f32';
+  /** The precision the UNet computes in now (after any non-finite fallback): what the recipe records. */
+  get precision(): Precision {
+    return this.pipeline.unet.precision;
   }
 
+  /** Where it runs, in words: the provider, the precisions (the text encoders' and VAE's where they differ), the plan. */
   get device(): string {
     const { used, fallbacks } = this.providers;
     const threads = this.session.intraOpThreads ? `, ${this.session.intraOpThreads} threads` : '';
     const fellBack = [...fallbacks.keys()].filter((p) => !used.has(p));
     const where = used.size ? [...used].join('+') : (this.session.providers ?? ['cpu'])[0];
-    return `${where} f32${threads}, plan ${describePlan(this.plan)}${fellBack.length ? `; ${fellBack.join(', ')} unavailable` : ''}`;
+    const p = this.pipeline;
+    const text = (p.textEncoder2 ?? p.textEncoder).precision;
+    const others = [text !== this.precision ? `text encoder ${text}` : '', p.vae.precision !== this.precision ? `VAE ${p.vae.precision}` : ''].filter(Boolean);
+    return `${where} ${this.precision}${others.length ? ` (${others.join(', ')})` : ''}${threads}, plan ${describePlan(this.plan)}${fellBack.length ? `; ${fellBack.join(', ')} unavailable` : ''}`;
+  }
+
+  private graphPrecision(precision: Precision) {
+    return { precision, target: targetOf(this.session) };
+  }
+
+  /** The text encoders again, in `precision`, with the LoRA parts they carry now. */
+  private reopenTextEncoders(precision: Precision): { first: ClipTextEncoderType; second?: ClipTextEncoderType } {
+    this.precisions = { ...this.precisions, textEncoder: precision, ...(this.precisions.textEncoder2 ? { textEncoder2: precision } : {}) };
+    return openTextEncoders(this.opened, this.session, this.textParts, this.precisions);
+  }
+
+  /** The UNet again, in `precision`, with its fixed LoRAs, its slots and the styles in them. */
+  private async reopenUnet(precision: Precision): Promise<UnetModel> {
+    this.precisions = { ...this.precisions, unet: precision };
+    const unet = await UnetModel.fromWeights(this.opened.unetWeights, this.opened.unetConfig, this.session, this.unetParts, this.slots, this.graphPrecision(precision));
+    for (let k = 0; k < this.slots.count; k++) await unet.setStyle(k, this.slotStyles[k]);
+    return unet;
   }
 
   /**
@@ -129,11 +180,14 @@ export class SdRunner implements FamilyRunner {
     for (const p of slotted) for (const m of p.parts.unet!.modules.values()) needed.rank = Math.max(needed.rank, m.rank);
     const fixedFiles = fixed.map((p) => p.lora.file);
     if (fixedFiles.join('\n') !== this.unetFixed.join('\n') || needed.count !== this.slots.count || needed.rank !== this.slots.rank) {
-      const next = await UnetModel.fromWeights(this.opened.unetWeights, this.opened.unetConfig, this.session, fixed.map((p) => p.parts.unet!), needed);
+      const parts = fixed.map((p) => p.parts.unet!);
+      const next = await UnetModel.fromWeights(this.opened.unetWeights, this.opened.unetConfig, this.session, parts, needed, this.graphPrecision(this.precisions.unet));
       await this.pipeline.replaceUnet(next);
+      this.unetParts = parts;
       this.unetFixed = fixedFiles;
       this.slots = needed;
       this.styles.clear();
+      this.slotStyles = [];
     }
     for (let k = 0; k < slotted.length; k++) {
       const weights = slotted[k]!.parts.unet!;
@@ -144,16 +198,15 @@ export class SdRunner implements FamilyRunner {
         while (this.styles.size > MAX_PREPARED_STYLES) this.styles.delete(this.styles.keys().next().value!);
       }
       await this.pipeline.unet.setStyle(k, style);
+      this.slotStyles[k] = style;
     }
     const text = parts.filter((p) => p.parts.textEncoder || p.parts.textEncoder2);
     const textFiles = text.map((p) => p.lora.file);
     if (textFiles.join('\n') !== this.textFixed.join('\n')) {
       // A LoRA without a part for one encoder still takes its place there, so scale k is LoRA k in both.
       const empty = (file: string): LoraWeights => ({ file, format: 'kohya', modules: new Map(), metadata: {} });
-      const encoders = openTextEncoders(this.opened, this.session, {
-        te: text.map((p) => p.parts.textEncoder ?? empty(p.lora.file)),
-        te2: text.map((p) => p.parts.textEncoder2 ?? empty(p.lora.file)),
-      });
+      this.textParts = { te: text.map((p) => p.parts.textEncoder ?? empty(p.lora.file)), te2: text.map((p) => p.parts.textEncoder2 ?? empty(p.lora.file)) };
+      const encoders = openTextEncoders(this.opened, this.session, this.textParts, this.precisions);
       await this.pipeline.replaceTextEncoders(encoders.first, encoders.second);
       this.textFixed = textFiles;
     }
@@ -163,7 +216,8 @@ export class SdRunner implements FamilyRunner {
     return { loraScales: fixed.map((p) => p.lora.strength), styleScales: slotted.map((p) => p.lora.strength) };
   }
 
-  async generate(job: GenerateJob, onProgress: (p: StepProgress) => void, signal: AbortSignal): Promise<GeneratedImage & { sampler: SamplerSettings }> {
+  async generate(job: GenerateJob, onProgress: (p: StepProgress) => void, signal: AbortSignal, onNote: (n: Notice) => void = () => undefined): Promise<GeneratedImage & { sampler: SamplerSettings }> {
+    this.pipeline.onNote = onNote;
     const req = job.request;
     const sampler = job.sampler ?? this.sampler;
     if (sampler.name === 'flow-match-euler') throw new StudioError('invalid-request', notice('error.samplerWrongFamily', { sampler: sampler.name, family: this.family.title }));

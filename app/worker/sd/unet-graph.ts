@@ -5,7 +5,9 @@
 // Inputs: sample [B, C, h, w], timestep [B] (the scheduler's timestep value, not sigma),
 // encoder_hidden_states [B, L, cross], with text_time conditioning text_embeds [B, pooled] and time_ids
 // [B, 6], with an LCM guidance embedding timestep_cond [B, dim]; LoRA strengths lora_scale_k [1]; style
-// slot inputs. Output: noise_pred [B, out, h, w].
+// slot inputs. Output: noise_pred [B, out, h, w]. Inputs and output are float32 whatever the graph computes
+// in (see sd-graph-ops for half precision). Self- and cross-attention run in the fused kernel
+// (com.microsoft MultiHeadAttention without a bias): no [B, heads, S, T] score tensor at any batch.
 
 import { dirname } from 'node:path';
 import { DataType } from '../onnx/onnx-model.js';
@@ -13,7 +15,7 @@ import { attr } from '../onnx/graph-builder.js';
 import type { LoraWeights } from '../lora/lora-weights.js';
 import type { StyleSlotLayout } from '../lora/style-slots.js';
 import { commonRoot, type WeightSet } from '../safetensors/weight-set.js';
-import { ENGINE_OPSETS } from '../qwen-image/graph-ops.js';
+import { ENGINE_OPSETS, type GraphPrecision } from '../qwen-image/graph-ops.js';
 import { SdGraph } from './sd-graph-ops.js';
 import type { UnetConfig } from './unet-config.js';
 
@@ -21,7 +23,7 @@ import type { UnetConfig } from './unet-config.js';
 const TRANSFORMER_NORM_EPS = 1e-6;
 const BLOCK_LN_EPS = 1e-5;
 
-export interface UnetGraphOptions {
+export interface UnetGraphOptions extends GraphPrecision {
   readonly loras?: readonly LoraWeights[];
   readonly styleSlots?: StyleSlotLayout;
 }
@@ -69,17 +71,17 @@ class UnetGraph extends SdGraph {
     weights: WeightSet,
     root: string,
     readonly cfg: UnetConfig,
+    precision: GraphPrecision,
   ) {
-    super('unet', weights, root);
+    super('unet', weights, root, precision);
   }
 
   private crossAttention(x: string, context: string, prefix: string, width: number, contextDim: number, heads: number): string {
-    const headDim = width / heads;
     const bias = (n: string) => this.weights.has(`${prefix}.${n}.bias`);
-    const q = this.toHeads(this.dense(x, `${prefix}.to_q`, width, width, bias('to_q')), heads, headDim);
-    const k = this.toHeads(this.dense(context, `${prefix}.to_k`, contextDim, width, bias('to_k')), heads, headDim);
-    const v = this.toHeads(this.dense(context, `${prefix}.to_v`, contextDim, width, bias('to_v')), heads, headDim);
-    return this.dense(this.fromHeads(this.attention(q, k, v, headDim), width), `${prefix}.to_out.0`, width, width);
+    const q = this.dense(x, `${prefix}.to_q`, width, width, bias('to_q'));
+    const k = this.dense(context, `${prefix}.to_k`, contextDim, width, bias('to_k'));
+    const v = this.dense(context, `${prefix}.to_v`, contextDim, width, bias('to_v'));
+    return this.dense(this.fusedAttention(q, k, v, heads, width / heads), `${prefix}.to_out.0`, width, width);
   }
 
   /** BasicTransformerBlock: self-attention, cross-attention, GEGLU feed-forward, each pre-LayerNorm with a residual. */
@@ -91,7 +93,7 @@ class UnetGraph extends SdGraph {
     n = this.affineLayerNorm(t, `${prefix}.norm3`, c, BLOCK_LN_EPS);
     const inner = 4 * c;
     const [hidden, gate] = this.opN('Split', [this.dense(n, `${prefix}.ff.net.0.proj`, c, 2 * inner)], 2, { axis: attr.int(-1), num_outputs: attr.int(2) });
-    const ff = this.dense(this.op('Mul', [hidden!, this.op('Gelu', [gate!])]), `${prefix}.ff.net.2`, inner, c);
+    const ff = this.dense(this.op('Mul', [hidden!, this.gelu(gate!)]), `${prefix}.ff.net.2`, inner, c);
     return this.op('Add', [t, ff]);
   }
 
@@ -106,15 +108,16 @@ class UnetGraph extends SdGraph {
     return this.op('Add', [out, x]);
   }
 
+  /** The time embedding in the compute type, from float32 sinusoids of the timestep (and of SDXL's size conditioning). */
   timeEmbedding(timestep: string, textEmbeds?: string, timeIds?: string, timestepCond?: string): string {
     const cfg = this.cfg;
     const c0 = cfg.blockOut[0]!;
-    let proj = this.sinusoid(timestep, c0, cfg.flipSinToCos, cfg.freqShift);
+    let proj = this.toCompute(this.sinusoid(timestep, c0, cfg.flipSinToCos, cfg.freqShift), DataType.FLOAT);
     if (timestepCond && cfg.timeCondProjDim) proj = this.op('Add', [proj, this.dense(timestepCond, 'time_embedding.cond_proj', cfg.timeCondProjDim, c0, false)]);
     let emb = this.dense(this.silu(this.dense(proj, 'time_embedding.linear_1', c0, cfg.timeEmbedDim)), 'time_embedding.linear_2', cfg.timeEmbedDim, cfg.timeEmbedDim);
     if (cfg.addTime && textEmbeds && timeIds) {
       const { timeDim, inputDim } = cfg.addTime;
-      const ids = this.sinusoid(this.op('Reshape', [timeIds, this.ints([-1])]), timeDim, cfg.flipSinToCos, cfg.freqShift);
+      const ids = this.toCompute(this.sinusoid(this.op('Reshape', [timeIds, this.ints([-1])]), timeDim, cfg.flipSinToCos, cfg.freqShift), DataType.FLOAT);
       const joined = this.op('Concat', [textEmbeds, this.op('Reshape', [ids, this.ints([-1, 6 * timeDim])])], { axis: attr.int(1) });
       const aug = this.dense(this.silu(this.dense(joined, 'add_embedding.linear_1', inputDim, cfg.timeEmbedDim)), 'add_embedding.linear_2', cfg.timeEmbedDim, cfg.timeEmbedDim);
       emb = this.op('Add', [emb, aug]);
@@ -124,16 +127,22 @@ class UnetGraph extends SdGraph {
 }
 
 export function buildUnetGraph(weights: WeightSet, cfg: UnetConfig, o: UnetGraphOptions = {}): Uint8Array {
+  return unetGraph(weights, cfg, o).encode(ENGINE_OPSETS);
+}
+
+/** The UNet graph as data (what the kernel check and the memory model read). */
+export function unetGraph(weights: WeightSet, cfg: UnetConfig, o: UnetGraphOptions = {}): SdGraph {
   const loras = o.loras ?? [];
-  const g = new UnetGraph(weights, unetRoot(weights, loras), cfg);
+  const g = new UnetGraph(weights, unetRoot(weights, loras), cfg, { ...(o.precision ? { precision: o.precision } : {}), ...(o.target ? { target: o.target } : {}) });
   if (o.styleSlots && o.styleSlots.count > 0) g.addStyleSlots(o.styleSlots);
   loras.forEach((l, k) => g.addLora(l, `lora_scale_${k}`));
-  const sample = g.input('sample', DataType.FLOAT, ['batch', cfg.inChannels, 'height', 'width']);
+  const fromFloat = (x: string) => g.toCompute(x, DataType.FLOAT);
+  const sample = fromFloat(g.input('sample', DataType.FLOAT, ['batch', cfg.inChannels, 'height', 'width']));
   const timestep = g.input('timestep', DataType.FLOAT, ['batch']);
-  const context = g.input('encoder_hidden_states', DataType.FLOAT, ['batch', 'tokens', cfg.crossAttentionDim]);
-  const textEmbeds = cfg.addTime ? g.input('text_embeds', DataType.FLOAT, ['batch', cfg.addTime.textEmbedDim]) : undefined;
+  const context = fromFloat(g.input('encoder_hidden_states', DataType.FLOAT, ['batch', 'tokens', cfg.crossAttentionDim]));
+  const textEmbeds = cfg.addTime ? fromFloat(g.input('text_embeds', DataType.FLOAT, ['batch', cfg.addTime.textEmbedDim])) : undefined;
   const timeIds = cfg.addTime ? g.input('time_ids', DataType.FLOAT, ['batch', 6]) : undefined;
-  const timestepCond = cfg.timeCondProjDim ? g.input('timestep_cond', DataType.FLOAT, ['batch', cfg.timeCondProjDim]) : undefined;
+  const timestepCond = cfg.timeCondProjDim ? fromFloat(g.input('timestep_cond', DataType.FLOAT, ['batch', cfg.timeCondProjDim])) : undefined;
   const temb = { value: g.timeEmbedding(timestep, textEmbeds, timeIds, timestepCond), dim: cfg.timeEmbedDim };
   const norm = { groups: cfg.groups, eps: cfg.normEps };
 
@@ -173,6 +182,6 @@ export function buildUnetGraph(weights: WeightSet, cfg: UnetConfig, o: UnetGraph
     }
   });
   x = g.conv(g.silu(g.groupNorm(x, 'conv_norm_out', channels, cfg.groups, cfg.normEps)), 'conv_out', channels, cfg.outChannels, cfg.convOutKernel);
-  g.output(x, 'noise_pred', DataType.FLOAT, ['batch', cfg.outChannels, 'height', 'width']);
-  return g.encode(ENGINE_OPSETS);
+  g.output(g.cast(x, g.computeType, DataType.FLOAT), 'noise_pred', DataType.FLOAT, ['batch', cfg.outChannels, 'height', 'width']);
+  return g;
 }

@@ -9,6 +9,8 @@ import { readConfigFile } from './config-fields.js';
 import { parseUnetConfig, type UnetConfig } from './unet-config.js';
 import { buildUnetGraph, unetRoot, unetStyleTargets } from './unet-graph.js';
 import { weightStems } from './weight-files.js';
+import type { GraphPrecision } from '../qwen-image/graph-ops.js';
+import type { Precision } from '../../shared/precision.js';
 
 export interface UnetInput {
   /** [batch, inChannels, h, w], already scaled by the scheduler. */
@@ -37,8 +39,14 @@ export class UnetModel {
     readonly weights: WeightSet,
     readonly loras: readonly LoraWeights[],
     readonly styleLayout: StyleSlotLayout | undefined,
+    private readonly graphPrecision: GraphPrecision,
   ) {
-    this.slots = styleLayout ? new StyleSlotFeeds(styleLayout) : undefined;
+    this.slots = styleLayout ? new StyleSlotFeeds(styleLayout, (graphPrecision.precision ?? 'f32') !== 'f32') : undefined;
+  }
+
+  /** The precision the UNet computes in (the recipe's and the non-finite guard's). */
+  get precision(): Precision {
+    return this.graphPrecision.precision ?? 'f32';
   }
 
   static async readConfig(dir: string): Promise<UnetConfig> {
@@ -56,9 +64,10 @@ export class UnetModel {
     session: Omit<SessionConfig, 'externalDataFolder'>,
     loras: readonly LoraWeights[] = [],
     styleSlots?: { count: number; rank: number },
+    precision: GraphPrecision = {},
   ): Promise<UnetModel> {
     const config = await UnetModel.readConfig(dir);
-    return UnetModel.fromWeights(await UnetModel.openWeights(dir, root), config, session, loras, styleSlots);
+    return UnetModel.fromWeights(await UnetModel.openWeights(dir, root), config, session, loras, styleSlots, precision);
   }
 
   static async fromWeights(
@@ -67,10 +76,12 @@ export class UnetModel {
     session: Omit<SessionConfig, 'externalDataFolder'>,
     loras: readonly LoraWeights[] = [],
     styleSlots?: { count: number; rank: number },
+    precision: GraphPrecision = {},
   ): Promise<UnetModel> {
     const layout = styleSlots && styleSlots.count > 0 ? { ...styleSlots, targets: unetStyleTargets(config) } : undefined;
-    const graph = buildUnetGraph(weights, config, { loras, ...(layout ? { styleSlots: layout } : {}) });
-    const model = new UnetModel(new LazySession('UNet', graph, { ...session, externalDataFolder: unetRoot(weights, loras) }), config, weights, loras, layout);
+    const graph = buildUnetGraph(weights, config, { loras, ...(layout ? { styleSlots: layout } : {}), ...precision });
+    const sessionConfig = { ...session, precision: precision.precision ?? 'f32', externalDataFolder: unetRoot(weights, loras) };
+    const model = new UnetModel(new LazySession('UNet', graph, sessionConfig), config, weights, loras, layout, precision);
     for (let k = 0; k < (layout?.count ?? 0); k++) await model.setStyle(k, undefined);
     return model;
   }

@@ -139,3 +139,22 @@ export function sdTurboFolder(parent: string, name = 'tiny-sd-turbo'): string {
 
 /** The kohya SDXL LoRA of the fixtures (UNet and both text encoders). */
 export const SDXL_LORA = join(fixtures, 'sdxl', 'lora', 'lora_kohya_sdxl.safetensors');
+
+/** Multiplies the float32 tensors of a component whose names match `pattern` by `gain` (overflow tests). */
+export async function scaleWeights(componentDir: string, stem: string, pattern: RegExp, gain: number): Promise<void> {
+  const file = join(componentDir, `${stem}.safetensors`);
+  const header = await readSafetensorsHeader(file);
+  const tensors = [];
+  for (const t of header.tensors.values()) {
+    const data = new Float32Array((await readTensorBytes(header, t.name)).slice().buffer);
+    if (pattern.test(t.name)) for (let i = 0; i < data.length; i++) data[i]! *= gain;
+    tensors.push({ name: t.name, dtype: t.dtype, shape: t.shape, data: new Uint8Array(data.buffer) });
+  }
+  writeFileSync(file, encodeSafetensors(tensors));
+}
+
+/** Sets keys of a component's config.json. */
+export function editConfig(componentDir: string, edit: Record<string, unknown>): void {
+  const file = join(componentDir, 'config.json');
+  writeFileSync(file, JSON.stringify({ ...(JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>), ...edit }));
+}
