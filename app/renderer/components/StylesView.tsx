@@ -60,7 +60,7 @@ export function StylesView({ loras, outcomes, importing, onImport, inUse, onAppl
           accept=".safetensors"
           className="visually-hidden"
           tabIndex={-1}
-          aria-label={t('styles.choose')}
+          aria-hidden="true"
           onChange={(e) => {
             const files = [...(e.target.files ?? [])];
             e.target.value = '';
