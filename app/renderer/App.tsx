@@ -431,7 +431,15 @@ export function App({ api }: { api: StudioApi }) {
                   info={info}
                   source={source}
                   onSource={setSource}
-                  onModelReady={(id, speed) => void selectModel(id, speed)}
+                  onModelReady={(id) => void selectModel(id)}
+                  onDownloaded={(title, speed) =>
+                    void loadInfo().then((i) => {
+                      const model = i?.models.find((m) => m.origin === 'download' && m.name === title);
+                      if (!model) return;
+                      void selectModel(model.id, speed);
+                      setNotes([{ key: 'first.downloaded', vars: { title } }]);
+                    })
+                  }
                   onUse={(m: ModelInfo) => setForm((f) => ({ ...f, modelId: m.id }))}
                   onHide={() => {
                     localStorage.setItem(FIRST_RUN_KEY, '1');

@@ -2,7 +2,7 @@
 // size and the planner's time per image here, one button to download it (from the source that suits the
 // user's language), or a model folder the user already has.
 
-import { useEffect, useMemo, useState } from 'react';
+import { useEffect, useMemo, useRef, useState } from 'react';
 import type { AppInfo, CatalogItem, DownloadSource, DownloadState, ModelInfo, StudioApi } from '../../shared/contract.js';
 import type { PlanReport } from '../../shared/vram-plan.js';
 import { useI18n } from '../i18n/i18n.js';
@@ -15,8 +15,10 @@ export interface FirstRunCardProps {
   readonly info: AppInfo;
   readonly source: DownloadSource;
   onSource(s: DownloadSource): void;
-  /** A model is ready (downloaded or added): the form switches to it, with its speed LoRA when one came along. */
-  onModelReady(modelId: string, speedEntryId?: string): void;
+  /** A model folder was added: the form switches to it. */
+  onModelReady(modelId: string): void;
+  /** The recommended downloads finished: the form switches to the base model and its speed LoRA. */
+  onDownloaded(baseTitle: string, speedEntryId?: string): void;
   onUse(model: ModelInfo): void;
   onHide(): void;
   onError(message: string): void;
@@ -38,7 +40,7 @@ function stepsOf(speed: CatalogItem | undefined): number {
   return m ? Number(m[1]) : 30;
 }
 
-export function FirstRunCard({ api, info, source, onSource, onModelReady, onUse, onHide, onError }: FirstRunCardProps) {
+export function FirstRunCard({ api, info, source, onSource, onModelReady, onDownloaded, onUse, onHide, onError }: FirstRunCardProps) {
   const { t, errorText } = useI18n();
   const [candidates, setCandidates] = useState<readonly Candidate[]>([]);
   const [downloads, setDownloads] = useState<Record<string, DownloadState>>({});
@@ -84,11 +86,12 @@ export function FirstRunCard({ api, info, source, onSource, onModelReady, onUse,
   const allDone = wanted.length > 0 && states.every((s) => s?.status === 'done');
   const running = states.some((s) => s?.status === 'running' || s?.status === 'paused');
   const failed = states.find((s) => s?.status === 'failed');
+  const announced = useRef(false);
   useEffect(() => {
-    if (!allDone || !best) return;
-    const model = info.models.find((m) => m.origin === 'download' && m.name === best.base.title);
-    if (model) onModelReady(model.id, best.speed?.id);
-  }, [allDone, best, info.models, onModelReady]);
+    if (!allDone || !best || announced.current) return;
+    announced.current = true;
+    onDownloaded(best.base.title, best.speed?.id);
+  }, [allDone, best, onDownloaded]);
 
   const download = async () => {
     for (const item of wanted) {
@@ -149,7 +152,6 @@ export function FirstRunCard({ api, info, source, onSource, onModelReady, onUse,
           {t('models.failed', { title: failed.title })}: {errorText(failed.error)}
         </p>
       )}
-      {allDone && best && <p role="status" className="ok">{t('first.downloaded', { title: best.base.title })}</p>}
       <details className="have-folder">
         <summary>{t('first.haveFolder')}</summary>
         <AddFolder api={api} info={info} onAdded={(m) => onModelReady(m.id)} />
