@@ -44,7 +44,7 @@ export function DetailDialog(props: DetailDialogProps) {
     [t('detail.size'), `${r.width} × ${r.height}`],
     [t('detail.steps'), String(r.steps)],
     [t('detail.guidance'), String(r.guidance)],
-    [t('detail.model'), r.modelName],
+    [t('detail.model'), r.modelId === 'demo' ? t('models.demoName') : r.modelName],
     ...(r.loras.length > 0
       ? ([[t('detail.loras'), r.loras.map((l) => t('detail.lora', { name: l.name, role: t(`detail.role.${l.role}`), strength: l.strength })).join('\n')]] as [string, string][])
       : []),

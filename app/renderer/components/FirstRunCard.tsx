@@ -149,7 +149,7 @@ export function FirstRunCard({ api, info, source, onSource, onModelReady, onDown
       )}
       {failed?.error && (
         <p role="alert" className="error">
-          {t('models.failed', { title: failed.title })}: {errorText(failed.error)}
+          {t('models.failed', { title: failed.title, reason: errorText(failed.error) })}
         </p>
       )}
       <details className="have-folder">

@@ -6,6 +6,7 @@ import { useCallback, useEffect, useLayoutEffect, useRef, useState, type DragEve
 import type { AppInfo, ExportState, GenerationSummary, LoraCard, StudioApi } from '../../shared/contract.js';
 import { parseSeed } from '../../shared/generation.js';
 import { useI18n } from '../i18n/i18n.js';
+import { modelName } from './units.js';
 
 export interface GalleryViewProps {
   readonly api: StudioApi;
@@ -242,7 +243,7 @@ export function GalleryView({ api, info, loras, refreshKey, onOpen, onError }: G
             <option value="">{t('gallery.allModels')}</option>
             {(info?.models ?? []).map((m) => (
               <option key={m.id} value={m.id}>
-                {m.name}
+                {modelName(t, m)}
               </option>
             ))}
           </select>

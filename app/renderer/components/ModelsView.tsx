@@ -6,7 +6,7 @@ import { useCallback, useEffect, useState } from 'react';
 import type { AppInfo, CatalogItem, DownloadSource, DownloadState, ModelInfo, StudioApi } from '../../shared/contract.js';
 import { useI18n } from '../i18n/i18n.js';
 import { AddFolder } from './AddFolder.js';
-import { gb, MB } from './units.js';
+import { gb, MB, modelName } from './units.js';
 
 export interface ModelsViewProps {
   readonly api: StudioApi;
@@ -67,7 +67,7 @@ export function ModelsView({ api, info, source, onSource, onInstalled, onError }
           <ul className="installed">
             {(info?.models ?? []).map((m) => (
               <li key={m.id}>
-                <strong>{m.name}</strong>
+                <strong>{modelName(t, m)}</strong>
                 <span className="meta">{t(`models.origin.${m.origin ?? 'folder'}`)}</span>
                 {m.path && <span className="meta path" title={m.path}>{m.path}</span>}
               </li>
@@ -118,7 +118,7 @@ export function ModelsView({ api, info, source, onSource, onInstalled, onError }
                   {d?.status === 'done' && <span className="meta ok">{t('models.done')}</span>}
                   {d?.status === 'failed' && d.error && (
                     <p role="alert" className="error">
-                      {t('models.failed', { title: item.title })}: {errorText(d.error)}
+                      {t('models.failed', { title: item.title, reason: errorText(d.error) })}
                     </p>
                   )}
                   <div className="actions">

@@ -7,6 +7,7 @@ import { MAX_BATCH, MAX_STEPS, MIN_STEPS, OUTPUT_FORMATS, SIZE_PRESETS, type Out
 import type { Notice } from '../../shared/notices.js';
 import type { PlanReport } from '../../shared/vram-plan.js';
 import { useI18n } from '../i18n/i18n.js';
+import { modelName } from './units.js';
 import { sizeOf, type FormField, type FormLora, type FormState, type Validation } from '../state/form.js';
 import { PlanSummary } from './PlanSummary.js';
 
@@ -121,7 +122,7 @@ export function PromptForm({ info, loras, form, onChange, validation, busy, onGe
           <select value={form.modelId} onChange={(e) => set('model', { modelId: e.target.value })} {...invalid('model')}>
             {(info?.models ?? []).map((m) => (
               <option key={m.id} value={m.id}>
-                {m.name}
+                {modelName(t, m)}
               </option>
             ))}
           </select>

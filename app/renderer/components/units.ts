@@ -16,3 +16,8 @@ export function duration(t: T, seconds: number): string {
   if (seconds < 90 * 60) return t('time.minutes', { value: Math.round(seconds / 60) });
   return t('time.hours', { value: (seconds / 3600).toFixed(seconds < 10 * 3600 ? 1 : 0) });
 }
+
+/** A model as the lists show it: the built-in demo in the user's language, others by their name. */
+export function modelName(t: T, m: { readonly name: string; readonly isDemo: boolean }): string {
+  return m.isDemo ? t('models.demoName') : m.name;
+}

@@ -228,6 +228,7 @@ export const en = {
   'styles.notRunnable': 'made for {architecture}; the studio cannot run it',
   'models.heading': 'Models and downloads',
   'models.installedHeading': 'Installed models',
+  'models.demoName': 'Studio demo (tiny Qwen-Image, abstract)',
   'models.origin.demo': 'built in',
   'models.origin.download': 'downloaded',
   'models.origin.hf-cache': 'Hugging Face cache',
@@ -258,7 +259,7 @@ export const en = {
   'models.eta': '{seconds} s left',
   'models.paused': 'Paused; resumes where it stopped.',
   'models.done': 'Downloaded.',
-  'models.failed': 'The download of {title} failed',
+  'models.failed': 'The download of {title} failed: {reason}',
 } as const;
 
 export type MessageKey = keyof typeof en;
@@ -492,6 +493,7 @@ export const zhCN: Messages = {
   'styles.notRunnable': '适用于 {architecture}；工作室无法运行',
   'models.heading': '模型与下载',
   'models.installedHeading': '已安装的模型',
+  'models.demoName': '工作室演示（微型 Qwen-Image，抽象）',
   'models.origin.demo': '内置',
   'models.origin.download': '已下载',
   'models.origin.hf-cache': 'Hugging Face 缓存',
@@ -522,7 +524,7 @@ export const zhCN: Messages = {
   'models.eta': '还剩 {seconds} 秒',
   'models.paused': '已暂停；会从停下的地方继续。',
   'models.done': '已下载。',
-  'models.failed': '{title} 下载失败',
+  'models.failed': '{title} 下载失败：{reason}',
 };
 
 export const LOCALES = { en, 'zh-CN': zhCN } as const;
