@@ -76,6 +76,8 @@ export function App({ api }: { api: StudioApi }) {
   const setView = useCallback((v: View) => {
     setViewState(v);
     history.replaceState(null, '', `#${v}`);
+    // Create opens with the prompt ready for typing.
+    if (v === 'create') requestAnimationFrame(() => document.getElementById('prompt')?.focus());
   }, []);
   useEffect(() => {
     const onHash = () => setViewState(initialView());

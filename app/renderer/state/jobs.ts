@@ -66,7 +66,8 @@ function reduceJob(j: JobView, e: JobEvent, now: number): JobView {
         ...(p.preview ? { preview: p.preview } : {}),
         phaseStartedAt: phaseChanged ? now : j.phaseStartedAt,
         phaseMs,
-        stepMs: newStep ? [...j.stepMs, now - (j.phase === 'denoising' ? j.stepAt : j.phaseStartedAt)] : j.stepMs,
+        // Steps reported together (a slow renderer) share the time between them.
+        stepMs: newStep ? [...j.stepMs, ...Array.from({ length: p.step - j.step }, () => (now - j.stepAt) / (p.step - j.step))] : j.stepMs,
         stepAt: newStep || (phaseChanged && p.phase === 'denoising') ? now : j.stepAt,
       };
     }
