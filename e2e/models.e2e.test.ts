@@ -45,12 +45,13 @@ describe('models and downloads in Chromium', () => {
     await hub?.close();
   });
 
-  it('shows what is installed, the catalog with sizes, free space and what cannot run yet', async () => {
+  it('shows what is installed, the catalog with sizes and free space, every family runnable', async () => {
     await page.getByRole('region', { name: 'Installed models' }).getByText('built in').waitFor();
     await entry('Qwen-Image').getByText('base model · about 57.7 GB').waitFor();
-    await entry('SDXL-Turbo').getByText('Not runnable yet').waitFor();
+    await entry('SDXL-Turbo').getByRole('button', { name: 'Download SDXL-Turbo' }).waitFor();
+    await entry('SD-Turbo').getByRole('button', { name: 'Download SD-Turbo' }).waitFor();
     await page.getByText(/GB free for models in /).waitFor();
-    // The English default source is Hugging Face; the choice is remembered.
+    // The English default source is Hugging Face.
     expect(await page.getByRole('combobox', { name: 'Download from' }).inputValue()).toBe('huggingface');
   });
 

@@ -31,7 +31,7 @@ function call(studio: Studio, host: 'electron' | 'browser', method: InvokeMethod
       return studio.history.delete((params as ValidParams<'history.delete'>).id, trash);
     case 'export.start': {
       const p = params as ValidParams<'export.start'>;
-      return studio.exports.start({ ...(p.ids ? { ids: p.ids } : {}), ...(p.filters ? { filters: p.filters } : {}) }, p.kind);
+      return studio.exports.start({ ...(p.ids ? { ids: p.ids } : {}), ...(p.filters ? { filters: p.filters } : {}) }, p.kind, p.id);
     }
     case 'plan.get': {
       const p = params as ValidParams<'plan.get'>;
@@ -76,6 +76,10 @@ function call(studio: Studio, host: 'electron' | 'browser', method: InvokeMethod
       const p = params as ValidParams<'library.setPreview'>;
       return studio.loras.setPreview(p.id, studio.history.thumbPath(p.generationId));
     }
+    case 'a1111.get':
+      return studio.api.state();
+    case 'a1111.configure':
+      return studio.api.configure(params as ValidParams<'a1111.configure'>);
     default:
       return assertNever(method, 'method');
   }

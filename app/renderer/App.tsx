@@ -6,6 +6,7 @@ import { useCallback, useEffect, useMemo, useRef, useState, type DragEvent } fro
 import type { AppInfo, DownloadSource, GenerationDetail, GenerationSummary, ImportOutcome, LoraCard, ModelInfo, QueueItem, StudioApi } from '../shared/contract.js';
 import type { GenerationRequestInput } from '../shared/generation.js';
 import { readImageParameters } from '../shared/image-parameters.js';
+import { familyById, familyRequestDefaults } from '../shared/model-families.js';
 import { parseRecipeText, recipeTextOf, type RecipeText } from '../shared/recipe-text.js';
 import { DetailDialog } from './components/DetailDialog.js';
 import { FirstRunCard } from './components/FirstRunCard.js';
@@ -138,7 +139,8 @@ export function App({ api }: { api: StudioApi }) {
     };
   }, [api, loadInfo, loadLoras, loadRecent]);
 
-  const validation = useMemo(() => validateForm(form), [form]);
+  const family = familyById(info?.models.find((m) => m.id === form.modelId)?.family ?? '');
+  const validation = useMemo(() => validateForm(form, { imageInput: family?.imageInput ?? false }), [form, family]);
   const myActive = useMemo(() => Object.values(jobs).filter(isActive), [jobs]);
 
   /** Sends requests as one batch; the result area follows them. */
@@ -172,9 +174,14 @@ export function App({ api }: { api: StudioApi }) {
         return;
       }
       setAttempted(false);
-      void submit(isLive ? validation.requests.slice(0, 1) : validation.requests, isLive);
+      if (!isLive) return void submit(validation.requests, false);
+      // Live mode renders at the family's live size and steps (a speed LoRA keeps its own steps).
+      const live = family?.live ? familyRequestDefaults(family, true) : undefined;
+      const first = validation.requests[0]!;
+      const speed = form.loras.some((l) => loras.find((c) => c.id === l.id)?.role === 'speed');
+      void submit([live ? { ...first, width: live.width, height: live.height, ...(speed ? {} : { steps: live.steps }) } : first], true);
     },
-    [info, validation, submit],
+    [info, validation, submit, family, form.loras, loras],
   );
   const cancelMine = useCallback(() => {
     for (const j of Object.values(jobs)) if (isActive(j)) void api.invoke('generate.cancel', { jobId: j.jobId });
@@ -524,6 +531,16 @@ export function App({ api }: { api: StudioApi }) {
           }}
           onClose={() => setDetail(undefined)}
           onUseRecipe={useRecipe}
+          {...(familyById(info?.models.find((m) => m.id === detail.detail.recipe.modelId)?.family ?? '')?.imageInput
+            ? {
+                onUseAsInput: (d: GenerationDetail) => {
+                  const r = d.recipe;
+                  setForm((f) => ({ ...f, prompt: r.prompt, modelId: r.modelId, steps: String(Math.max(2, r.steps)), size: 'custom', width: String(r.width), height: String(r.height), initImage: { generationId: d.id, strength: 0.5 } }));
+                  setDetail(undefined);
+                  setView('create');
+                },
+              }
+            : {})}
           onReproduce={reproduce}
           onToggleFavorite={async (d) => {
             const res = await api.invoke('history.setFavorite', { id: d.id, favorite: !d.favorite });

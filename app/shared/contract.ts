@@ -1,6 +1,7 @@
 // The one typed contract between the renderer and its host (Electron main or the browser host).
 
 import { z } from 'zod';
+import type { FamilyId } from './model-families.js';
 import type { PlanReport } from './vram-plan.js';
 import { MAX_SIDE, generationRequestSchema, type GenerationRecord, type ResolvedRequest } from './generation.js';
 import type { Notice } from './notices.js';
@@ -10,7 +11,8 @@ import type { Result, SerializedError } from './result.js';
 export interface ModelInfo {
   readonly id: string;
   readonly name: string;
-  readonly family: 'qwen-image';
+  /** The model family (see model-families.ts): its defaults, sizes and abilities. */
+  readonly family: FamilyId;
   /** True for the small built-in model (untrained weights): its images are abstract, not real pictures. */
   readonly isDemo: boolean;
   /** Where the studio found it: built in, downloaded from the catalog, the Hugging Face cache, a folder the user named. */
@@ -126,6 +128,34 @@ export interface ExportState {
   /** A link the renderer can open to fetch a ZIP export. */
   readonly url?: string;
   readonly error?: SerializedError;
+  /**
+   * 0 in the export.start reply, one more with every event: a state with a lower revision than the one
+   * shown is stale, whatever order the reply and the events arrived in (see app/shared/export-state.ts).
+   */
+  readonly revision: number;
+  /** Images of the selection whose files were gone: left out of the export, which went on without them. */
+  readonly skipped?: number;
+  /** The first of those, by their path under the images folder. */
+  readonly skippedFiles?: readonly string[];
+}
+
+/** The AUTOMATIC1111-compatible API (/sdapi/v1) as the settings show it. */
+export interface A1111ApiState {
+  /** The user's setting: serve the API whenever the studio runs. */
+  readonly enabled: boolean;
+  readonly port: number;
+  /** Keep in the history the images of requests that say `save_images: false` (true: every image is kept). */
+  readonly keepUnsavedImages: boolean;
+  /** HTTP Basic credentials clients must send; empty: none (the API answers this machine only). */
+  readonly username: string;
+  readonly hasPassword: boolean;
+  readonly running: boolean;
+  /** The base URL to give Open WebUI, SillyTavern or a script, while running. */
+  readonly url: string | null;
+  /** Started by `studio serve --api`: the command line decides until the studio restarts. */
+  readonly fromCommandLine: boolean;
+  /** Why it is not running although enabled (a port in use). */
+  readonly error?: SerializedError;
 }
 
 export interface HistoryPage {
@@ -166,6 +196,8 @@ export const invokeParamSchemas = {
   /** Exports the given images, or every image the filters match. */
   'export.start': z
     .object({
+      /** The caller's name for this export (a UUID), so it knows the export before any of its events arrives. */
+      id: idSchema.optional(),
       ids: z.array(idSchema).max(100_000).optional(),
       filters: historyQuerySchema.omit({ limit: true, cursor: true }).optional(),
       kind: z.enum(['folder', 'zip']),
@@ -204,6 +236,17 @@ export const invokeParamSchemas = {
   'library.setPreview': z.object({ id: z.string().min(1).max(200), generationId: idSchema }).strict(),
   /** Electron only: a file the user dropped, by path (the browser host takes uploads over HTTP instead). */
   'library.importLora': z.object({ path: z.string().min(1).max(4096) }).strict(),
+  'a1111.get': z.object({}).strict(),
+  /** Saves the API setting and starts, restarts or stops the API to match. A password left out stays as it was. */
+  'a1111.configure': z
+    .object({
+      enabled: z.boolean(),
+      port: z.number().int().min(1024).max(65535),
+      keepUnsavedImages: z.boolean(),
+      username: z.string().max(100).regex(/^[^:]*$/, 'The user name cannot contain a colon'),
+      password: z.string().max(200).optional(),
+    })
+    .strict(),
 } as const;
 
 export type InvokeMethod = keyof typeof invokeParamSchemas;
@@ -234,12 +277,16 @@ export interface InvokeResults {
   'plan.catalog': PlanReport;
   'library.deleteLora': { readonly deleted: boolean };
   'library.setPreview': LoraCard;
+  'a1111.get': A1111ApiState;
+  'a1111.configure': A1111ApiState;
 }
 
 export type JobEvent =
   | { readonly type: 'queued'; readonly jobId: string; readonly request: ResolvedRequest }
   | { readonly type: 'progress'; readonly jobId: string; readonly progress: JobProgress }
   | { readonly type: 'succeeded'; readonly jobId: string; readonly generation: GenerationSummary }
+  /** Finished and handed to the A1111 API client that asked for it, not kept in the history (the user's choice). */
+  | { readonly type: 'delivered'; readonly jobId: string }
   | { readonly type: 'failed'; readonly jobId: string; readonly error: SerializedError }
   | { readonly type: 'cancelled'; readonly jobId: string };
 

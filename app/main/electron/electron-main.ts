@@ -39,6 +39,8 @@ async function start(): Promise<void> {
   studio.setFileUrls({ image: (p) => `${FILE_SCHEME}://images/${p}`, thumb: (p) => `${FILE_SCHEME}://thumbs/${p}`, lora: (p) => `${FILE_SCHEME}://loras/${p}`, export: (p) => `${FILE_SCHEME}://exports/${p}` });
   await studio.loras.load();
   await studio.models.discover(studio.modelsDir);
+  // The A1111-compatible API, when the user turned it on in the settings.
+  await studio.api.restore();
 
   const rendererDir = join(root, 'dist', 'renderer');
   protocol.handle(APP_SCHEME, (req) => {

@@ -29,6 +29,8 @@ export interface FinishedJob {
   readonly out: WorkerOutput;
   /** performance.now() when the job started running. */
   readonly startedAt: number;
+  /** Image-to-image: where the input came from, its hash and the strength. */
+  readonly initImage?: { readonly source: string; readonly sha256: string; readonly strength: number };
 }
 
 /**
@@ -44,7 +46,8 @@ async function hashOf(ctx: SaveContext, file: string): Promise<{ sha256: string;
   }
 }
 
-async function recipeOf(ctx: SaveContext, job: FinishedJob): Promise<Recipe> {
+/** The recipe of a finished job, with the hashes of every model and LoRA file (cached after the first time). */
+export async function recipeOf(ctx: SaveContext, job: FinishedJob): Promise<Recipe> {
   const modelHashes: ModelFileHash[] = [];
   for (const f of job.out.model.files) {
     // Hugging Face cache blobs carry their hash in their name; other files are hashed once and cached.
@@ -68,6 +71,7 @@ async function recipeOf(ctx: SaveContext, job: FinishedJob): Promise<Recipe> {
     appVersion: ctx.appVersion,
     device: job.out.device,
     ...(job.out.precision ? { precision: job.out.precision } : {}),
+    ...(job.initImage ? { initImage: job.initImage } : {}),
   };
 }
 

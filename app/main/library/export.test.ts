@@ -1,5 +1,5 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import sharp from 'sharp';
@@ -7,6 +7,7 @@ import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ExportState } from '../../shared/contract.js';
 import type { GenerationRecord } from '../../shared/generation.js';
+import { createDispatch } from '../api-dispatch.js';
 import { appRoot } from '../paths.js';
 import { testStudio } from '../test-support/test-studio.js';
 import { exportImages, PARTIAL_SUFFIX } from './export.js';
@@ -136,6 +137,40 @@ describe('exporting many images, missing files and unsafe prompts', () => {
       expect(out).not.toContain('finished');
       expect(existsSync(target)).toBe(false);
       expect(existsSync(`${target}${PARTIAL_SUFFIX}`)).toBe(true);
+    }
+  });
+});
+
+describe('export.start through the dispatch the hosts use', () => {
+  it('answers before any event, under the caller\'s id, with revisions; names the images it had to skip', async () => {
+    const studio = testStudio();
+    try {
+      const kept = await studio.submit({ prompt: 'kept', steps: 1, width: 256, height: 256, seed: 1, format: 'png' }).completion;
+      const gone = await studio.submit({ prompt: 'gone', steps: 1, width: 256, height: 256, seed: 2, format: 'png' }).completion;
+      rmSync(join(studio.layout.images, gone.imageFile));
+      const dispatch = createDispatch(studio, 'browser');
+      const id = '00000000-0000-4000-8000-00000000abcd';
+      const order: string[] = [];
+      const events: ExportState[] = [];
+      const end = new Promise<ExportState>((resolve) =>
+        studio.exports.onChange((e) => {
+          order.push(`event ${e.revision}`);
+          events.push(e);
+          if (e.status !== 'running') resolve(e);
+        }),
+      );
+      const reply = await dispatch('export.start', { id, ids: [kept.id, gone.id], kind: 'zip' });
+      order.push('reply');
+      expect(reply).toMatchObject({ ok: true, value: { id, status: 'running', revision: 0, total: 2 } });
+      const done = await end;
+      expect(order[0]).toBe('reply');
+      expect(events.map((e) => e.revision)).toEqual(events.map((_, i) => i + 1));
+      expect(events.every((e) => e.id === id)).toBe(true);
+      expect(done).toMatchObject({ status: 'done', done: 1, skipped: 1, skippedFiles: [gone.imageFile] });
+      expect(await dispatch('export.start', { id, ids: [kept.id], kind: 'zip' })).toMatchObject({ ok: true });
+      expect(await dispatch('export.start', { id, ids: [kept.id], kind: 'zip' })).toMatchObject({ ok: false, error: { notice: { key: 'error.export.idInUse' } } });
+    } finally {
+      await studio.close();
     }
   });
 });

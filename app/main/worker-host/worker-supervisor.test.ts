@@ -54,4 +54,39 @@ describe('WorkerSupervisor', () => {
     expect(describeExit({ code: null, signal: 'SIGKILL' })).toMatch(/killed by SIGKILL \(out of memory/);
     expect(describeExit({ code: 134, signal: null })).toBe('it exited with code 134');
   });
+
+  it('kills a worker that does not honour a cancel within the bound, fails the job saying so, and runs the next job', async () => {
+    // A job whose prompt is "wedge" spins forever (as a runaway loop at 100% CPU would); others succeed.
+    const worker = script(`
+      process.send({ type: 'ready', pid: process.pid, device: 'fake' });
+      process.on('message', (m) => {
+        if (m.type === 'shutdown') process.exit(0);
+        if (m.type !== 'generate') return;
+        if (m.request.prompt === 'wedge') for (;;) {}
+        process.send({
+          type: 'done', jobId: m.jobId, image: { width: 1, height: 1, rgb: new Uint8Array(3) },
+          model: { id: 'fake', name: 'fake', files: [] },
+          sampler: { name: 'flow-match-euler', shift: 1, useDynamicShifting: false, timeShiftType: 'exponential', baseShift: 0.5, maxShift: 0.9, baseImageSeqLen: 256, maxImageSeqLen: 4096, shiftTerminal: null, numTrainTimesteps: 1000 },
+          device: 'fake', plan: 'resident', durations: { loadMs: 0, encodeMs: 0, denoiseMs: 0, decodeMs: 0 },
+        });
+      });
+      process.on('disconnect', () => process.exit(0));
+    `);
+    const s = new WorkerSupervisor(nodeWorkerSpawner(worker), { cancelGraceMs: 500 });
+    try {
+      const wedged = s.run({ jobId: 'stuck', modelDir: '.', request: { ...request, prompt: 'wedge' } }, () => undefined);
+      const wedgedPid = s.pid;
+      await new Promise((r) => setTimeout(r, 200));
+      const asked = Date.now();
+      s.cancel('stuck');
+      await expect(wedged).rejects.toMatchObject({ code: 'worker-crashed', notice: { key: 'error.workerWedged', params: { seconds: 0.5 } } });
+      expect(Date.now() - asked).toBeGreaterThanOrEqual(450);
+      expect(Date.now() - asked).toBeLessThan(5000);
+      // The next job runs on a fresh worker.
+      await expect(s.run({ jobId: 'next', modelDir: '.', request }, () => undefined)).resolves.toMatchObject({ device: 'fake' });
+      expect(s.pid).not.toBe(wedgedPid);
+    } finally {
+      await s.stop();
+    }
+  });
 });

@@ -16,6 +16,8 @@ export interface WorkerJob {
   readonly request: ResolvedRequest;
   readonly loras?: readonly WorkerLora[];
   readonly sampler?: SamplerSettings;
+  /** Image-to-image: the decoded input image, fitted to the request's size. */
+  readonly initImage?: { readonly width: number; readonly height: number; readonly rgb: Uint8Array; readonly strength: number };
 }
 
 export interface WorkerOutput {
@@ -46,6 +48,14 @@ export interface SupervisorOptions {
   /** More crashes than this within crashWindowMs and the worker is not restarted until the next job. */
   readonly maxCrashes?: number;
   readonly crashWindowMs?: number;
+  /**
+   * How long a running job may ignore a cancel before the worker is taken to be wedged (a loop that never
+   * reaches a step boundary, a native call that never returns) and is killed and restarted, so the jobs
+   * queued behind it run.
+   */
+  readonly cancelGraceMs?: number;
+  /** How long a plan request may go unanswered before it fails (the worker answers between steps). */
+  readonly planTimeoutMs?: number;
 }
 
 export function exitNotice(exit: WorkerExit): Notice {
@@ -66,9 +76,15 @@ export class WorkerSupervisor {
   private stopped = false;
   private readonly planRequests = new Map<string, { resolve: (r: PlanReport) => void; reject: (e: StudioError) => void }>();
   private planSeq = 0;
+  /** Jobs cancelled before they reached the worker. */
+  private readonly cancelledEarly = new Set<string>();
   private readonly readyTimeoutMs: number;
   private readonly maxCrashes: number;
   private readonly crashWindowMs: number;
+  private readonly cancelGraceMs: number;
+  private readonly planTimeoutMs: number;
+  /** The cancel watchdog of the running job, and whether it fired (the kill that follows is not a crash). */
+  private watchdog: { jobId: string; timer: NodeJS.Timeout; fired: boolean } | undefined;
 
   constructor(
     private readonly spawn: SpawnWorker,
@@ -77,6 +93,13 @@ export class WorkerSupervisor {
     this.readyTimeoutMs = options.readyTimeoutMs ?? 30_000;
     this.maxCrashes = options.maxCrashes ?? 3;
     this.crashWindowMs = options.crashWindowMs ?? 60_000;
+    this.cancelGraceMs = options.cancelGraceMs ?? 10_000;
+    this.planTimeoutMs = options.planTimeoutMs ?? 120_000;
+  }
+
+  private clearWatchdog(): void {
+    if (this.watchdog) clearTimeout(this.watchdog.timer);
+    this.watchdog = undefined;
   }
 
   get pid(): number | undefined {
@@ -131,6 +154,7 @@ export class WorkerSupervisor {
     }
     const p = this.current;
     if (!p || !('jobId' in msg) || msg.jobId !== p.job.jobId) return;
+    if (msg.type !== 'progress') this.clearWatchdog();
     switch (msg.type) {
       case 'progress':
         p.onProgress({ phase: msg.phase, step: msg.step, totalSteps: msg.totalSteps, ...(msg.note ? { note: msg.note } : {}), ...(msg.preview ? { preview: msg.preview } : {}) });
@@ -155,8 +179,16 @@ export class WorkerSupervisor {
     this.planRequests.clear();
     const p = this.current;
     this.current = undefined;
+    const wedged = this.watchdog?.fired === true && this.watchdog.jobId === p?.job.jobId;
+    this.clearWatchdog();
     if (this.stopped) {
       p?.reject(new StudioError('worker-unavailable', notice('error.shuttingDown')));
+      return;
+    }
+    if (wedged) {
+      // Killed by the watchdog: not a crash, and the worker comes back at once for the jobs waiting.
+      p?.reject(new StudioError('worker-crashed', notice('error.workerWedged', { seconds: this.cancelGraceMs / 1000 })));
+      this.start().catch(() => undefined);
       return;
     }
     const now = Date.now();
@@ -177,6 +209,8 @@ export class WorkerSupervisor {
     // The protocol has one job slot; the job queue never hands over a second job while one runs.
     if (this.current) throw new Error('WorkerSupervisor.run: a job is already running');
     const w = await this.start();
+    // Cancelled while the worker was starting (or the job was being prepared): it never begins.
+    if (this.cancelledEarly.delete(job.jobId)) throw new StudioError('cancelled', notice('error.cancelled'));
     return new Promise<WorkerOutput>((resolve, reject) => {
       this.current = { job, onProgress, resolve, reject };
       w.send({
@@ -187,6 +221,7 @@ export class WorkerSupervisor {
         request: job.request,
         loras: [...(job.loras ?? [])],
         ...(job.sampler ? { sampler: job.sampler } : {}),
+        ...(job.initImage ? { initImage: job.initImage } : {}),
       });
     });
   }
@@ -195,9 +230,22 @@ export class WorkerSupervisor {
   async plan(modelDir: string, width: number, height: number, speedLoraFiles: readonly string[] = []): Promise<PlanReport> {
     const w = await this.start();
     const requestId = `plan-${++this.planSeq}`;
+    return this.planRequest(requestId, () => w.send({ type: 'plan', seq: Date.now(), requestId, modelDir, width, height, speedLoraFiles: [...speedLoraFiles] }));
+  }
+
+  /** Waits for the answer to a plan request, at most planTimeoutMs (a wedged worker never answers). */
+  private planRequest(requestId: string, send: () => void): Promise<PlanReport> {
     return new Promise<PlanReport>((resolve, reject) => {
-      this.planRequests.set(requestId, { resolve, reject });
-      w.send({ type: 'plan', seq: Date.now(), requestId, modelDir, width, height, speedLoraFiles: [...speedLoraFiles] });
+      const timer = setTimeout(() => {
+        if (this.planRequests.delete(requestId)) reject(new StudioError('worker-unavailable', notice('error.planTimeout', { seconds: this.planTimeoutMs / 1000 })));
+      }, this.planTimeoutMs);
+      timer.unref();
+      const done = () => clearTimeout(timer);
+      this.planRequests.set(requestId, {
+        resolve: (r) => (done(), resolve(r)),
+        reject: (e) => (done(), reject(e)),
+      });
+      send();
     });
   }
 
@@ -205,14 +253,31 @@ export class WorkerSupervisor {
   async planForSizes(sizes: ComponentSizes, width: number, height: number, loraBytes = 0): Promise<PlanReport> {
     const w = await this.start();
     const requestId = `plan-${++this.planSeq}`;
-    return new Promise<PlanReport>((resolve, reject) => {
-      this.planRequests.set(requestId, { resolve, reject });
-      w.send({ type: 'plan-sizes', seq: Date.now(), requestId, sizes, width, height, loraBytes });
-    });
+    return this.planRequest(requestId, () => w.send({ type: 'plan-sizes', seq: Date.now(), requestId, sizes, width, height, loraBytes }));
   }
 
+  /**
+   * Asks the running job to stop at its next step. A worker that has not answered within cancelGraceMs is
+   * wedged: it is killed, the job fails saying so, and a fresh worker takes the next job.
+   */
   cancel(jobId: string): void {
-    if (this.current?.job.jobId === jobId) this.worker?.send({ type: 'cancel', seq: Date.now(), jobId });
+    if (this.current?.job.jobId !== jobId) {
+      // The job queue runs it but it has not reached the worker yet: remember, so it does not start.
+      this.cancelledEarly.add(jobId);
+      if (this.cancelledEarly.size > 64) this.cancelledEarly.delete(this.cancelledEarly.values().next().value!);
+      return;
+    }
+    this.worker?.send({ type: 'cancel', seq: Date.now(), jobId });
+    if (this.watchdog?.jobId === jobId) return;
+    this.clearWatchdog();
+    const worker = this.worker;
+    const timer = setTimeout(() => {
+      if (this.current?.job.jobId !== jobId || this.worker !== worker || !this.watchdog) return;
+      this.watchdog.fired = true;
+      worker?.kill();
+    }, this.cancelGraceMs);
+    timer.unref();
+    this.watchdog = { jobId, timer, fired: false };
   }
 
   /** Kills the worker; a job in flight fails as a crash would. For tests and diagnostics. */

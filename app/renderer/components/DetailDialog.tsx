@@ -4,6 +4,7 @@
 
 import { useEffect, useRef } from 'react';
 import type { GenerationDetail, GenerationSummary } from '../../shared/contract.js';
+import { samplerSummary } from '../../shared/samplers.js';
 import { useI18n } from '../i18n/i18n.js';
 
 export interface DetailDialogProps {
@@ -17,6 +18,8 @@ export interface DetailDialogProps {
   onOpen(id: string): void;
   onClose(): void;
   onUseRecipe(detail: GenerationDetail): void;
+  /** Starts a new image from this one (image-to-image), for models that take an input image. */
+  onUseAsInput?(detail: GenerationDetail): void;
   /** Generates the same image again: same seed and settings. */
   onReproduce(detail: GenerationDetail): void;
   onToggleFavorite(detail: GenerationDetail): void;
@@ -27,7 +30,7 @@ export interface DetailDialogProps {
 }
 
 export function DetailDialog(props: DetailDialogProps) {
-  const { detail, siblings, position, onPrevious, onNext, onOpen, onClose, onUseRecipe, onReproduce, onToggleFavorite, onDelete, onReveal, revealedPath } = props;
+  const { detail, siblings, position, onPrevious, onNext, onOpen, onClose, onUseRecipe, onUseAsInput, onReproduce, onToggleFavorite, onDelete, onReveal, revealedPath } = props;
   const { t, locale } = useI18n();
   const ref = useRef<HTMLDialogElement>(null);
   useEffect(() => {
@@ -44,7 +47,7 @@ export function DetailDialog(props: DetailDialogProps) {
     [t('detail.size'), `${r.width} × ${r.height}`],
     [t('detail.steps'), String(r.steps)],
     [t('detail.guidance'), String(r.guidance)],
-    [t('detail.model'), r.modelId === 'demo' ? t('models.demoName') : r.modelName],
+    [t('detail.model'), r.modelName],
     ...(r.loras.length > 0
       ? ([[t('detail.loras'), r.loras.map((l) => t('detail.lora', { name: l.name, role: t(`detail.role.${l.role}`), strength: l.strength })).join('\n')]] as [string, string][])
       : []),
@@ -53,7 +56,7 @@ export function DetailDialog(props: DetailDialogProps) {
     [t('detail.duration'), t('detail.durationValue', { seconds: (detail.durations.totalMs / 1000).toFixed(2) })],
   ];
   const technical: [string, string][] = [
-    [t('detail.sampler'), `${r.sampler.name}, shift ${r.sampler.timeShiftType} μ∈[${r.sampler.baseShift.toFixed(3)}, ${r.sampler.maxShift.toFixed(3)}]`],
+    [t('detail.sampler'), samplerSummary(r.sampler)],
     [t('detail.device'), r.device],
     [t('detail.model'), r.modelId],
     [t('detail.hashes'), r.modelHashes.map((h) => `${h.file} ${h.sha256.slice(0, 16)}…`).join('\n')],
@@ -142,6 +145,11 @@ export function DetailDialog(props: DetailDialogProps) {
         <button type="button" className="secondary" onClick={() => onReproduce(detail)}>
           {t('detail.reproduce')}
         </button>
+        {onUseAsInput && (
+          <button type="button" className="secondary" onClick={() => onUseAsInput(detail)}>
+            {t('detail.useAsInput')}
+          </button>
+        )}
         <button type="button" className="secondary" aria-pressed={detail.favorite} onClick={() => onToggleFavorite(detail)}>
           {detail.favorite ? t('detail.unfavorite') : t('detail.favorite')}
         </button>

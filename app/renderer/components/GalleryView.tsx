@@ -4,6 +4,7 @@
 
 import { useCallback, useEffect, useLayoutEffect, useRef, useState, type DragEvent, type KeyboardEvent, type MouseEvent } from 'react';
 import type { AppInfo, ExportState, GenerationSummary, LoraCard, StudioApi } from '../../shared/contract.js';
+import { newerExportState } from '../../shared/export-state.js';
 import { parseSeed } from '../../shared/generation.js';
 import { useI18n } from '../i18n/i18n.js';
 import { modelName } from './units.js';
@@ -78,11 +79,17 @@ export function GalleryView({ api, info, loras, refreshKey, onOpen, onError }: G
   const query = useCallback((after: string | null) => api.invoke('history.list', { limit: PAGE, ...queryFilters(filters), ...(after ? { cursor: after } : {}) }), [api, filters]);
   const [exportKind, setExportKind] = useState<'zip' | 'folder'>('zip');
   const [exporting, setExporting] = useState<ExportState>();
-  useEffect(() => api.on('export', (e) => setExporting((cur) => (cur && cur.id === e.id ? e : cur))), [api]);
+  useEffect(() => api.on('export', (e) => setExporting((cur) => newerExportState(cur, e))), [api]);
   const startExport = async (onlySelected: boolean) => {
-    const r = await api.invoke('export.start', onlySelected && !allSelected ? { ids: [...selected], kind: exportKind } : { filters: queryFilters(filters), kind: exportKind });
-    if (!r.ok) return onError(errorText(r.error));
-    setExporting((cur) => (cur?.id === r.value.id && cur.status !== 'running' ? cur : r.value));
+    // Named before asking, so its events are recognised even when they overtake the reply.
+    const id = crypto.randomUUID();
+    setExporting({ id, status: 'running', done: 0, total: 0, kind: exportKind, target: '', revision: -1 });
+    const r = await api.invoke('export.start', onlySelected && !allSelected ? { id, ids: [...selected], kind: exportKind } : { id, filters: queryFilters(filters), kind: exportKind });
+    if (!r.ok) {
+      setExporting(undefined);
+      return onError(errorText(r.error));
+    }
+    setExporting((cur) => newerExportState(cur, r.value));
   };
   const clearSelection = useCallback(() => {
     setSelected(new Set());

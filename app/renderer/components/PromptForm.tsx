@@ -3,12 +3,13 @@
 
 import { useEffect, useRef, useState, type FormEvent, type ReactNode } from 'react';
 import type { AppInfo, LoraCard } from '../../shared/contract.js';
-import { MAX_BATCH, MAX_STEPS, MIN_STEPS, OUTPUT_FORMATS, SIZE_PRESETS, type OutputFormat } from '../../shared/generation.js';
+import { MAX_BATCH, MAX_STEPS, MIN_STEPS, OUTPUT_FORMATS, type OutputFormat } from '../../shared/generation.js';
 import type { Notice } from '../../shared/notices.js';
 import type { PlanReport } from '../../shared/vram-plan.js';
 import { useI18n } from '../i18n/i18n.js';
 import { modelName } from './units.js';
-import { sizeOf, type FormField, type FormLora, type FormState, type Validation } from '../state/form.js';
+import { familyById } from '../../shared/model-families.js';
+import { sizeOf, sizesFor, withModel, type FormField, type FormLora, type FormState, type Validation } from '../state/form.js';
 import { PlanSummary } from './PlanSummary.js';
 
 /** How long typing must pause before live mode renders the prompt. */
@@ -52,6 +53,7 @@ export function PromptForm({ info, loras, form, onChange, validation, busy, onGe
   const speed = form.loras.find((l) => cards.get(l.id)?.role === 'speed');
   const styles = form.loras.filter((l) => cards.get(l.id)?.role !== 'speed');
   const model = info?.models.find((m) => m.id === form.modelId);
+  const family = model ? familyById(model.family) : undefined;
   const { width, height } = sizeOf(form);
 
   const chooseSpeed = (id: string) => {
@@ -119,7 +121,15 @@ export function PromptForm({ info, loras, form, onChange, validation, busy, onGe
         <p className="tip">{t('create.promptTip')}</p>
         <label>
           {t('create.model')}
-          <select value={form.modelId} onChange={(e) => set('model', { modelId: e.target.value })} {...invalid('model')}>
+          <select
+            value={form.modelId}
+            onChange={(e) => {
+              touch('model');
+              const id = e.target.value;
+              onChange((f) => withModel(f, info?.models ?? [], id));
+            }}
+            {...invalid('model')}
+          >
             {(info?.models ?? []).map((m) => (
               <option key={m.id} value={m.id}>
                 {modelName(t, m)}
@@ -128,7 +138,7 @@ export function PromptForm({ info, loras, form, onChange, validation, busy, onGe
           </select>
         </label>
         {error('model', 'model-error')}
-        {model?.isDemo && demoNotice && <p className="notice">{t('create.demoNotice')}</p>}
+        {model?.isDemo && demoNotice && <p className="notice">{t('create.demoNotice', { family: family?.title ?? model.family })}</p>}
         <label>
           {t('create.speed')}
           <select value={speed?.id ?? ''} onChange={(e) => chooseSpeed(e.target.value)}>
@@ -190,7 +200,7 @@ export function PromptForm({ info, loras, form, onChange, validation, busy, onGe
           <label>
             {t('create.size')}
             <select value={form.size} onChange={(e) => set('width', { size: e.target.value, ...(e.target.value === 'custom' ? { width, height } : {}) })}>
-              {SIZE_PRESETS.map((p) => (
+              {sizesFor(model).map((p) => (
                 <option key={`${p.width}x${p.height}`} value={`${p.width}x${p.height}`}>
                   {p.width} × {p.height}
                 </option>
@@ -204,6 +214,21 @@ export function PromptForm({ info, loras, form, onChange, validation, busy, onGe
           </label>
         </div>
         {error('steps', 'steps-error')}
+        {form.initImage && family?.imageInput && (
+          <fieldset className="input-image">
+            <legend>{t('create.inputImage')}</legend>
+            <label>
+              {t('create.inputStrength')}
+              <span className="strength">
+                <input type="range" min={0.1} max={1} step={0.05} value={form.initImage.strength} onChange={(e) => onChange((f) => (f.initImage ? { ...f, initImage: { ...f.initImage, strength: Number(e.target.value) } } : f))} />
+                <output className="value">{form.initImage.strength.toFixed(2)}</output>
+              </span>
+            </label>
+            <button type="button" className="secondary small" onClick={() => onChange((f) => ({ ...f, initImage: undefined }))}>
+              {t('create.inputRemove')}
+            </button>
+          </fieldset>
+        )}
         {form.size === 'custom' && (
           <>
             <div className="row">

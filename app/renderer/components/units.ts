@@ -1,5 +1,6 @@
 // Numbers as people read them: sizes in GB, durations in s, min or h.
 
+import { familyById } from '../../shared/model-families.js';
 import type { MessageKey } from '../i18n/messages.js';
 
 type T = (key: MessageKey, vars?: Record<string, string | number>) => string;
@@ -18,6 +19,6 @@ export function duration(t: T, seconds: number): string {
 }
 
 /** A model as the lists show it: the built-in demo in the user's language, others by their name. */
-export function modelName(t: T, m: { readonly name: string; readonly isDemo: boolean }): string {
-  return m.isDemo ? t('models.demoName') : m.name;
+export function modelName(t: T, m: { readonly name: string; readonly isDemo: boolean; readonly family: string }): string {
+  return m.isDemo ? t('models.demoName', { family: familyById(m.family)?.title ?? m.family }) : m.name;
 }

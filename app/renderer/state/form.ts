@@ -4,6 +4,7 @@
 
 import type { LoraCard, ModelInfo } from '../../shared/contract.js';
 import { MAX_BATCH, MAX_SEED, OUTPUT_FORMATS, SIZE_PRESETS, validateGenerationRequest, type GenerationRequestInput, type OutputFormat } from '../../shared/generation.js';
+import { familyById, familyRequestDefaults } from '../../shared/model-families.js';
 import { notice, type Notice } from '../../shared/notices.js';
 import type { NamedLora, RecipeText } from '../../shared/recipe-text.js';
 
@@ -28,6 +29,8 @@ export interface FormState {
   readonly seed: string;
   readonly format: OutputFormat;
   readonly batch: string;
+  /** Image-to-image: an image of the history to start from, and how much of it to repaint. */
+  readonly initImage?: { readonly generationId: string; readonly strength: number };
 }
 
 export type FormField = 'prompt' | 'negative' | 'guidance' | 'width' | 'height' | 'steps' | 'seed' | 'batch' | 'loras' | 'model';
@@ -60,7 +63,7 @@ export type Validation =
   | { readonly ok: false; readonly problems: Partial<Record<FormField, Notice>> };
 
 /** Checks the form the way the studio will, field by field, and builds the requests of one Generate press. */
-export function validateForm(form: FormState): Validation {
+export function validateForm(form: FormState, o: { readonly imageInput?: boolean } = {}): Validation {
   const problems: Partial<Record<FormField, Notice>> = {};
   const { width, height } = sizeOf(form);
   const w = wholeNumber(width);
@@ -91,6 +94,7 @@ export function validateForm(form: FormState): Validation {
     format: form.format,
     loras: form.loras.map((l) => ({ id: l.id, strength: l.strength })),
     ...(seed !== undefined && problems.seed === undefined ? { seed } : {}),
+    ...(o.imageInput && form.initImage ? { initImage: form.initImage } : {}),
   };
   const checked = validateGenerationRequest(base);
   if (!checked.ok) {
@@ -102,6 +106,24 @@ export function validateForm(form: FormState): Validation {
   if (Object.keys(problems).length > 0) return { ok: false, problems };
   const count = batch ?? 1;
   return { ok: true, requests: Array.from({ length: count }, (_, i) => (seed === undefined ? base : { ...base, seed: seed + i })) };
+}
+
+/** The size choices of a model's family (every preset when the family is not known). */
+export function sizesFor(model: ModelInfo | undefined): readonly { readonly width: number; readonly height: number }[] {
+  return (model ? familyById(model.family)?.sizes : undefined) ?? SIZE_PRESETS;
+}
+
+function allSizes(models: readonly ModelInfo[]): readonly { readonly width: number; readonly height: number }[] {
+  return [...SIZE_PRESETS, ...models.flatMap((m) => sizesFor(m))];
+}
+
+/** A model of another family brings that family's size and steps; the same family keeps what was set. */
+export function withModel(form: FormState, models: readonly ModelInfo[], modelId: string): FormState {
+  const before = familyById(models.find((m) => m.id === form.modelId)?.family ?? '');
+  const after = familyById(models.find((m) => m.id === modelId)?.family ?? '');
+  if (!after || after.id === before?.id) return { ...form, modelId };
+  const d = familyRequestDefaults(after);
+  return { ...form, modelId, size: `${d.width}x${d.height}`, width: String(d.width), height: String(d.height), steps: String(d.steps), guidance: String(d.guidance), ...(after.imageInput ? {} : { initImage: undefined }) };
 }
 
 /** Why a recipe could not be put in the form exactly as it was. */
@@ -136,7 +158,7 @@ export function recipeToForm(r: RecipeText, current: FormState, cards: readonly 
   else if (r.modelId !== undefined || r.modelName !== undefined) notes.push({ kind: 'modelMissing', name: r.modelName ?? r.modelId ?? '' });
   const width = r.width !== undefined ? String(r.width) : sizeOf(current).width;
   const height = r.height !== undefined ? String(r.height) : sizeOf(current).height;
-  const preset = SIZE_PRESETS.some((p) => `${p.width}x${p.height}` === `${width}x${height}`);
+  const preset = allSizes(models).some((p) => `${p.width}x${p.height}` === `${width}x${height}`);
   const form: FormState = {
     ...current,
     prompt: r.prompt,
@@ -151,6 +173,7 @@ export function recipeToForm(r: RecipeText, current: FormState, cards: readonly 
     seed: r.seed !== undefined ? String(r.seed) : current.seed,
     format: format && OUTPUT_FORMATS.includes(format) ? format : current.format,
     batch: '1',
+    initImage: undefined,
   };
   return { form, notes };
 }

@@ -77,6 +77,9 @@ function reduceJob(j: JobView, e: JobEvent, now: number): JobView {
       return { ...j, status: 'failed', error: e.error };
     case 'cancelled':
       return { ...j, status: 'cancelled' };
+    case 'delivered':
+      // Only A1111 API jobs end this way; the window never starts one.
+      return j;
   }
 }
 
