@@ -17,15 +17,16 @@ const ALLOWED: readonly RegExp[] = [
   /^[\d.]+\s*(GB|MB|KB|s|MB\/s)$/, // units
   /^(LoRA|JPEG \d+|PNG|CPU|GPU|VAE|Ctrl\+Enter|Ctrl\+\d|English|ModelScope|Hugging Face|Lightning|Turbo|Civitai)$/,
   /^Qwen-Image[\w .\-]*$/, // model names: Qwen-Image, Qwen-Image-2512 Turbo 4-step, Qwen-Image-Lightning 8-step V2.0
-  /^SDXL-Turbo$/,
+  /^(SDXL|SD-|LCM)[\w .\-]*$/, // model names: SDXL-Turbo, SD-Turbo, SDXL 1.0 base, LCM-LoRA SDXL
   /^[\w.\-]+\.(safetensors|bin|ckpt|pt|png|jpe?g)$/, // file names
   /^(\/|[A-Z]:\\)[\w./\\\-]*$/, // paths
   /^[a-z]+(-[a-z]+)*$/, // a LoRA's own name (anime-style)
 ];
 
-function sdxlLora(): Uint8Array {
+/** A FLUX LoRA: a family the studio does not run. */
+function fluxLora(): Uint8Array {
   const t = (name: string, shape: number[]) => ({ name, dtype: 'F32' as const, shape, data: new Uint8Array(shape.reduce((a, b) => a * b, 1) * 4) });
-  return encodeSafetensors([t('lora_unet_down_blocks_0_attentions_0_proj_in.lora_down.weight', [4, 320]), t('lora_unet_down_blocks_0_attentions_0_proj_in.lora_up.weight', [320, 4]), t('lora_te2_text_model_encoder_layers_0_mlp_fc1.lora_down.weight', [4, 1280]), t('lora_te2_text_model_encoder_layers_0_mlp_fc1.lora_up.weight', [5120, 4])]);
+  return encodeSafetensors([t('transformer.single_transformer_blocks.0.attn.to_q.lora_A.weight', [4, 3072]), t('transformer.single_transformer_blocks.0.attn.to_q.lora_B.weight', [3072, 4])]);
 }
 
 describe('the studio in Simplified Chinese', () => {
@@ -95,11 +96,11 @@ describe('the studio in Simplified Chinese', () => {
     await page.keyboard.press('Control+3');
     await dropFiles(page, '.app', [
       { name: 'pytorch_lora_weights.bin', bytes: Uint8Array.from([0x80, 0x04, 0x95, 0, 0, 0, 0, 0]) },
-      { name: 'sdxl-pixel-art.safetensors', bytes: sdxlLora() },
+      { name: 'flux-pixel-art.safetensors', bytes: fluxLora() },
       { name: 'broken.safetensors', bytes: (() => { const b = new Uint8Array(16); new DataView(b.buffer).setBigUint64(0, 7526676540175443304n, true); return b; })() },
       { name: 'anime-style.safetensors', bytes: new Uint8Array(readFileSync(join(repoRoot, 'test-fixtures', 'qwen-image', 'lora', 'lora_lightx2v_format.safetensors'))) },
     ]);
-    await page.getByRole('alert').filter({ hasText: 'sdxl-pixel-art.safetensors 是 SDXL 的 LoRA，不适用于工作室运行的模型（Qwen-Image）；未添加。' }).waitFor();
+    await page.getByRole('alert').filter({ hasText: /^flux-pixel-art\.safetensors 未添加：flux-pixel-art\.safetensors 是 FLUX 的 LoRA，不适用于工作室运行的模型（.*）；未添加。$/ }).waitFor();
     await page.getByRole('alert').filter({ hasText: 'pytorch_lora_weights.bin 是 PyTorch pickle 文件' }).waitFor();
     await page.getByRole('alert').filter({ hasText: 'broken.safetensors 不是 safetensors 文件，或已损坏' }).waitFor();
     await page.getByRole('listitem', { name: 'anime-style' }).waitFor();

@@ -141,6 +141,6 @@ describe('gallery at 100,000 images', () => {
     await search().fill('variation 77776');
     const neighbour = page.getByRole('button', { name: 'Open image: a red fox, variation 77776' }).locator('img');
     await neighbour.waitFor();
-    await expect.poll(() => neighbour.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth > 0)).toBe(true);
+    await expect.poll(() => neighbour.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth > 0), { timeout: 15_000 }).toBe(true);
   });
 });

@@ -1,5 +1,5 @@
-// Styles and recipes as a user meets them: import LoRAs with the file picker and by dropping them (an SDXL
-// LoRA and a pickle refused with the reason), generate with a style, guidance 4 and a negative prompt, then
+// Styles and recipes as a user meets them: import LoRAs with the file picker and by dropping them (a LoRA
+// for a family the studio does not run and a pickle refused with the reason), generate with a style, guidance 4 and a negative prompt, then
 // get exactly that recipe back through Use recipe, Reuse seed and Reproduce, and from PNG files dropped on
 // the window: the studio's own and one written by A1111.
 import { createHash } from 'node:crypto';
@@ -23,18 +23,13 @@ async function variant(note: string): Promise<Uint8Array> {
   return encodeSafetensors(tensors, { note });
 }
 
-/** A kohya-format SDXL LoRA (UNet down blocks, both text encoders). */
-function sdxlLora(): Uint8Array {
+/** A PEFT-format FLUX LoRA: a family the studio does not run (SDXL LoRAs are welcome since SDXL-Turbo runs). */
+function fluxLora(): Uint8Array {
   const t = (name: string, shape: number[]) => ({ name, dtype: 'F32' as const, shape, data: new Uint8Array(shape.reduce((a, b) => a * b, 1) * 4) });
-  return encodeSafetensors(
-    [
-      t('lora_unet_down_blocks_0_attentions_0_proj_in.lora_down.weight', [4, 320]),
-      t('lora_unet_down_blocks_0_attentions_0_proj_in.lora_up.weight', [320, 4]),
-      t('lora_te2_text_model_encoder_layers_0_mlp_fc1.lora_down.weight', [4, 1280]),
-      t('lora_te2_text_model_encoder_layers_0_mlp_fc1.lora_up.weight', [5120, 4]),
-    ],
-    { ss_base_model_version: 'sdxl_base_v1-0' },
-  );
+  return encodeSafetensors([
+    t('transformer.single_transformer_blocks.0.attn.to_q.lora_A.weight', [4, 3072]),
+    t('transformer.single_transformer_blocks.0.attn.to_q.lora_B.weight', [3072, 4]),
+  ]);
 }
 
 interface Row {
@@ -95,7 +90,7 @@ describe('styles and recipes in Chromium', () => {
     await studio?.stop();
   });
 
-  it('imports LoRAs with the file picker and explains why a pickle and an SDXL LoRA are refused', async () => {
+  it('imports LoRAs with the file picker and explains why a pickle and a FLUX LoRA are refused', async () => {
     await page.keyboard.press('Control+3');
     await page.getByText('No LoRAs yet.').waitFor();
     const chooser = page.waitForEvent('filechooser');
@@ -106,7 +101,7 @@ describe('styles and recipes in Chromium', () => {
       { name: 'anime-style.safetensors', mimeType: 'application/octet-stream', buffer: readFileSync(fixtureLora) },
       { name: 'Qwen-Image-Lightning-4steps-V1.0.safetensors', mimeType: 'application/octet-stream', buffer: Buffer.from(await variant('speed')) },
       { name: 'pytorch_lora_weights.bin', mimeType: 'application/octet-stream', buffer: Buffer.from([0x80, 0x04, 0x95, 0, 0, 0, 0, 0]) },
-      { name: 'sdxl-pixel-art.safetensors', mimeType: 'application/octet-stream', buffer: Buffer.from(sdxlLora()) },
+      { name: 'flux-pixel-art.safetensors', mimeType: 'application/octet-stream', buffer: Buffer.from(fluxLora()) },
     ]);
     await page.getByRole('listitem', { name: 'anime-style' }).waitFor();
     await page.getByRole('listitem', { name: 'Qwen-Image-Lightning-4steps-V1.0' }).getByText('Lightning 4-step').waitFor();
@@ -114,7 +109,7 @@ describe('styles and recipes in Chromium', () => {
     await page.getByRole('alert').filter({ hasText: 'pytorch_lora_weights.bin was not added' }).filter({ hasText: 'never opens one' }).waitFor();
     await page
       .getByRole('alert')
-      .filter({ hasText: 'sdxl-pixel-art.safetensors was not added: sdxl-pixel-art.safetensors is a LoRA for SDXL, not for a model the studio runs (Qwen-Image); it was not added.' })
+      .filter({ hasText: /^flux-pixel-art\.safetensors was not added: flux-pixel-art\.safetensors is a LoRA for FLUX, not for a model the studio runs \(.*Qwen-Image.*\); it was not added\.$/ })
       .waitFor();
     expect(await page.locator('.cards > li').count()).toBe(2);
     await page.screenshot({ path: join(screenshotsDir, 'styles-import.png') });
