@@ -11,6 +11,7 @@ import { parseRecipeText, recipeTextOf, type RecipeText } from '../shared/recipe
 import { DetailDialog } from './components/DetailDialog.js';
 import { FirstRunCard } from './components/FirstRunCard.js';
 import { GalleryView, STUDIO_DRAG_TYPE } from './components/GalleryView.js';
+import { ApiSettingsPanel } from './components/ApiSettingsPanel.js';
 import { ModelsView } from './components/ModelsView.js';
 import { PromptForm } from './components/PromptForm.js';
 import { ResultArea } from './components/ResultArea.js';
@@ -507,6 +508,7 @@ export function App({ api }: { api: StudioApi }) {
             onError={setError}
           />
         )}
+        {view === 'models' && <ApiSettingsPanel api={api} />}
       </main>
       {dragging && (
         <div className="drop-overlay" aria-hidden="true">
