@@ -506,9 +506,10 @@ export function App({ api }: { api: StudioApi }) {
               if (model) setForm((f) => ({ ...f, modelId: model.id }));
             }}
             onError={setError}
-          />
+          >
+            <ApiSettingsPanel api={api} />
+          </ModelsView>
         )}
-        {view === 'models' && <ApiSettingsPanel api={api} />}
       </main>
       {dragging && (
         <div className="drop-overlay" aria-hidden="true">

@@ -2,7 +2,7 @@
 // catalog with sizes, the download source (chosen by language, switchable), free space, and downloads with
 // progress, speed and time left, paused, resumed or cancelled.
 
-import { useCallback, useEffect, useState } from 'react';
+import { useCallback, useEffect, useState, type ReactNode } from 'react';
 import type { AppInfo, CatalogItem, DownloadSource, DownloadState, ModelInfo, StudioApi } from '../../shared/contract.js';
 import { useI18n } from '../i18n/i18n.js';
 import { AddFolder } from './AddFolder.js';
@@ -16,9 +16,11 @@ export interface ModelsViewProps {
   /** Called when a download has finished or a folder was added, so models and LoRAs are listed again. */
   onInstalled(model?: ModelInfo): void;
   onError(message: string): void;
+  /** More settings, shown below (the A1111 API). */
+  readonly children?: ReactNode;
 }
 
-export function ModelsView({ api, info, source, onSource, onInstalled, onError }: ModelsViewProps) {
+export function ModelsView({ api, info, source, onSource, onInstalled, onError, children }: ModelsViewProps) {
   const { t, errorText, notice } = useI18n();
   const [items, setItems] = useState<readonly CatalogItem[]>([]);
   const [freeBytes, setFreeBytes] = useState(0);
@@ -149,6 +151,7 @@ export function ModelsView({ api, info, source, onSource, onInstalled, onError }
           </ul>
         </section>
       </div>
+      {children}
     </section>
   );
 }
