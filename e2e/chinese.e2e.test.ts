@@ -72,9 +72,9 @@ describe('the studio in Simplified Chinese', () => {
   it('shows the device line and the plan table in Chinese', async () => {
     await page.getByText(/^这台电脑：CPU，\d+ 线程，\d+ GB 内存$/).waitFor();
     const summary = page.locator('.plan-summary summary');
-    await summary.getByText(/^运行方式：全部一次加载 · 峰值 [\d.]+ GB · 每步约 [\d.]+ 秒 · CPU，\d+ 线程，\d+ GB 内存$/).waitFor();
+    await summary.getByText(/^运行方式：全部组件同时加载，f32 · 峰值 [\d.]+ GB · 每步约 [\d.]+ 秒 · CPU，\d+ 线程，\d+ GB 内存$/).waitFor();
     await summary.click();
-    await page.locator('.plan-summary table').getByText('4 位权重，逐个组件加载').waitFor();
+    await page.locator('.plan-summary table').getByText(/^4 位权重（MatMulNBits），逐个加载组件/).waitFor();
     await check('plan table and device line');
     await page.screenshot({ path: join(screenshotsDir, 'zh-plan.png') });
     await summary.click();

@@ -41,7 +41,7 @@ function stepsOf(speed: CatalogItem | undefined): number {
 }
 
 export function FirstRunCard({ api, info, source, onSource, onModelReady, onDownloaded, onUse, onHide, onError }: FirstRunCardProps) {
-  const { t, errorText } = useI18n();
+  const { t, errorText, notice } = useI18n();
   const [candidates, setCandidates] = useState<readonly Candidate[]>([]);
   const [downloads, setDownloads] = useState<Record<string, DownloadState>>({});
 
@@ -121,7 +121,7 @@ export function FirstRunCard({ api, info, source, onSource, onModelReady, onDown
       {best && (
         <p className="recommendation">
           {chosen && best.seconds !== undefined
-            ? t('first.recommend', { model: best.base.title, speed: best.speed?.title ?? '', size: gb(totalBytes), time: duration(t, best.seconds), plan: planLabel(t, chosen) })
+            ? t('first.recommend', { model: best.base.title, speed: best.speed?.title ?? '', size: gb(totalBytes), time: duration(t, best.seconds), plan: planLabel(t, notice, chosen) })
             : t('first.noFit')}{' '}
           {chosen && device?.provider === 'cpu' && t('first.slow')}
         </p>

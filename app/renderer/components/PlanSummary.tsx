@@ -40,14 +40,14 @@ export function PlanSummary({ planFor, modelId, width, height, speedLoraId }: Pl
         {report.forced
           ? t('plan.forced', { plan: report.forced, device })
           : chosen
-            ? t('plan.chosen', { plan: planLabel(t, chosen), peak: gb(chosen.peakVramBytes), seconds: chosen.secondsPerStep.toFixed(2), device })
+            ? t('plan.chosen', { plan: planLabel(t, notice, chosen), peak: gb(chosen.peakVramBytes), seconds: chosen.secondsPerStep.toFixed(2), device })
             : t('plan.none', { device })}
       </summary>
       {!chosen && report.advice && <p className="notice">{notice(report.advice)}</p>}
       {report.device.note && <p className="tip">{notice(report.device.note)}</p>}
       {report.device.unavailable.map((u) => (
         <details className="tip" key={u.provider}>
-          <summary>{t('device.unavailable', { provider: u.provider.toUpperCase() })}</summary>
+          <summary>{u.notices?.length ? u.notices.map((n) => notice(n)).join(' ') : t('device.unavailable', { provider: u.provider.toUpperCase() })}</summary>
           <code className="technical">{u.reason}</code>
         </details>
       ))}
@@ -63,7 +63,7 @@ export function PlanSummary({ planFor, modelId, width, height, speedLoraId }: Pl
         <tbody>
           {report.plans.map((p) => (
             <tr key={`${p.kind}:${p.groupBlocks ?? ''}`} className={p.kind === chosen?.kind && p.groupBlocks === chosen.groupBlocks ? 'chosen' : undefined}>
-              <td>{planLabel(t, p)}</td>
+              <td>{planLabel(t, notice, p)}</td>
               <td>{t('plan.gb', { value: gb(p.peakVramBytes) })}</td>
               <td>{t('plan.seconds', { value: p.secondsPerStep.toFixed(2) })}</td>
               <td>{p.fits ? t('plan.fits') : t('plan.doesNotFit')}</td>

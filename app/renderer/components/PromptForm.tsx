@@ -8,7 +8,7 @@ import type { Notice } from '../../shared/notices.js';
 import type { PlanReport } from '../../shared/vram-plan.js';
 import { useI18n } from '../i18n/i18n.js';
 import { modelName } from './units.js';
-import { familyById } from '../../shared/model-families.js';
+import { familyById, familyOfLoraArchitecture } from '../../shared/model-families.js';
 import { sizeOf, sizesFor, withModel, type FormField, type FormLora, type FormState, type Validation } from '../state/form.js';
 import { PlanSummary } from './PlanSummary.js';
 
@@ -48,12 +48,14 @@ export function PromptForm({ info, loras, form, onChange, validation, busy, onGe
   const firstProblem = validation.ok ? undefined : Object.values(problems)[0];
 
   const cards = new Map(loras.map((l) => [l.id, l]));
-  const speedLoras = loras.filter((l) => l.role === 'speed' && l.runnable);
-  const styleLoras = loras.filter((l) => l.role === 'style' && l.runnable);
-  const speed = form.loras.find((l) => cards.get(l.id)?.role === 'speed');
-  const styles = form.loras.filter((l) => cards.get(l.id)?.role !== 'speed');
   const model = info?.models.find((m) => m.id === form.modelId);
   const family = model ? familyById(model.family) : undefined;
+  // Only the LoRAs made for the chosen model's family.
+  const forModel = (l: LoraCard) => l.runnable && familyOfLoraArchitecture(l.architecture)?.id === model?.family;
+  const speedLoras = loras.filter((l) => l.role === 'speed' && forModel(l));
+  const styleLoras = loras.filter((l) => l.role === 'style' && forModel(l));
+  const speed = form.loras.find((l) => cards.get(l.id)?.role === 'speed');
+  const styles = form.loras.filter((l) => cards.get(l.id)?.role !== 'speed');
   const { width, height } = sizeOf(form);
 
   const chooseSpeed = (id: string) => {
