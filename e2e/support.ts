@@ -76,7 +76,9 @@ export async function openStudio(
     throw e;
   });
   await page.goto(studio.launchUrl);
-  await page.locator('.app').waitFor();
+  await page.locator('.app nav').waitFor();
+  // The window's key handlers are attached by effects that run after the first paint.
+  await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
   return page;
 }
 
