@@ -76,6 +76,10 @@ function call(studio: Studio, host: 'electron' | 'browser', method: InvokeMethod
       const p = params as ValidParams<'library.setPreview'>;
       return studio.loras.setPreview(p.id, studio.history.thumbPath(p.generationId));
     }
+    case 'a1111.get':
+      return studio.api.state();
+    case 'a1111.configure':
+      return studio.api.configure(params as ValidParams<'a1111.configure'>);
     default:
       return assertNever(method, 'method');
   }

@@ -11,6 +11,8 @@ import { defaultModelsDir, pullRepository, sourcesFor } from './library/pull.js'
 import { inspectLoraFile } from './library/lora-inspect.js';
 import { StudioError } from '../shared/result.js';
 import { notice, noticeText } from '../shared/notices.js';
+import { DEFAULT_API_PORT, type CommandLineApi } from './api/api-control.js';
+import { parseApiAuth } from './api/api-server.js';
 import { startBrowserHost } from './host/browser-host.js';
 import { appRoot, appVersion, builtInDemoModelDir, dataLayout, defaultDataDir, workerEntry } from './paths.js';
 import { openDatabase } from './store/database.js';
@@ -25,7 +27,8 @@ Usage:
   studio generate --prompt TEXT [--negative TEXT] [--seed N] [--steps N] [--size WxH]
                   [--guidance X] [--format png|jpeg95|jpeg80] [--out FILE] [--model DIR]
                   [--lora FILE[:STRENGTH] ...]   (a Lightning/Turbo LoRA also sets steps and sampler)
-  studio serve [--port N] [--open]
+  studio serve [--port N] [--open] [--api] [--api-port N] [--api-auth USER:PASSWORD] [--listen]
+               [--cors-allow-origins ORIGIN,...]   (--api: the A1111-compatible API, on 127.0.0.1:7860)
   studio history [--search TEXT] [--model ID] [--limit N] [--json]
   studio fixture FOLDER      check the engine against a reference fixture folder
   studio pull REPO[@REVISION] [--source hf|modelscope|auto] [--endpoint URL] [--include GLOB ...] [--dest DIR]
@@ -141,9 +144,16 @@ async function generate(args: string[]): Promise<number> {
 async function serve(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
-    options: { port: { type: 'string' }, open: { type: 'boolean' }, 'data-dir': { type: 'string' } },
+    options: {
+      port: { type: 'string' },
+      open: { type: 'boolean' },
+      'data-dir': { type: 'string' },
+      ...API_FLAGS,
+    },
     strict: true,
   });
+  // Checked before anything starts: --listen without credentials never serves a single request.
+  const api = apiFromFlags(values);
   // Checked before anything opens: a bad port is the user's typo, not a reason to touch the data folder.
   const port = values.port === undefined ? 0 : /^\d{1,5}$/.test(values.port) && Number(values.port) <= 65535 ? Number(values.port) : undefined;
   if (port === undefined) throw new StudioError('invalid-request', notice('error.serve.badPort', { value: values.port ?? '' }), `--port ${values.port}`);
@@ -164,6 +174,13 @@ async function serve(args: string[]): Promise<number> {
   // Start the worker now so the first image does not wait for it.
   studio.supervisor.start().catch((e: Error) => console.error(`studio: ${e.message}`));
   process.stdout.write(`Studio ${appVersion()} is running. Open:\n  ${host.launchUrl}\n(data: ${studio.layout.root}; Ctrl+C stops)\n`);
+  try {
+    await startApi(studio, api);
+  } catch (e) {
+    await host.close();
+    await studio.close();
+    throw e;
+  }
   if (values.open) openInBrowser(host.launchUrl);
   await new Promise<void>((done) => {
     process.once('SIGINT', done);
@@ -172,6 +189,40 @@ async function serve(args: string[]): Promise<number> {
   await host.close();
   await studio.close();
   return 0;
+}
+
+/** `studio serve`'s flags for the A1111-compatible API (the names A1111 uses). Any of them turns the API on. */
+const API_FLAGS = {
+  api: { type: 'boolean' },
+  'api-port': { type: 'string' },
+  listen: { type: 'boolean' },
+  'api-auth': { type: 'string' },
+  'cors-allow-origins': { type: 'string' },
+} as const;
+
+function apiFromFlags(values: { api?: boolean; 'api-port'?: string; listen?: boolean; 'api-auth'?: string; 'cors-allow-origins'?: string }): CommandLineApi | undefined {
+  const wanted = values.api || values.listen || values['api-port'] !== undefined || values['api-auth'] !== undefined || values['cors-allow-origins'] !== undefined;
+  if (!wanted) return undefined;
+  const credentials = values['api-auth'] === undefined ? [] : parseApiAuth(values['api-auth']);
+  if (values.listen && credentials.length === 0) throw new StudioError('invalid-request', notice('error.apiListenNeedsAuth'));
+  const portText = values['api-port'] ?? String(DEFAULT_API_PORT);
+  const port = Number(portText);
+  if (!/^\d{1,5}$/.test(portText) || port > 65535) throw new StudioError('invalid-request', notice('error.apiPortInvalid', { value: portText }));
+  const corsOrigins = (values['cors-allow-origins'] ?? '').split(',').map((o) => o.trim()).filter((o) => o !== '');
+  return { host: values.listen ? '0.0.0.0' : '127.0.0.1', port, credentials, corsOrigins };
+}
+
+/** Starts the API as the flags say, else as the app's setting says; prints where clients find it. */
+async function startApi(studio: Studio, api: CommandLineApi | undefined): Promise<void> {
+  if (api) {
+    const server = await studio.api.startFromCommandLine(api);
+    process.stdout.write(`A1111-compatible API: ${server.url}/sdapi/v1 (Open WebUI, SillyTavern and webuiapi take ${server.url} as the address)\n`);
+    if (api.credentials.length === 0) process.stdout.write('  (no credentials: any program on this machine may use it; --api-auth USER:PASSWORD is recommended)\n');
+    return;
+  }
+  const state = await studio.api.restore();
+  if (state.url) process.stdout.write(`A1111-compatible API (from the settings): ${state.url}/sdapi/v1\n`);
+  else if (state.error) process.stderr.write(`studio: the A1111 API is on in the settings but could not start: ${state.error.message}\n`);
 }
 
 function openInBrowser(url: string): void {

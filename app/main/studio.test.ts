@@ -137,6 +137,23 @@ describe('Studio with the real worker', () => {
     expect(studio.jobs.cancel(running.jobId)).toBe(false);
   });
 
+  it('a cancelled job that nobody awaits (hosts follow events) leaves no unhandled rejection', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const job = studio.submit({ ...base, steps: 50 });
+      const cancelled = new Promise<void>((resolve) => studio.jobs.onEvent((e) => e.jobId === job.jobId && e.type === 'cancelled' && resolve()));
+      await new Promise<void>((resolve) => studio.jobs.onEvent((e) => e.jobId === job.jobId && e.type === 'progress' && e.progress.phase === 'denoising' && resolve()));
+      studio.jobs.cancel(job.jobId);
+      await cancelled;
+      await new Promise((r) => setTimeout(r, 50));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+
   it('refuses bad requests before they reach the worker, recording nothing', () => {
     const before = countGenerations(studio.db);
     expect(() => studio.submit({ ...base, prompt: '' })).toThrow(/The prompt is empty/);

@@ -4,7 +4,9 @@
 import { randomInt, randomUUID } from 'node:crypto';
 import { basename, join } from 'node:path';
 import type { AppInfo, ModelInfo } from '../shared/contract.js';
-import { MAX_SEED, validateGenerationRequest, type GenerationRecord, type ResolvedRequest, type SamplerSettings } from '../shared/generation.js';
+import { ApiControl } from './api/api-control.js';
+import { formatA1111Parameters } from '../shared/a1111-parameters.js';
+import { MAX_SEED, validateGenerationRequest, type GenerationRecord, type OutputFormat, type Recipe, type ResolvedRequest, type SamplerSettings } from '../shared/generation.js';
 import { StudioError } from '../shared/result.js';
 import { CATALOG } from '../shared/catalog.js';
 import type { JobProgress } from '../shared/progress.js';
@@ -14,7 +16,8 @@ import { notice } from '../shared/notices.js';
 import type { PlanReport } from '../shared/vram-plan.js';
 import { PLAIN_FILE_URLS, type FileUrls } from './file-urls.js';
 import { HistoryService } from './history/history-service.js';
-import { saveGeneration } from './history/save-generation.js';
+import { recipeOf, saveGeneration } from './history/save-generation.js';
+import { encodeImage } from './images/save-image.js';
 import { JobQueue, type Job } from './jobs/job-queue.js';
 import { Downloads } from './library/downloads.js';
 import { ExportService } from './library/export-service.js';
@@ -45,7 +48,14 @@ interface GenerationWork {
   readonly model: RegisteredModel;
   readonly loras: readonly ResolvedLora[];
   readonly sampler: SamplerSettings | undefined;
+  /** False only for A1111 API requests that asked not to save, when the user chose not to keep those. */
+  readonly keep: boolean;
 }
+
+/** How a job ended: saved in the history, or (A1111 API, not kept) only encoded for the client that asked. */
+export type JobResult =
+  | { readonly kept: true; readonly record: GenerationRecord }
+  | { readonly kept: false; readonly jobId: string; readonly recipe: Recipe; readonly format: OutputFormat; readonly image: Buffer };
 
 export class Studio {
   readonly layout: DataLayout;
@@ -56,7 +66,9 @@ export class Studio {
   readonly history: HistoryService;
   readonly exports: ExportService;
   readonly downloads: Downloads;
-  readonly jobs: JobQueue<GenerationWork>;
+  readonly jobs: JobQueue<GenerationWork, JobResult>;
+  /** The AUTOMATIC1111-compatible API: not listening until a host or the command line starts it. */
+  readonly api: ApiControl;
   /** What a killed run left half-written, removed when this one opened the data folder. */
   readonly swept: readonly string[];
   private readonly releaseDataFolder: () => void;
@@ -74,11 +86,12 @@ export class Studio {
     this.history = new HistoryService(this.db, this.layout, urls);
     this.exports = new ExportService(join(this.layout.root, 'exports'), this.layout.images, this.history, urls);
     this.supervisor = new WorkerSupervisor(options.spawnWorker, options.supervisor);
-    this.jobs = new JobQueue<GenerationWork>({
+    this.jobs = new JobQueue<GenerationWork, JobResult>({
       run: (job, onProgress) => this.runJob(job, onProgress),
       cancelRunning: (jobId) => this.supervisor.cancel(jobId),
-      succeeded: (record) => ({ type: 'succeeded', jobId: record.id, generation: this.history.summaryOf(record) }),
+      succeeded: (r) => (r.kept ? { type: 'succeeded', jobId: r.record.id, generation: this.history.summaryOf(r.record) } : { type: 'delivered', jobId: r.jobId }),
     });
+    this.api = new ApiControl(this);
     this.downloads = new Downloads({
       modelsDir: this.modelsDir,
       ...(options.env ? { env: options.env } : {}),
@@ -145,6 +158,21 @@ export class Studio {
 
   /** Validates, resolves the model and LoRAs, fills in the seed, queues. Progress and the end arrive as job events. */
   submit(input: unknown): { jobId: string; request: ResolvedRequest; completion: Promise<GenerationRecord> } {
+    const { jobId, request, completion } = this.deliver(input, { keep: true });
+    const record = completion.then((r) => {
+      if (!r.kept) throw new Error('a kept job ended without its record');
+      return r.record;
+    });
+    // Hosts that follow events never await it: a cancelled job must not become an unhandled rejection.
+    record.catch(() => undefined);
+    return { jobId, request, completion: record };
+  }
+
+  /**
+   * Queues a job like `submit`; with `keep: false` (an A1111 API request that asked not to save, when the
+   * user does not keep those) the image is only encoded for the caller and nothing is written.
+   */
+  deliver(input: unknown, options: { readonly keep: boolean }): { jobId: string; request: ResolvedRequest; completion: Promise<JobResult> } {
     const v = validateGenerationRequest(input);
     if (!v.ok) {
       const first = v.problems[0]!;
@@ -154,13 +182,13 @@ export class Studio {
     const { loras, preset } = this.loras.resolve(v.value.loras);
     const request: ResolvedRequest = { ...v.value, seed: v.value.seed ?? randomInt(0, MAX_SEED + 1) };
     const jobId = randomUUID();
-    const completion = this.jobs.enqueue({ jobId, request, work: { model, loras, sampler: preset?.sampler } });
+    const completion = this.jobs.enqueue({ jobId, request, work: { model, loras, sampler: preset?.sampler, keep: options.keep } });
     return { jobId, request, completion };
   }
 
-  private async runJob(job: Job<GenerationWork>, onProgress: (p: JobProgress) => void): Promise<GenerationRecord> {
+  private async runJob(job: Job<GenerationWork>, onProgress: (p: JobProgress) => void): Promise<JobResult> {
     const startedAt = performance.now();
-    const { model, loras, sampler } = job.work;
+    const { model, loras, sampler, keep } = job.work;
     // Step previews are encoded as JPEG on the way out; the chain keeps events in the worker's order.
     let forwarded: Promise<void> = Promise.resolve();
     const forward = (p: WorkerProgress) => {
@@ -173,10 +201,16 @@ export class Studio {
       .run({ jobId: job.jobId, modelDir: model.dir, request: job.request, loras: loras.map(({ file, strength, role }) => ({ file, strength, role })), ...(sampler ? { sampler } : {}) }, forward)
       .finally(() => forwarded);
     onProgress({ phase: 'saving', step: job.request.steps, totalSteps: job.request.steps });
-    return saveGeneration({ db: this.db, layout: this.layout, appVersion: this.options.appVersion }, { jobId: job.jobId, request: job.request, model, loras, out, startedAt });
+    const ctx = { db: this.db, layout: this.layout, appVersion: this.options.appVersion };
+    const finished = { jobId: job.jobId, request: job.request, model, loras, out, startedAt };
+    if (keep) return { kept: true, record: await saveGeneration(ctx, finished) };
+    const recipe = await recipeOf(ctx, finished);
+    const image = await encodeImage(out.image, job.request.format, formatA1111Parameters(recipe));
+    return { kept: false, jobId: job.jobId, recipe, format: job.request.format, image };
   }
 
   async close(): Promise<void> {
+    await this.api.stop();
     this.jobs.close();
     await this.supervisor.stop();
     this.db.close();

@@ -137,6 +137,24 @@ export interface ExportState {
   readonly skippedFiles?: readonly string[];
 }
 
+/** The AUTOMATIC1111-compatible API (/sdapi/v1) as the settings show it. */
+export interface A1111ApiState {
+  /** The user's setting: serve the API whenever the studio runs. */
+  readonly enabled: boolean;
+  readonly port: number;
+  /** Keep in the history the images of requests that say `save_images: false` (true: every image is kept). */
+  readonly keepUnsavedImages: boolean;
+  /** HTTP Basic credentials clients must send; empty: none (the API answers this machine only). */
+  readonly username: string;
+  readonly hasPassword: boolean;
+  readonly running: boolean;
+  /** The base URL to give Open WebUI, SillyTavern or a script, while running. */
+  readonly url: string | null;
+  /** Started by `studio serve --api`: the command line decides until the studio restarts. */
+  readonly fromCommandLine: boolean;
+  /** Why it is not running although enabled (a port in use). */
+  readonly error?: SerializedError;
+}
 
 export interface HistoryPage {
   readonly items: readonly GenerationSummary[];
@@ -216,6 +234,17 @@ export const invokeParamSchemas = {
   'library.setPreview': z.object({ id: z.string().min(1).max(200), generationId: idSchema }).strict(),
   /** Electron only: a file the user dropped, by path (the browser host takes uploads over HTTP instead). */
   'library.importLora': z.object({ path: z.string().min(1).max(4096) }).strict(),
+  'a1111.get': z.object({}).strict(),
+  /** Saves the API setting and starts, restarts or stops the API to match. A password left out stays as it was. */
+  'a1111.configure': z
+    .object({
+      enabled: z.boolean(),
+      port: z.number().int().min(1024).max(65535),
+      keepUnsavedImages: z.boolean(),
+      username: z.string().max(100).regex(/^[^:]*$/, 'The user name cannot contain a colon'),
+      password: z.string().max(200).optional(),
+    })
+    .strict(),
 } as const;
 
 export type InvokeMethod = keyof typeof invokeParamSchemas;
@@ -246,12 +275,16 @@ export interface InvokeResults {
   'plan.catalog': PlanReport;
   'library.deleteLora': { readonly deleted: boolean };
   'library.setPreview': LoraCard;
+  'a1111.get': A1111ApiState;
+  'a1111.configure': A1111ApiState;
 }
 
 export type JobEvent =
   | { readonly type: 'queued'; readonly jobId: string; readonly request: ResolvedRequest }
   | { readonly type: 'progress'; readonly jobId: string; readonly progress: JobProgress }
   | { readonly type: 'succeeded'; readonly jobId: string; readonly generation: GenerationSummary }
+  /** Finished and handed to the A1111 API client that asked for it, not kept in the history (the user's choice). */
+  | { readonly type: 'delivered'; readonly jobId: string }
   | { readonly type: 'failed'; readonly jobId: string; readonly error: SerializedError }
   | { readonly type: 'cancelled'; readonly jobId: string };
 

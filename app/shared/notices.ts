@@ -226,6 +226,12 @@ export const NOTICES = {
   // --- api track: the browser host's connection and the A1111 API setting ---
   'error.hostUnreachable': 'Cannot reach the studio. Is `studio serve` still running? If you opened this page yourself, open the link it printed instead.',
   'error.noAccessToken': 'This page has no access token: open the link that `studio serve` printed.',
+  'error.apiListenNeedsAuth': '--listen makes the A1111 API reachable from other machines, so it needs credentials: add --api-auth USER:PASSWORD.',
+  'error.apiAuthFormat': 'API credentials look like USER:PASSWORD (several separated by commas).',
+  'error.apiPortInUse': 'Port {port} is already in use; choose another port for the A1111 API.',
+  'error.apiFromCommandLine': 'The A1111 API was started from the command line (studio serve --api); stop the studio and start it without --api to change it here.',
+  'error.apiCredentialsHalf': 'Give both a user name and a password for the A1111 API, or neither.',
+  'error.apiPortInvalid': '--api-port must be a port number from 0 to 65535, got "{value}".',
   'error.export.idInUse': 'An export named {id} is already running.',
   'error.workerWedged': 'The image worker did not stop within {seconds} s of the cancel (it seemed stuck), so it was stopped and restarted; the job was not finished. Jobs waiting behind it go on.',
   'error.planTimeout': 'The image worker did not answer the plan request within {seconds} s.',

@@ -219,6 +219,8 @@ export async function runDesktop(e: DesktopElectron, o: DesktopOptions): Promise
     studio.setFileUrls({ image: (p) => `${FILE_SCHEME}://images/${p}`, thumb: (p) => `${FILE_SCHEME}://thumbs/${p}`, lora: (p) => `${FILE_SCHEME}://loras/${p}`, export: (p) => `${FILE_SCHEME}://exports/${p}` });
     await studio.loras.load();
     await studio.models.discover(studio.modelsDir);
+    // The A1111-compatible API, when the user turned it on in the settings.
+    await studio.api.restore();
 
     const rendererDir = join(root, 'dist', 'renderer');
     e.protocol.handle(APP_SCHEME, (req) => {

@@ -44,7 +44,8 @@ async function hashOf(ctx: SaveContext, file: string): Promise<{ sha256: string;
   }
 }
 
-async function recipeOf(ctx: SaveContext, job: FinishedJob): Promise<Recipe> {
+/** The recipe of a finished job, with the hashes of every model and LoRA file (cached after the first time). */
+export async function recipeOf(ctx: SaveContext, job: FinishedJob): Promise<Recipe> {
   const modelHashes: ModelFileHash[] = [];
   for (const f of job.out.model.files) {
     // Hugging Face cache blobs carry their hash in their name; other files are hashed once and cached.

@@ -14,31 +14,31 @@ export interface Job<T> {
   readonly work: T;
 }
 
-/** Runs one job to its saved record; rejects with a StudioError (code 'cancelled' when cancelled). */
-export type RunJob<T> = (job: Job<T>, onProgress: (p: JobProgress) => void) => Promise<GenerationRecord>;
+/** Runs one job to its result (the saved record); rejects with a StudioError (code 'cancelled' when cancelled). */
+export type RunJob<T, R> = (job: Job<T>, onProgress: (p: JobProgress) => void) => Promise<R>;
 
-interface Entry<T> {
+interface Entry<T, R> {
   readonly job: Job<T>;
-  readonly resolve: (r: GenerationRecord) => void;
+  readonly resolve: (r: R) => void;
   readonly reject: (e: StudioError) => void;
 }
 
-export interface JobQueueOptions<T> {
-  readonly run: RunJob<T>;
+export interface JobQueueOptions<T, R> {
+  readonly run: RunJob<T, R>;
   /** Asks the running job to stop; it ends through `run` rejecting with 'cancelled'. */
   readonly cancelRunning: (jobId: string) => void;
-  /** The event a finished job announces, built from its saved record. */
-  readonly succeeded: (record: GenerationRecord) => Extract<JobEvent, { type: 'succeeded' }>;
+  /** The event a finished job announces, built from its result. */
+  readonly succeeded: (result: R) => Extract<JobEvent, { type: 'succeeded' | 'delivered' }>;
 }
 
-export class JobQueue<T> {
-  private readonly pending: Entry<T>[] = [];
-  private running: Entry<T> | undefined;
+export class JobQueue<T, R = GenerationRecord> {
+  private readonly pending: Entry<T, R>[] = [];
+  private running: Entry<T, R> | undefined;
   private readonly listeners = new Set<(e: JobEvent) => void>();
   private readonly queueListeners = new Set<(items: QueueItem[]) => void>();
   private closed = false;
 
-  constructor(private readonly options: JobQueueOptions<T>) {}
+  constructor(private readonly options: JobQueueOptions<T, R>) {}
 
   /** Subscribes to job events; returns the unsubscribe function. */
   onEvent(listener: (e: JobEvent) => void): () => void {
@@ -63,9 +63,9 @@ export class JobQueue<T> {
   }
 
   /** Queues a job; the promise settles when it is saved, fails or is cancelled. */
-  enqueue(job: Job<T>): Promise<GenerationRecord> {
+  enqueue(job: Job<T>): Promise<R> {
     if (this.closed) return Promise.reject(new StudioError('worker-unavailable', notice('error.shuttingDown')));
-    const completion = new Promise<GenerationRecord>((resolve, reject) => this.pending.push({ job, resolve, reject }));
+    const completion = new Promise<R>((resolve, reject) => this.pending.push({ job, resolve, reject }));
     // Callers that only follow events must not trip Node's unhandled-rejection handler.
     completion.catch(() => undefined);
     this.emit({ type: 'queued', jobId: job.jobId, request: job.request });
@@ -105,9 +105,9 @@ export class JobQueue<T> {
     this.queueChanged();
     const { jobId } = entry.job;
     try {
-      const record = await this.options.run(entry.job, (progress) => this.emit({ type: 'progress', jobId, progress }));
-      entry.resolve(record);
-      this.emit(this.options.succeeded(record));
+      const result = await this.options.run(entry.job, (progress) => this.emit({ type: 'progress', jobId, progress }));
+      entry.resolve(result);
+      this.emit(this.options.succeeded(result));
     } catch (e) {
       const err = e instanceof StudioError ? e : new StudioError('internal', notice('error.internal', { message: e instanceof Error ? e.message : String(e) }));
       entry.reject(err);

@@ -103,6 +103,21 @@ export class LoraRegistry {
     return lora;
   }
 
+  /** Every LoRA a request can name: the library's and files named on the command line. */
+  entries(): readonly RegisteredLora[] {
+    return [...this.files.values()];
+  }
+
+  /**
+   * The LoRA a prompt names as A1111 does (`<lora:name:0.7>`): by its name in the library or its file name
+   * without the extension; exact matches first, then ignoring case.
+   */
+  findByName(name: string): RegisteredLora | undefined {
+    const all = [...this.files.values()];
+    const keys = (l: RegisteredLora) => [l.name, basename(l.file).replace(/\.safetensors$/i, '')];
+    return all.find((l) => keys(l).includes(name)) ?? all.find((l) => keys(l).some((k) => k.toLowerCase() === name.toLowerCase()));
+  }
+
   /** The LoRAs of a request as files with roles; a speed LoRA brings its sampler preset. */
   resolve(requested: readonly { readonly id: string; readonly strength: number }[]): { loras: ResolvedLora[]; preset: SpeedPreset | undefined } {
     let preset: SpeedPreset | undefined;

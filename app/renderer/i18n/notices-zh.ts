@@ -200,6 +200,12 @@ export const NOTICES_ZH_CN: Readonly<Record<NoticeKey, string>> = {
   // --- api track ---
   'error.hostUnreachable': '无法连接到工作室。`studio serve` 还在运行吗？如果此页面是你自己打开的，请改为打开它打印的链接。',
   'error.noAccessToken': '此页面没有访问令牌：请打开 `studio serve` 打印的链接。',
+  'error.apiListenNeedsAuth': '--listen 会让其他计算机也能访问 A1111 API，因此需要凭据：请添加 --api-auth 用户名:密码。',
+  'error.apiAuthFormat': 'API 凭据的格式为 用户名:密码（多个之间用逗号分隔）。',
+  'error.apiPortInUse': '端口 {port} 已被占用；请为 A1111 API 选择其他端口。',
+  'error.apiFromCommandLine': 'A1111 API 是从命令行启动的（studio serve --api）；如需在此更改，请停止工作室并在不带 --api 的情况下重新启动。',
+  'error.apiCredentialsHalf': '请同时填写 A1111 API 的用户名和密码，或两者都不填。',
+  'error.apiPortInvalid': '--api-port 必须是 0 到 65535 之间的端口号，收到的是“{value}”。',
   'error.export.idInUse': '名为 {id} 的导出已在进行中。',
   'error.workerWedged': '图像工作进程在取消后 {seconds} 秒内没有停止（似乎卡住了），已被终止并重新启动；该任务没有完成。排在后面的任务会继续。',
   'error.planTimeout': '图像工作进程在 {seconds} 秒内没有回应执行计划请求。',

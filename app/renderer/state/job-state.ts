@@ -28,5 +28,8 @@ export function reduceJob(state: JobView, e: JobEvent): JobView {
       return { status: 'failed', jobId: e.jobId, error: e.error };
     case 'cancelled':
       return { status: 'cancelled', jobId: e.jobId };
+    case 'delivered':
+      // Only A1111 API jobs end this way; the UI never starts one.
+      return state;
   }
 }
