@@ -81,6 +81,8 @@ export class WorkerSupervisor {
   private readonly planTimeoutMs: number;
   /** The cancel watchdog of the running job, and whether it fired (the kill that follows is not a crash). */
   private watchdog: { jobId: string; timer: NodeJS.Timeout; fired: boolean } | undefined;
+  /** The job whose worker is starting, and whether it was cancelled meanwhile. */
+  private starting: { readonly jobId: string; cancelled: boolean } | undefined;
 
   constructor(
     private readonly spawn: SpawnWorker,
@@ -203,8 +205,17 @@ export class WorkerSupervisor {
   /** Runs one job; rejects with a StudioError (code 'cancelled' when cancelled). One job at a time. */
   async run(job: WorkerJob, onProgress: (p: WorkerProgress) => void): Promise<WorkerOutput> {
     // The protocol has one job slot; the job queue never hands over a second job while one runs.
-    if (this.current) throw new Error('WorkerSupervisor.run: a job is already running');
-    const w = await this.start();
+    if (this.current || this.starting) throw new Error('WorkerSupervisor.run: a job is already running');
+    // A cancel that arrives while the worker is still starting must not be lost.
+    const starting = { jobId: job.jobId, cancelled: false };
+    this.starting = starting;
+    let w: WorkerHandle;
+    try {
+      w = await this.start();
+    } finally {
+      this.starting = undefined;
+    }
+    if (starting.cancelled) throw new StudioError('cancelled', notice('error.cancelled'));
     return new Promise<WorkerOutput>((resolve, reject) => {
       this.current = { job, onProgress, resolve, reject };
       w.send({
@@ -254,6 +265,10 @@ export class WorkerSupervisor {
    * wedged: it is killed, the job fails saying so, and a fresh worker takes the next job.
    */
   cancel(jobId: string): void {
+    if (this.starting?.jobId === jobId) {
+      this.starting.cancelled = true;
+      return;
+    }
     if (this.current?.job.jobId !== jobId) return;
     this.worker?.send({ type: 'cancel', seq: Date.now(), jobId });
     if (this.watchdog?.jobId === jobId) return;
