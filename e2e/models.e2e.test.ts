@@ -44,9 +44,10 @@ describe('models and downloads in Chromium', () => {
     await hub?.close();
   });
 
-  it('shows the catalog with sizes, free space and what cannot run yet', async () => {
+  it('shows the catalog with sizes and free space, every family runnable', async () => {
     await entry('Qwen-Image').getByText('base model · about 57.7 GB').waitFor();
-    await entry('SDXL-Turbo').getByText('Not runnable yet').waitFor();
+    await entry('SDXL-Turbo').getByRole('button', { name: 'Download' }).waitFor();
+    await entry('SD-Turbo').getByRole('button', { name: 'Download' }).waitFor();
     await page.getByText(/GB free for models/).waitFor();
   });
 

@@ -6,6 +6,7 @@ import { basename, extname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { MAX_SEED, parseSeed, parseSize, type GenerationRequestInput, type OutputFormat } from '../shared/generation.js';
 import { speedPresetFor } from '../shared/lora-presets.js';
+import { familyById } from '../shared/model-families.js';
 import { CATALOG, parseRepoSpec } from '../shared/catalog.js';
 import { defaultModelsDir, pullRepository, sourcesFor } from './library/pull.js';
 import { inspectLoraFile } from './library/lora-inspect.js';
@@ -26,7 +27,8 @@ const USAGE = `studio: a desktop studio for few-step text-to-image models
 Usage:
   studio generate --prompt TEXT [--negative TEXT] [--seed N] [--steps N] [--size WxH]
                   [--guidance X] [--format png|jpeg95|jpeg80] [--out FILE] [--model DIR]
-                  [--lora FILE[:STRENGTH] ...]   (a Lightning/Turbo LoRA also sets steps and sampler)
+                  [--lora FILE[:STRENGTH] ...]   (a speed LoRA also sets steps and sampler)
+                  [--image FILE [--strength S]]  image-to-image (models that take an input image)
   studio serve [--port N] [--open] [--api] [--api-port N] [--api-auth USER:PASSWORD] [--listen]
                [--cors-allow-origins ORIGIN,...]   (--api: the A1111-compatible API, on 127.0.0.1:7860)
   studio history [--search TEXT] [--model ID] [--limit N] [--json]
@@ -74,12 +76,14 @@ async function generate(args: string[]): Promise<number> {
       out: { type: 'string' },
       model: { type: 'string' },
       lora: { type: 'string', multiple: true },
+      image: { type: 'string' },
+      strength: { type: 'string' },
       'data-dir': { type: 'string' },
     },
     strict: true,
   });
-  const size = values.size === undefined ? { width: 1024, height: 1024 } : parseSize(values.size);
-  if (!size) throw new StudioError('invalid-request', notice('error.cliSize', { value: values.size ?? '' }));
+  const explicitSize = values.size === undefined ? undefined : parseSize(values.size);
+  if (values.size !== undefined && !explicitSize) throw new StudioError('invalid-request', notice('error.cliSize', { value: values.size }));
   const num = (name: string, v: string | undefined): number | undefined => {
     if (v === undefined) return undefined;
     const n = Number(v);
@@ -97,8 +101,11 @@ async function generate(args: string[]): Promise<number> {
     if (values.model !== undefined) {
       const dir = resolve(values.model);
       modelId = `folder:${basename(dir)}`;
-      studio.models.register(modelId, dir, basename(dir));
+      await studio.models.registerFolder(modelId, dir, basename(dir));
     }
+    // What the model's family starts from, unless the command line says otherwise.
+    const family = familyById(studio.models.get(modelId).family);
+    const size = explicitSize ?? { width: family?.defaults.width ?? 1024, height: family?.defaults.height ?? 1024 };
     const loras = (values.lora ?? []).map((spec, i) => {
       // FILE or FILE:STRENGTH (a Windows drive letter's colon is not a strength).
       const m = /^(.*?)(?::(-?\d*\.?\d+))?$/.exec(spec)!;
@@ -107,18 +114,19 @@ async function generate(args: string[]): Promise<number> {
       return { id: `file:${i}`, strength: m[2] === undefined ? 1 : Number(m[2]), file };
     });
     // A speed LoRA sets the step count unless --steps says otherwise.
-    const preset = loras.map((l) => speedPresetFor(basename(l.file))).find((p) => p !== undefined);
+    const preset = loras.map((l) => speedPresetFor(basename(l.file), family?.id)).find((p) => p !== undefined);
     const format = formatFor(values.out, values.format);
     const request: GenerationRequestInput = {
       prompt: values.prompt ?? '',
       negativePrompt: values.negative ?? '',
-      steps: num('steps', values.steps) ?? preset?.steps ?? 4,
+      steps: num('steps', values.steps) ?? preset?.steps ?? family?.defaults.steps ?? 4,
       loras: loras.map(({ id, strength }) => ({ id, strength })),
       width: size.width,
       height: size.height,
       modelId,
       ...(values.seed !== undefined ? { seed: seedArg(values.seed) } : {}),
       ...(values.guidance !== undefined ? { guidance: num('guidance', values.guidance) } : {}),
+      ...(values.image !== undefined ? { initImage: { path: resolve(values.image), strength: num('strength', values.strength) ?? 0.5 } } : {}),
       ...(format ? { format } : {}),
     };
     const job = studio.submit(request);
@@ -281,7 +289,7 @@ async function pull(args: string[]): Promise<number> {
     strict: true,
   });
   const spec = positionals[0] ? parseRepoSpec(positionals[0]) : undefined;
-  if (!spec) throw new StudioError('invalid-request', notice('error.cliRepo'));
+  if (!spec) throw new StudioError('invalid-request', notice('error.cliRepo', { example: CATALOG[0]?.huggingface?.repo ?? 'org/name' }));
   if (!['hf', 'modelscope', 'auto'].includes(values.source)) throw new StudioError('invalid-request', notice('error.cliSource'));
   const catalogEntry = CATALOG.find((c) => c.huggingface?.repo === spec.repo || c.modelscope?.repo === spec.repo);
   const include = values.include ?? catalogEntry?.huggingface?.include ?? [];

@@ -1,6 +1,7 @@
 // What the window needs from the studio beyond generating: step previews, the queue, model folders the
 // user already has, plans for models not downloaded yet, and LoRA cards that can be deleted or given a
 // preview. A real worker process, a real data folder.
+import { demoFamily } from '../shared/model-families.js';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -65,7 +66,7 @@ describe('the studio behind the window', () => {
     await studio.addModelFolder(`${dir}/`);
     expect(studio.info('browser').models.filter((m) => m.path === dir)).toHaveLength(1);
     // A new start finds it again.
-    const again = new ModelRegistry(builtInDemoModelDir(), join(studio.layout.root, 'model-folders.json'));
+    const again = new ModelRegistry(builtInDemoModelDir(), demoFamily(), join(studio.layout.root, 'model-folders.json'));
     await again.discover(join(studio.layout.root, 'no-models'), { HF_HUB_CACHE: join(studio.layout.root, 'no-cache') });
     expect(again.list().map((m) => m.id)).toContain(info.id);
     const record = await studio.submit({ ...base, steps: 1, modelId: info.id }).completion;

@@ -175,17 +175,26 @@ describe('Studio with the real worker', () => {
       /has no transformer\/ folder; the download is incomplete/,
     ],
     [
-      'an SDXL folder',
+      'an SDXL folder whose download is incomplete',
       (dir: string) => {
         writeFileSync(join(dir, 'model_index.json'), JSON.stringify({ _class_name: 'StableDiffusionXLPipeline' }));
         return dir;
       },
-      /holds a StableDiffusionXLPipeline, which the studio cannot run yet/,
+      /has no unet\/ folder; the download is incomplete/,
     ],
   ])('fails clearly on %s', async (_, make, pattern) => {
     const dir = make(mkdtempSync(join(tmpdir(), 'studio-model-')));
-    studio.models.register('custom', dir);
+    await studio.models.registerFolder('custom', dir, 'custom');
+    const before = countGenerations(studio.db);
     await expect(studio.submit({ ...base, modelId: 'custom' }).completion).rejects.toThrow(pattern);
+    expect(countGenerations(studio.db)).toBe(before);
+  });
+
+  it('refuses a folder whose model_index.json names no family it runs, naming the file, before any job', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'studio-model-'));
+    writeFileSync(join(dir, 'model_index.json'), JSON.stringify({ _class_name: 'FluxPipeline' }));
+    await expect(studio.models.registerFolder('flux', dir, 'flux')).rejects.toThrow(/model_index\.json names the pipeline FluxPipeline, which is no model family the studio runs \(it runs QwenImagePipeline, StableDiffusionXLPipeline, StableDiffusionPipeline\)/);
+    expect(() => studio.models.get('flux')).toThrow(/The model "flux" is not installed/);
   });
 });
 

@@ -4,6 +4,7 @@
 import { randomInt, randomUUID } from 'node:crypto';
 import { basename, join } from 'node:path';
 import type { AppInfo, ModelInfo } from '../shared/contract.js';
+import { demoFamily, familyById, type FamilyInfo } from '../shared/model-families.js';
 import { ApiControl } from './api/api-control.js';
 import { formatA1111Parameters } from '../shared/a1111-parameters.js';
 import { MAX_SEED, validateGenerationRequest, type GenerationRecord, type OutputFormat, type Recipe, type ResolvedRequest, type SamplerSettings } from '../shared/generation.js';
@@ -15,6 +16,7 @@ import { checkModelFolderPath } from './registry/model-folder-path.js';
 import { notice } from '../shared/notices.js';
 import type { PlanReport } from '../shared/vram-plan.js';
 import { PLAIN_FILE_URLS, type FileUrls } from './file-urls.js';
+import { readInputImage } from './images/input-image.js';
 import { HistoryService } from './history/history-service.js';
 import { recipeOf, saveGeneration } from './history/save-generation.js';
 import { encodeImage } from './images/save-image.js';
@@ -81,7 +83,7 @@ export class Studio {
     this.swept = data.swept;
     this.releaseDataFolder = data.release;
     const urls = () => this.urls;
-    this.models = new ModelRegistry(options.demoModelDir, join(this.layout.root, 'model-folders.json'));
+    this.models = new ModelRegistry(options.demoModelDir, demoFamily(), join(this.layout.root, 'model-folders.json'));
     this.loras = new LoraRegistry(new LoraLibrary(join(this.layout.root, 'loras')), urls);
     this.history = new HistoryService(this.db, this.layout, urls);
     this.exports = new ExportService(join(this.layout.root, 'exports'), this.layout.images, this.history, urls);
@@ -97,7 +99,8 @@ export class Studio {
       ...(options.env ? { env: options.env } : {}),
       onInstalled: async (entry, dir, files) => {
         if (entry.kind === 'base') {
-          if (entry.runnable) this.models.register(`local:${basename(dir)}`, dir, entry.title, 'download');
+          const family = familyById(entry.family);
+          if (entry.runnable && family) this.models.register(`local:${basename(dir)}`, dir, entry.title, family, 'download');
           return;
         }
         // A downloaded LoRA goes into the library, where the UI lists it with its preset.
@@ -179,7 +182,18 @@ export class Studio {
       throw new StudioError('invalid-request', first.notice, v.problems.map((p) => `${p.field}: ${p.message}`).join('; '));
     }
     const model = this.models.get(v.value.modelId);
+    const family = familyById(model.family);
+    if (!family) throw new StudioError('model-unsupported', notice('error.modelUnknown', { id: model.id }), model.family);
     const { loras, preset } = this.loras.resolve(v.value.loras);
+    if (preset && preset.family !== family.id) {
+      const lora = loras.find((l) => l.role === 'speed');
+      throw new StudioError(
+        'invalid-request',
+        notice('error.loraWrongFamily', { file: basename(lora?.file ?? preset.label), preset: preset.label, loraFamily: familyById(preset.family)?.title ?? preset.family, modelFamily: family.title }),
+        lora?.file,
+      );
+    }
+    checkInitImage(v.value, family);
     const request: ResolvedRequest = { ...v.value, seed: v.value.seed ?? randomInt(0, MAX_SEED + 1) };
     const jobId = randomUUID();
     const completion = this.jobs.enqueue({ jobId, request, work: { model, loras, sampler: preset?.sampler, keep: options.keep } });
@@ -197,16 +211,36 @@ export class Studio {
         onProgress(preview ? { ...rest, preview: await previewDataUrl(preview).catch(() => undefined) } : rest);
       });
     };
+    const init = await this.initImage(job.request);
     const out = await this.supervisor
-      .run({ jobId: job.jobId, modelDir: model.dir, request: job.request, loras: loras.map(({ file, strength, role }) => ({ file, strength, role })), ...(sampler ? { sampler } : {}) }, forward)
+      .run(
+        {
+          jobId: job.jobId,
+          modelDir: model.dir,
+          request: job.request,
+          loras: loras.map(({ file, strength, role }) => ({ file, strength, role })),
+          ...(sampler ? { sampler } : {}),
+          ...(init ? { initImage: { width: init.image.width, height: init.image.height, rgb: init.image.rgb, strength: init.strength } } : {}),
+        },
+        forward,
+      )
       .finally(() => forwarded);
     onProgress({ phase: 'saving', step: job.request.steps, totalSteps: job.request.steps });
     const ctx = { db: this.db, layout: this.layout, appVersion: this.options.appVersion };
-    const finished = { jobId: job.jobId, request: job.request, model, loras, out, startedAt };
+    const finished = { jobId: job.jobId, request: job.request, model, loras, out, startedAt, ...(init ? { initImage: { source: init.source, sha256: init.image.sha256, strength: init.strength } } : {}) };
     if (keep) return { kept: true, record: await saveGeneration(ctx, finished) };
     const recipe = await recipeOf(ctx, finished);
     const image = await encodeImage(out.image, job.request.format, formatA1111Parameters(recipe));
     return { kept: false, jobId: job.jobId, recipe, format: job.request.format, image };
+  }
+
+  /** The request's input image, decoded and fitted to its size: a file, or an image of the history. */
+  private async initImage(request: ResolvedRequest): Promise<{ image: Awaited<ReturnType<typeof readInputImage>>; source: string; strength: number } | undefined> {
+    const init = request.initImage;
+    if (!init) return undefined;
+    const file = init.generationId ? this.history.imagePath(init.generationId) : init.path!;
+    const source = init.generationId ?? basename(file);
+    return { image: await readInputImage(file, request.width, request.height, source), source, strength: init.strength };
   }
 
   async close(): Promise<void> {
@@ -215,5 +249,15 @@ export class Studio {
     await this.supervisor.stop();
     this.db.close();
     this.releaseDataFolder();
+  }
+}
+
+/** Image input only where the family takes it, and a strength that leaves at least one step to run. */
+function checkInitImage(request: { readonly steps: number; readonly initImage?: { readonly strength: number } }, family: FamilyInfo): void {
+  const init = request.initImage;
+  if (!init) return;
+  if (!family.imageInput) throw new StudioError('invalid-request', notice('error.imageInputUnsupported', { family: family.title }), 'initImage');
+  if (Math.floor(request.steps * init.strength) < 1) {
+    throw new StudioError('invalid-request', notice('error.strengthTooLow', { strength: init.strength, steps: request.steps }), 'initImage.strength');
   }
 }

@@ -1,6 +1,7 @@
 // The A1111 "parameters" text that other tools (A1111, Forge, ComfyUI readers, Civitai) read from images.
 
 import type { Recipe } from './generation.js';
+import { a1111Sampler } from './samplers.js';
 
 /** Quotes a value the way A1111 does when it would break the comma-separated list. */
 function quoteIfNeeded(value: string): string {
@@ -12,14 +13,16 @@ function quoteIfNeeded(value: string): string {
  * The studio's own exact recipe follows as `Studio recipe: {json}` so nothing is lost in the round trip.
  */
 export function formatA1111Parameters(recipe: Recipe): string {
+  const sampler = a1111Sampler(recipe.sampler);
   const pairs: [string, string][] = [
     ['Steps', String(recipe.steps)],
-    ['Sampler', 'Euler'],
-    ['Schedule type', 'Flow match (exponential shift)'],
+    ['Sampler', sampler.sampler],
+    ['Schedule type', sampler.schedule],
     ['CFG scale', String(recipe.guidance)],
     ['Seed', String(recipe.seed)],
     ['Size', `${recipe.width}x${recipe.height}`],
   ];
+  if (recipe.initImage) pairs.push(['Denoising strength', String(recipe.initImage.strength)]);
   // A1111's "Model hash" is the checkpoint's weights. A diffusers folder has one weights file per component:
   // the denoiser's (listed first) stands for the model, never a config file.
   const mainHash = recipe.modelHashes.find((h) => h.file.endsWith('.safetensors'));

@@ -1,6 +1,7 @@
 // The one typed contract between the renderer and its host (Electron main or the browser host).
 
 import { z } from 'zod';
+import type { FamilyId } from './model-families.js';
 import type { PlanReport } from './vram-plan.js';
 import { MAX_SIDE, generationRequestSchema, type GenerationRecord, type ResolvedRequest } from './generation.js';
 import type { Notice } from './notices.js';
@@ -10,7 +11,8 @@ import type { Result, SerializedError } from './result.js';
 export interface ModelInfo {
   readonly id: string;
   readonly name: string;
-  readonly family: 'qwen-image';
+  /** The model family (see model-families.ts): its defaults, sizes and abilities. */
+  readonly family: FamilyId;
   /** True for the small built-in model (untrained weights): its images are abstract, not real pictures. */
   readonly isDemo: boolean;
   /** Where the studio found it: built in, downloaded from the catalog, the Hugging Face cache, a folder the user named. */

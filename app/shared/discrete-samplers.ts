@@ -2,23 +2,44 @@
 // as recorded with an image, read from a diffusers scheduler_config.json, and their timestep/sigma
 // schedules, computed with the reference implementations' float32 rounding.
 
-export type DiscreteSamplerName = 'euler' | 'euler-ancestral' | 'lcm';
-export const DISCRETE_SAMPLER_NAMES: readonly DiscreteSamplerName[] = ['euler', 'euler-ancestral', 'lcm'];
+import { z } from 'zod';
 
-export interface DiscreteSamplerSettings {
-  readonly name: DiscreteSamplerName;
-  readonly numTrainTimesteps: number;
-  readonly betaStart: number;
-  readonly betaEnd: number;
-  readonly betaSchedule: 'scaled_linear' | 'linear';
-  readonly predictionType: 'epsilon' | 'v_prediction';
+export const DISCRETE_SAMPLER_NAMES = ['euler', 'euler-ancestral', 'lcm'] as const;
+export type DiscreteSamplerName = (typeof DISCRETE_SAMPLER_NAMES)[number];
+
+/** A discrete-time sampler's settings, as recorded with each image. */
+export const discreteSamplerSchema = z.object({
+  name: z.enum(DISCRETE_SAMPLER_NAMES),
+  numTrainTimesteps: z.number().int().positive().max(100_000),
+  betaStart: z.number(),
+  betaEnd: z.number(),
+  betaSchedule: z.enum(['scaled_linear', 'linear']),
+  predictionType: z.enum(['epsilon', 'v_prediction']),
   /** How inference timesteps are spread over the training ones (Euler samplers; LCM has its own grid). */
-  readonly timestepSpacing: 'trailing' | 'leading' | 'linspace';
-  readonly stepsOffset: number;
+  timestepSpacing: z.enum(['trailing', 'leading', 'linspace']),
+  stepsOffset: z.number(),
   /** LCM: the distillation's step grid (50 steps) and its boundary-condition time scaling (10). */
-  readonly originalInferenceSteps: number;
-  readonly timestepScaling: number;
-}
+  originalInferenceSteps: z.number().int().positive().max(100_000),
+  timestepScaling: z.number(),
+});
+export type DiscreteSamplerSettings = z.infer<typeof discreteSamplerSchema>;
+
+/** The turbo models' sampler (stabilityai/sdxl-turbo's scheduler): Euler ancestral, trailing spacing. */
+export const TURBO_EULER_ANCESTRAL: DiscreteSamplerSettings = {
+  name: 'euler-ancestral',
+  numTrainTimesteps: 1000,
+  betaStart: 0.00085,
+  betaEnd: 0.012,
+  betaSchedule: 'scaled_linear',
+  predictionType: 'epsilon',
+  timestepSpacing: 'trailing',
+  stepsOffset: 1,
+  originalInferenceSteps: 50,
+  timestepScaling: 10,
+};
+
+/** LCM with the SD/SDXL training schedule: what LCM-LoRA is used with. */
+export const LCM_SAMPLER: DiscreteSamplerSettings = { ...TURBO_EULER_ANCESTRAL, name: 'lcm', timestepSpacing: 'leading' };
 
 const f32 = Math.fround;
 

@@ -1,6 +1,22 @@
 // Flow-matching Euler schedule with dynamic exponential time shift, as the Qwen-Image pipelines compute it.
 
-import type { SamplerSettings } from './generation.js';
+import { z } from 'zod';
+
+/** The flow-matching Euler sampler's settings, as recorded with each image. */
+export const flowMatchSamplerSchema = z.object({
+  name: z.literal('flow-match-euler'),
+  shift: z.number(),
+  useDynamicShifting: z.boolean(),
+  timeShiftType: z.enum(['exponential', 'linear']),
+  baseShift: z.number(),
+  maxShift: z.number(),
+  baseImageSeqLen: z.number(),
+  maxImageSeqLen: z.number(),
+  shiftTerminal: z.number().nullable(),
+  numTrainTimesteps: z.number(),
+});
+export type FlowMatchSamplerSettings = z.infer<typeof flowMatchSamplerSchema>;
+type SamplerSettings = FlowMatchSamplerSettings;
 
 /** The scheduler_config.json of Qwen/Qwen-Image. */
 export const QWEN_IMAGE_DEFAULT_SAMPLER: SamplerSettings = {

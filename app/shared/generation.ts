@@ -2,6 +2,7 @@
 
 import type { Precision } from './precision.js';
 import { z } from 'zod';
+import type { SamplerSettings } from './samplers.js';
 import { isNoticeKey, notice, noticeText, type Notice, type NoticeKey, type NoticeParams } from './notices.js';
 
 export const SIZE_STEP = 16;
@@ -22,7 +23,7 @@ export interface SizePreset {
   readonly height: number;
 }
 
-/** The size presets users expect from the Qwen-Image family and SDXL-Turbo. */
+/** Size presets every family offers (each family lists its own in model-families.ts). */
 export const SIZE_PRESETS: readonly SizePreset[] = [
   { width: 1024, height: 1024 },
   { width: 1328, height: 1328 },
@@ -63,6 +64,19 @@ export function parseSeed(text: string): number | undefined {
   return n <= MAX_SEED ? n : undefined;
 }
 
+/**
+ * Image-to-image: the picture to start from, a file on the studio's machine (CLI, desktop app) or an image
+ * of the history, and its strength: the share of the schedule that repaints it (1 = from pure noise).
+ */
+export const initImageSchema = z
+  .object({
+    path: z.string().min(1).max(4096).optional(),
+    generationId: z.string().regex(/^[0-9a-f-]{36}$/, 'not a generation id').optional(),
+    strength: z.number().gt(0, 'validation.strengthRange').max(1, 'validation.strengthRange'),
+  })
+  .strict()
+  .refine((v) => (v.path === undefined) !== (v.generationId === undefined), { message: 'validation.initImageSource' });
+
 /** A request as the user (UI or CLI) sends it; the seed is filled in by the main process when absent. */
 export const generationRequestSchema = z
   .object({
@@ -90,6 +104,7 @@ export const generationRequestSchema = z
       )
       .max(8, 'validation.loraCount')
       .default([]),
+    initImage: initImageSchema.optional(),
   })
   .strict()
   .refine((r) => r.width * r.height <= MAX_PIXELS, {
@@ -153,18 +168,7 @@ export function parseSize(text: string): SizePreset | undefined {
 }
 
 /** Sampler settings recorded with each image, enough to rerun the same schedule. */
-export interface SamplerSettings {
-  readonly name: 'flow-match-euler';
-  readonly shift: number;
-  readonly useDynamicShifting: boolean;
-  readonly timeShiftType: 'exponential' | 'linear';
-  readonly baseShift: number;
-  readonly maxShift: number;
-  readonly baseImageSeqLen: number;
-  readonly maxImageSeqLen: number;
-  readonly shiftTerminal: number | null;
-  readonly numTrainTimesteps: number;
-}
+export type { SamplerSettings } from './samplers.js';
 
 export interface LoraUse {
   readonly name: string;
@@ -208,6 +212,8 @@ export interface Recipe {
   readonly device: string;
   /** The precision the transformer computed in (f32, fp16, bf16); absent in records made before it was recorded. */
   readonly precision?: Precision;
+  /** Image-to-image: the input image (file name or history id, its sha256) and the strength. */
+  readonly initImage?: { readonly source: string; readonly sha256: string; readonly strength: number };
 }
 
 export interface GenerationRecord {

@@ -47,7 +47,7 @@ export function defaultPrecision(provider: PrecisionProvider, computeCapability?
  * kernels on CUDA only from opset 22 and its upsampling (Resize) none at all, so under `bf16` it runs in
  * float16 with its norms in float32 (its activations stay far below float16's range).
  */
-export function componentPrecision(plan: Precision, component: 'transformer' | 'text-encoder' | 'vae' | 'modulation'): Precision {
+export function componentPrecision(plan: Precision, component: 'denoiser' | 'text-encoder' | 'vae' | 'modulation'): Precision {
   if (component === 'modulation') return 'f32';
   if (component === 'vae' && plan === 'bf16') return 'fp16';
   return plan;

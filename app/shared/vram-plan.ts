@@ -8,7 +8,25 @@
 import { notice, type Notice } from './notices.js';
 import type { Precision } from './precision.js';
 
+/**
+ * The component that runs at every step, as its family describes it: what plan labels call it, the plan
+ * kinds the family's runner has, and its own estimates of activations, FLOPs and style-slot inputs. Each
+ * estimate left out falls back to the MMDiT formulas below (the denoiser as a stack of equal blocks).
+ */
+export interface DenoiserModel {
+  readonly label: string;
+  readonly kinds?: readonly PlanKind[];
+  /** Peak activation bytes of one call with `batch` rows. */
+  readonly activationBytes?: (width: number, height: number, batch: number) => number;
+  /** FLOPs of one step with `batch` rows. */
+  readonly flops?: (width: number, height: number, batch: number) => number;
+  /** Float32 bytes of `count` style slots of `rank`. */
+  readonly slotBytes?: (count: number, rank: number) => number;
+}
+
 export interface ComponentSizes {
+  /** Absent: a transformer of `blockBytes` blocks, estimated with the formulas below. */
+  readonly denoiser?: DenoiserModel;
   readonly textEncoderBytes: number;
   /** Weight bytes of each transformer block, in order. */
   readonly blockBytes: readonly number[];
@@ -127,7 +145,9 @@ export function planFor(stored: ComponentSizes, width: number, height: number, b
   const slotBytes = adapters.styleSlotBytes ?? 0;
   const other = sizes.transformerOtherBytes + (adapters.loraBytes ?? 0) + slotBytes;
   const transformer = blocks + other;
-  const act = transformerActivations(sizes, tokens, batch);
+  const denoiser = sizes.denoiser;
+  const label = denoiser?.label ?? 'denoiser';
+  const act = denoiser?.activationBytes?.(width, height, batch) ?? transformerActivations(sizes, tokens, batch);
   const vaeTiled = width * height > VAE_TILE_ABOVE;
   const vaeAct = vaeActivations(width * height, vaeTiled);
   const teAct = textEncoderActivations(sizes);
@@ -137,7 +157,7 @@ export function planFor(stored: ComponentSizes, width: number, height: number, b
   // (6d x d per stream against 12d x d for attention and MLP: a third of the parameters) acts once per step
   // on the timestep embedding. So every token meets a third of the parameters: ~73 TFLOP at 1024x1024.
   const joint = tokens + 256;
-  const flops = batch * (2 * (params / 3) * joint + 4 * sizes.blockBytes.length * joint * joint * sizes.width);
+  const flops = denoiser?.flops?.(width, height, batch) ?? batch * (2 * (params / 3) * joint + 4 * sizes.blockBytes.length * joint * joint * sizes.width);
   const compute = flops / (device.tflops * 1e12);
   // Style-slot matrices are session inputs: a GPU provider copies them to the card at every run.
   const inputCopy = device.copiesInputs ? slotBytes / (device.pcieGBs * 1e9) : 0;
@@ -145,6 +165,7 @@ export function planFor(stored: ComponentSizes, width: number, height: number, b
   const budget = device.vramBytes * SAFETY;
   const plans: PlanPrediction[] = [];
   const add = (p: Omit<PlanPrediction, 'fits' | 'vaeTiled'>) =>
+    (denoiser?.kinds ?? PLAN_KINDS).includes(p.kind) &&
     plans.push({ ...p, secondsPerStep: p.secondsPerStep + inputCopy, vaeTiled, fits: p.peakVramBytes <= budget && p.peakRamBytes <= device.ramBytes * SAFETY });
 
   add({
@@ -157,7 +178,7 @@ export function planFor(stored: ComponentSizes, width: number, height: number, b
   });
   add({
     kind: 'sequential',
-    label: 'one component at a time (text encoder, transformer, VAE)',
+    label: `one component at a time (text encoder, ${label}, VAE)`,
     peakVramBytes: Math.max(sizes.textEncoderBytes + teAct, transformer + act, sizes.vaeBytes + vaeAct) + RUNTIME_OVERHEAD,
     peakRamBytes: 2 * GB,
     secondsPerStep: compute,
@@ -170,7 +191,7 @@ export function planFor(stored: ComponentSizes, width: number, height: number, b
   if (groupBlocks < sizes.blockBytes.length) {
     add({
       kind: 'streamed',
-      label: `transformer streamed in groups of ${groupBlocks} blocks`,
+      label: `${label} streamed in groups of ${groupBlocks} blocks`,
       peakVramBytes: Math.max(sizes.textEncoderBytes + teAct, other + 2 * groupBlocks * perBlock + act, sizes.vaeBytes + vaeAct) + RUNTIME_OVERHEAD,
       peakRamBytes: 2 * GB + 2 * groupBlocks * perBlock,
       // Transfers overlap the compute of the other group; the slower of the two sets the pace.
@@ -205,7 +226,7 @@ export function planFor(stored: ComponentSizes, width: number, height: number, b
     const g = Math.max(1, Math.floor(room / (2 * qPerBlock)));
     add({
       kind: 'int4-streamed',
-      label: `4-bit weights, transformer streamed in groups of ${g} blocks`,
+      label: `4-bit weights, ${label} streamed in groups of ${g} blocks`,
       peakVramBytes: Math.max(sizes.textEncoderBytes * q4 + teAct, other + 2 * g * qPerBlock + act, sizes.vaeBytes + vaeAct) + RUNTIME_OVERHEAD,
       peakRamBytes: 2 * GB,
       secondsPerStep: Math.max(compute * 1.25, pcie(blocks * q4)),

@@ -5,6 +5,7 @@ import { generationRequestSchema, seedSchema } from './generation.js';
 import { JOB_PHASES } from './progress.js';
 import { isNoticeKey, type Notice, type NoticeKey } from './notices.js';
 import { ERROR_CODES } from './result.js';
+import { samplerSchema } from './samplers.js';
 import type { ComponentSizes, PlanReport } from './vram-plan.js';
 import { PRECISIONS } from './precision.js';
 
@@ -23,18 +24,7 @@ const serializedError = z.object({
   notice: noticeSchema,
 });
 
-export const samplerSchema = z.object({
-  name: z.literal('flow-match-euler'),
-  shift: z.number(),
-  useDynamicShifting: z.boolean(),
-  timeShiftType: z.enum(['exponential', 'linear']),
-  baseShift: z.number(),
-  maxShift: z.number(),
-  baseImageSeqLen: z.number(),
-  maxImageSeqLen: z.number(),
-  shiftTerminal: z.number().nullable(),
-  numTrainTimesteps: z.number(),
-});
+export { samplerSchema } from './samplers.js';
 
 export const workerLoraSchema = z.object({ file: z.string().min(1), strength: z.number(), role: z.enum(['speed', 'style']) });
 export type WorkerLora = z.infer<typeof workerLoraSchema>;
@@ -50,6 +40,10 @@ export const toWorkerSchema = z.discriminatedUnion('type', [
     loras: z.array(workerLoraSchema).default([]),
     /** Replaces the model folder's scheduler config (a speed LoRA's preset). */
     sampler: samplerSchema.optional(),
+    /** Image-to-image: the input image, already decoded and fitted to the request's size by the main process. */
+    initImage: z
+      .object({ width: z.number().int().positive(), height: z.number().int().positive(), rgb: z.custom<Uint8Array>((v) => v instanceof Uint8Array, 'expected bytes'), strength: z.number().gt(0).max(1) })
+      .optional(),
   }),
   z.object({ type: z.literal('cancel'), seq: z.number().int(), jobId }),
   /** Asks for the plan report of a model at a size; answered by plan-report or plan-failed. */

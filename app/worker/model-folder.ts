@@ -1,8 +1,10 @@
 // Recognises a model folder (a diffusers-layout folder or a Hugging Face cache entry) by its
-// model_index.json, and says clearly what it is and whether the studio can run it.
+// model_index.json: its family (from the registry), its component folders, and the files whose bytes
+// determine an image.
 
 import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
+import { familyOfPipelineClass, knownPipelineClasses, type FamilyId } from '../shared/model-families.js';
 import { StudioError } from '../shared/result.js';
 import { notice, type NoticeKey } from '../shared/notices.js';
 
@@ -14,24 +16,37 @@ export interface ModelFileInfo {
   readonly sha256?: string;
 }
 
-export interface ModelFolder {
-  readonly family: 'qwen-image';
+/**
+ * A model folder of some family. `components` holds each component folder by the camelCase of its
+ * model_index.json name (text_encoder_2 -> textEncoder2); a family's code narrows it to the ones it reads.
+ */
+export interface ModelFolder<C extends string = string> {
+  readonly family: FamilyId;
   /** The folder holding model_index.json (for the HF cache: a snapshots/<revision> folder). */
   readonly dir: string;
   /** The folder weights may be read under: dir, or the HF cache's models--org--name folder. */
   readonly root: string;
   readonly name: string;
   readonly isDemo: boolean;
-  readonly components: { readonly textEncoder: string; readonly transformer: string; readonly vae: string; readonly tokenizer: string; readonly scheduler: string };
+  readonly components: Readonly<Record<C, string>>;
+  /** model_index.json as read (pipeline options such as force_zeros_for_empty_prompt). */
+  readonly index: Readonly<Record<string, unknown>>;
   /** Files whose bytes determine the output, hashed into every recipe. */
   readonly files: readonly ModelFileInfo[];
 }
 
-const NOT_YET: Record<string, NoticeKey> = {
-  StableDiffusionXLPipeline: 'error.modelNotYet',
-  StableDiffusionPipeline: 'error.modelNotYet',
-  QwenImageEditPipeline: 'error.modelEditUnsupported',
-};
+/** text_encoder_2 -> textEncoder2 */
+export function componentKey(name: string): string {
+  return name.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+}
+
+/** Narrows a folder to the components a family's code reads, checking each is there. */
+export function withComponents<C extends string>(folder: ModelFolder, keys: readonly C[]): ModelFolder<C> {
+  const have = folder.components as Readonly<Record<string, string | undefined>>;
+  const missing = keys.filter((k) => typeof have[k] !== 'string');
+  if (missing.length > 0) throw new StudioError('model-not-found', notice('error.modelComponentMissing', { dir: folder.dir, component: missing.join(', ') }), folder.dir);
+  return folder;
+}
 
 /** A Hugging Face cache repo folder (models--org--name) resolves to the snapshot its refs/main names. */
 async function resolveHubCache(dir: string): Promise<string> {
@@ -82,36 +97,27 @@ export async function openModelFolder(dirInput: string): Promise<ModelFolder> {
   } catch (e) {
     throw new StudioError('model-unsupported', notice('error.jsonInvalid', { file: indexPath, problem: (e as Error).message }), indexPath);
   }
-  const className = index._class_name;
-  if (className !== 'QwenImagePipeline') {
-    const known = typeof className === 'string' ? NOT_YET[className] : undefined;
-    throw new StudioError(
-      'model-unsupported',
-      notice(known ?? 'error.modelUnknownType', { dir, className: typeof className === 'string' ? className : '?' }),
-      dir,
-    );
+  const family = familyOfPipelineClass(index._class_name);
+  if (!family) {
+    const className = typeof index._class_name === 'string' ? index._class_name : 'no _class_name';
+    throw new StudioError('model-unsupported', notice('error.unknownFamily', { file: indexPath, className, known: knownPipelineClasses().join(', ') }), indexPath);
   }
-  for (const sub of ['transformer', 'text_encoder', 'vae', 'tokenizer', 'scheduler']) {
+  for (const sub of family.components) {
     if (!(await stat(join(dir, sub)).catch(() => undefined))?.isDirectory()) {
       throw new StudioError('model-not-found', notice('error.modelComponentMissing', { dir, component: sub }), join(dir, sub));
     }
   }
   const demo = index._studio_demo as { name?: string } | undefined;
-  const files = (await Promise.all(['transformer', 'text_encoder', 'vae', 'scheduler', 'tokenizer'].map((s) => listFiles(dir, s)))).flat();
+  const files = (await Promise.all(family.components.map((c) => listFiles(dir, c)))).flat();
   const root = hubRoot(dir);
   return {
-    family: 'qwen-image',
+    family: family.id,
     dir,
     root,
     name: demo?.name ?? (root !== dir ? basename(root).replace(/^models--/, '').replace('--', '/') : basename(dir)),
     isDemo: demo !== undefined,
-    components: {
-      textEncoder: join(dir, 'text_encoder'),
-      transformer: join(dir, 'transformer'),
-      vae: join(dir, 'vae'),
-      tokenizer: join(dir, 'tokenizer'),
-      scheduler: join(dir, 'scheduler'),
-    },
+    components: Object.fromEntries(family.components.map((c) => [componentKey(c), join(dir, c)])),
+    index,
     files: files.filter((f) => relative(dir, join(dir, f.path)) === f.path),
   };
 }

@@ -1,5 +1,5 @@
 // `studio plan --model DIR --size WxH [--vram GB]`: the table of execution plans and the one chosen.
-// `--measure PLAN` also runs the transformer under that plan (random inputs, --steps steps) and prints
+// `--measure PLAN` also runs the model's denoiser under that plan (random inputs, --steps steps) and prints
 // what it measured next to what was predicted: time per step, peak host memory, peak VRAM on NVIDIA cards.
 
 import { noticeText } from '../shared/notices.js';
@@ -10,11 +10,9 @@ import { parseSize } from '../shared/generation.js';
 import { choiceOf, describePlan, gpuBudget, parsePlan, type ExecutionChoice, type PlanReport } from '../shared/vram-plan.js';
 import { discoverDevice } from './device.js';
 import { openModelFolder, type ModelFolder } from './model-folder.js';
-import { gaussianNoise } from './noise.js';
 import { providersFromEnv } from './ort.js';
 import { planReport } from './plan-report.js';
-import { openTransformer } from './qwen-image/components.js';
-import { componentLayouts } from './qwen-image/qwen-image-runner.js';
+import { workerFamily } from './families.js';
 
 const GB = 1024 ** 3;
 
@@ -49,47 +47,16 @@ export interface Measured {
 
 async function measure(folder: ModelFolder, plan: ExecutionChoice, width: number, height: number, steps: number, textTokens: number, threads: number): Promise<Measured> {
   const vram = sampleVram();
-  const t0 = performance.now();
-  let quantizeMs = 0;
-  const layouts = componentLayouts(folder, plan);
-  const model = await openTransformer(folder.components.transformer, folder.root, { intraOpThreads: threads, providers: providersFromEnv() }, [], undefined, async (weights) => {
-    // The layout makes (or checks) the n-bit cache: timed apart from loading.
-    const q0 = performance.now();
-    const layout = await layouts.transformer!(weights);
-    quantizeMs = performance.now() - q0;
-    return layout;
-  });
-  await model.load();
-  const loadMs = performance.now() - t0 - quantizeMs;
-  const cfg = model.config;
-  const gridH = height / 16;
-  const gridW = width / 16;
-  const input = {
-    hidden: gaussianNoise(1, gridH * gridW * cfg.inChannels),
-    batch: 1,
-    gridH,
-    gridW,
-    encoder: gaussianNoise(2, textTokens * cfg.jointAttentionDim),
-    textTokens,
-    textLengths: [textTokens],
-    timesteps: Float32Array.of(0.9),
-  };
-  const msPerStep: number[] = [];
-  for (let i = 0; i < steps; i++) {
-    const s = performance.now();
-    await model.run(input);
-    msPerStep.push(performance.now() - s);
-  }
-  await model.release();
+  const m = await workerFamily(folder.family).measure(folder, plan, { width, height, textTokens }, steps, { intraOpThreads: threads, providers: providersFromEnv() });
   const peakVramBytes = vram.stop();
   return {
     plan: describePlan(plan),
-    loadMs,
-    quantizeMs,
-    msPerStep,
+    loadMs: m.loadMs,
+    quantizeMs: m.quantizeMs,
+    msPerStep: m.msPerStep,
     peakRssBytes: process.resourceUsage().maxRSS * 1024,
     ...(peakVramBytes ? { peakVramBytes } : {}),
-    peakLoadedParts: model.peakLoadedParts,
+    peakLoadedParts: m.peakLoadedParts,
   };
 }
 

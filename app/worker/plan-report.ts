@@ -1,12 +1,11 @@
 // The plan report for a model at a size on this device: the planner's table, its choice, and any plan the
-// user forced. Model sizes come from the safetensors headers and are kept per folder; the speed LoRA's
-// side branch and the style slots are counted with the transformer.
+// user forced. Model sizes come from the family's reading of the safetensors headers and are kept per
+// folder; the speed LoRA's side branch and the style slots are counted with the denoiser.
 
+import { workerFamily } from './families.js';
 import type { ModelFolder } from './model-folder.js';
-import { modelSizes } from './qwen-image/model-sizes.js';
-import { STYLE_SLOT_RANK } from './qwen-image/qwen-image-runner.js';
 import { readSafetensorsHeader, DTYPE_BYTES } from './safetensors/safetensors.js';
-import { describePlan, planFor, styleSlotBytes, type Adapters, type ComponentSizes, type ExecutionChoice, type PlanReport } from '../shared/vram-plan.js';
+import { describePlan, planFor, type Adapters, type ComponentSizes, type ExecutionChoice, type PlanReport } from '../shared/vram-plan.js';
 import type { Device } from './device.js';
 
 const sizesByFolder = new Map<string, Promise<ComponentSizes>>();
@@ -32,18 +31,18 @@ export async function planReport(
 ): Promise<{ report: PlanReport; sizes: ComponentSizes; adapters: Adapters }> {
   let sizes = sizesByFolder.get(folder.dir);
   if (!sizes) {
-    sizes = modelSizes(folder);
+    sizes = workerFamily(folder.family).sizes(folder);
     sizesByFolder.set(folder.dir, sizes);
     sizes.catch(() => sizesByFolder.delete(folder.dir));
   }
   const known = await sizes;
-  const adapters: Adapters = { loraBytes: await loraBytes(speedLoraFiles), styleSlotBytes: styleSlotBytes(known, styleCount, STYLE_SLOT_RANK) };
+  const adapters: Adapters = { loraBytes: await loraBytes(speedLoraFiles), styleSlotBytes: workerFamily(folder.family).styleSlotBytes(known, styleCount) };
   const result = planFor(known, width, height, 1, device.budget, adapters);
   return { report: { ...result, device: device.summary, width, height, ...(forced ? { forced: describePlan(forced) } : {}) }, sizes: known, adapters };
 }
 
 /** The report for a model known only by its sizes (a catalog entry): no folder, the default style slots. */
 export function reportForSizes(sizes: ComponentSizes, width: number, height: number, device: Device, loraBytes = 0): PlanReport {
-  const result = planFor(sizes, width, height, 1, device.budget, { loraBytes, styleSlotBytes: styleSlotBytes(sizes, 0, STYLE_SLOT_RANK) });
+  const result = planFor(sizes, width, height, 1, device.budget, { loraBytes, styleSlotBytes: 0 });
   return { ...result, device: device.summary, width, height };
 }

@@ -11,7 +11,8 @@ import { connectToParent } from './parent-channel.js';
 import { workerSettings, type WorkerSettings } from './worker-settings.js';
 import { withPlanFallback } from './plan-fallback.js';
 import { planReport, reportForSizes } from './plan-report.js';
-import { QwenImageRunner } from './qwen-image/qwen-image-runner.js';
+import { workerFamily } from './families.js';
+import type { FamilyRunner } from './family-runner.js';
 
 type GenerateMessage = Extract<ToWorker, { type: 'generate' }>;
 type PlanMessage = Extract<ToWorker, { type: 'plan' }>;
@@ -23,7 +24,7 @@ const threads = Number(process.env.STUDIO_THREADS) || availableParallelism();
 const settings = workerSettings(process.env);
 const vramGB = Number(process.env.STUDIO_VRAM_GB) || undefined;
 let device: Promise<Device> | undefined;
-const loaded = new Map<string, QwenImageRunner>();
+const loaded = new Map<string, FamilyRunner>();
 const running = new Map<string, AbortController>();
 let queue: Promise<void> = Promise.resolve();
 
@@ -38,7 +39,7 @@ function currentDevice(): Promise<Device> {
   return device;
 }
 
-async function loadModel(folder: ModelFolder, plan: ExecutionChoice, limitBytes: number, note: (n: Notice) => void): Promise<{ runner: QwenImageRunner; loadMs: number }> {
+async function loadModel(folder: ModelFolder, plan: ExecutionChoice, limitBytes: number, note: (n: Notice) => void): Promise<{ runner: FamilyRunner; loadMs: number }> {
   const cached = loaded.get(folder.dir);
   if (cached && describePlan(cached.plan) === describePlan(plan)) return { runner: cached, loadMs: 0 };
   const t0 = performance.now();
@@ -49,7 +50,7 @@ async function loadModel(folder: ModelFolder, plan: ExecutionChoice, limitBytes:
   }
   const { providers } = currentSettings();
   const precision = (await currentDevice()).summary.precision;
-  const runner = await QwenImageRunner.open(folder, { intraOpThreads: threads, providers, deviceMemoryLimitBytes: limitBytes, ...(precision ? { precision } : {}) }, plan, note);
+  const runner = await workerFamily(folder.family).open(folder, { intraOpThreads: threads, providers, deviceMemoryLimitBytes: limitBytes, ...(precision ? { precision } : {}) }, plan, note);
   loaded.set(folder.dir, runner);
   return { runner, loadMs: performance.now() - t0 };
 }
@@ -77,9 +78,13 @@ async function generate(msg: GenerateMessage): Promise<void> {
       async (p) => {
         const opened = await loadModel(folder, p, device.budget.vramBytes, note);
         loadMs += opened.loadMs;
-        const sampler = msg.sampler ?? opened.runner.sampler;
-        const image = await opened.runner.generate(msg.request, (progress) => parent.send({ type: 'progress', jobId: msg.jobId, ...progress }), controller.signal, msg.loras, sampler, noteNotice);
-        return { image, runner: opened.runner, sampler };
+        const image = await opened.runner.generate(
+          { request: msg.request, loras: msg.loras, ...(msg.sampler ? { sampler: msg.sampler } : {}), ...(msg.initImage ? { initImage: msg.initImage } : {}) },
+          (progress) => parent.send({ type: 'progress', jobId: msg.jobId, ...progress }),
+          controller.signal,
+          noteNotice,
+        );
+        return { image, runner: opened.runner, sampler: image.sampler };
       },
       (from, to) => note(notice('note.planFallback', { from: describePlan(from), to: describePlan(to) })),
     );

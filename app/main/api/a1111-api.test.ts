@@ -95,7 +95,7 @@ describe('A1111-compatible API', () => {
   beforeAll(async () => {
     await studio.loras.import(copyFileToName(fixtureLora, 'anime-style.safetensors'));
     // An installed model next to the demo: the fixture's tiny Qwen-Image folder.
-    studio.models.register('local:Qwen--Qwen-Image', fixtureModelFolder(mkdtempSync(join(tmpdir(), 'api-model-'))), 'Qwen/Qwen-Image');
+    await studio.models.registerFolder('local:Qwen--Qwen-Image', fixtureModelFolder(mkdtempSync(join(tmpdir(), 'api-model-'))), 'Qwen/Qwen-Image', 'download');
     service = new A1111Service({ studio, keepUnsavedImages: () => keepUnsaved, checkpoint: { get: () => checkpoint, set: (id) => (checkpoint = id) } });
     server = await startApiServer({ service, host: '127.0.0.1', port: 0, credentials: [], corsOrigins: [] });
     base = server.url;

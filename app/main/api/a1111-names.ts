@@ -4,6 +4,8 @@
 // `info` and infotext say so. A name A1111 itself does not know is refused, as A1111 refuses it.
 
 import type { ModelInfo } from '../../shared/contract.js';
+import { FAMILIES } from '../../shared/model-families.js';
+import { a1111Sampler } from '../../shared/samplers.js';
 
 /** A1111 1.10's samplers (name, aliases), as /sdapi/v1/samplers lists them there. */
 const A1111_SAMPLERS: readonly (readonly [string, readonly string[]])[] = [
@@ -45,10 +47,13 @@ const A1111_SCHEDULERS: readonly (readonly [string, string])[] = [
   ['beta', 'Beta'],
 ];
 
-/** What the studio runs for each model family, under A1111's names. */
-const FAMILY_SAMPLING: Readonly<Record<ModelInfo['family'], { readonly sampler: string; readonly scheduler: string; readonly label: string }>> = {
-  'qwen-image': { sampler: 'Euler', scheduler: 'automatic', label: 'Flow match (exponential shift)' },
-};
+/** What the studio runs for each model family (its default sampler), under A1111's names. */
+const FAMILY_SAMPLING: Readonly<Record<ModelInfo['family'], { readonly sampler: string; readonly scheduler: string; readonly label: string }>> = Object.fromEntries(
+  Object.values(FAMILIES).map((f) => {
+    const { sampler, schedule } = a1111Sampler(f.defaultSampler);
+    return [f.id, { sampler, scheduler: A1111_SCHEDULERS.find(([, label]) => label === schedule)?.[0] ?? 'automatic', label: schedule }];
+  }),
+) as Record<ModelInfo['family'], { readonly sampler: string; readonly scheduler: string; readonly label: string }>;
 
 export interface SamplerItem {
   readonly name: string;

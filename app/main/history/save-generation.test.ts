@@ -15,7 +15,7 @@ describe('saving a finished image, when something fails', () => {
 
   it('a LoRA file deleted while its image was made: the failure names that file, not studio.db', async () => {
     const model = fixtureModelFolder(mkdtempSync(join(tmpdir(), 'save-model-')));
-    studio.models.register('fixture', model);
+    await studio.models.registerFolder('fixture', model, 'fixture');
     const lora = join(mkdtempSync(join(tmpdir(), 'save-lora-')), 'style.safetensors');
     copyFileSync(join(appRoot(), 'test-fixtures', 'qwen-image', 'lora', 'lora_lightx2v_format.safetensors'), lora);
     studio.loras.registerFile('style', lora);

@@ -29,6 +29,8 @@ export interface FinishedJob {
   readonly out: WorkerOutput;
   /** performance.now() when the job started running. */
   readonly startedAt: number;
+  /** Image-to-image: where the input came from, its hash and the strength. */
+  readonly initImage?: { readonly source: string; readonly sha256: string; readonly strength: number };
 }
 
 /**
@@ -69,6 +71,7 @@ export async function recipeOf(ctx: SaveContext, job: FinishedJob): Promise<Reci
     appVersion: ctx.appVersion,
     device: job.out.device,
     ...(job.out.precision ? { precision: job.out.precision } : {}),
+    ...(job.initImage ? { initImage: job.initImage } : {}),
   };
 }
 

@@ -3,6 +3,7 @@
 // temporary name and renamed when complete, so a killed export never leaves a file or folder that looks
 // finished; an image whose file is gone is skipped and reported, not a reason to stop.
 
+import { samplerSummary } from '../../shared/samplers.js';
 import { copyFile, mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import type { GenerationRecord } from '../../shared/generation.js';
@@ -44,7 +45,8 @@ export function csvCell(value: string | number): string {
 
 function csvRow(file: string, g: GenerationRecord): string {
   const r = g.recipe;
-  const transformer = r.modelHashes.find((h) => h.file.includes('transformer')) ?? r.modelHashes[0];
+  // The largest weight file: the denoiser's, whatever the family calls it.
+  const weights = r.modelHashes.reduce<(typeof r.modelHashes)[number] | undefined>((a, h) => (!a || h.bytes > a.bytes ? h : a), undefined);
   return [
     file,
     new Date(g.createdAt).toISOString(),
@@ -56,9 +58,9 @@ function csvRow(file: string, g: GenerationRecord): string {
     r.width,
     r.height,
     r.modelName,
-    transformer?.sha256 ?? '',
+    weights?.sha256 ?? '',
     r.loras.map((l) => `${l.name}:${l.strength}`).join(' '),
-    `${r.sampler.name} shift ${r.sampler.baseShift.toFixed(4)}-${r.sampler.maxShift.toFixed(4)}`,
+    samplerSummary(r.sampler),
     r.device,
   ]
     .map(csvCell)

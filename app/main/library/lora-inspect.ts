@@ -4,11 +4,13 @@
 import { open, stat } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
 import { speedPresetFor } from '../../shared/lora-presets.js';
+import { familyOfLoraArchitecture, loraArchitectureOf } from '../../shared/model-families.js';
 import { notice, type Notice } from '../../shared/notices.js';
 import { MAX_HEADER_BYTES, parseSafetensorsHeader, SafetensorsError, type SafetensorsHeader } from '../../shared/safetensors-format.js';
 import { inspectOnThread } from './lora-inspect-thread-client.js';
 
-export type LoraArchitecture = 'qwen-image' | 'sdxl' | 'sd1' | 'flux' | 'unknown';
+/** The base architecture a LoRA was made for, as the family registry recognises it from the keys. */
+export type LoraArchitecture = string;
 
 export interface LoraReport {
   readonly ok: true;
@@ -68,16 +70,6 @@ async function readHeaderBytes(file: string, name: string): Promise<{ bytes: Uin
   }
 }
 
-function architectureOf(keys: readonly string[]): LoraArchitecture {
-  const any = (re: RegExp) => keys.some((k) => re.test(k));
-  // Flux and SD3 share the transformer_blocks/attn names; their feed-forward and single blocks tell them apart.
-  if (any(/double_blocks|single_blocks|single_transformer_blocks|[._]ff[._]net|ff_context/)) return 'flux';
-  if (any(/transformer_blocks[._]\d+[._](img_mlp|txt_mlp|img_mod|txt_mod|attn)/)) return 'qwen-image';
-  if (any(/lora_te2_|text_encoder_2|conditioner/)) return 'sdxl';
-  if (any(/(input_blocks|output_blocks|down_blocks|up_blocks|mid_block)/)) return any(/lora_te1_/) ? 'sdxl' : 'sd1';
-  return 'unknown';
-}
-
 function formatOf(keys: readonly string[]): LoraReport['format'] | undefined {
   if (keys.some((k) => k.startsWith('lora_unet_') || k.startsWith('lora_te'))) return 'kohya';
   if (keys.some((k) => /\.lora_[AB](\.default)?\.weight$/.test(k))) return 'peft';
@@ -127,8 +119,9 @@ export function inspectHeaderBytes(file: string, name: string, bytes: Uint8Array
         .replace(/^(model[._])?layers[._]\d+[._]/, ''),
     ),
   );
-  const architecture = architectureOf(keys);
-  const preset = speedPresetFor(name);
+  const architecture = loraArchitectureOf({ names: keys, downShape: (k) => header.tensors.get(k)?.shape });
+  const family = familyOfLoraArchitecture(architecture);
+  const preset = family ? speedPresetFor(name, family.id) : undefined;
   const meta: Record<string, string> = {};
   for (const [k, v] of Object.entries(header.metadata)) if (k !== 'ss_tag_frequency' && k !== 'ss_dataset_dirs') meta[k.slice(0, 100)] = v.slice(0, 2000);
   return {
@@ -136,7 +129,7 @@ export function inspectHeaderBytes(file: string, name: string, bytes: Uint8Array
     file,
     format,
     architecture,
-    runnable: architecture === 'qwen-image',
+    runnable: family !== undefined,
     rank,
     modules: downs.length,
     targets: [...targets].sort(),

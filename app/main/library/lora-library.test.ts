@@ -52,10 +52,15 @@ describe('LoRA inspection', () => {
     expect(r.ok && r.targets).toContain('attn.to_q');
   });
 
-  it('flags a LoRA for another base model as not runnable', async () => {
+  it('recognises an SDXL LoRA (runnable) and flags one for a base model no family runs', async () => {
     const r = await inspectLoraFile(write(dir, 'sdxl.safetensors', safetensors({ 'lora_unet_down_blocks_0_attentions_0_proj_in.lora_down.weight': [4, 320], 'lora_unet_down_blocks_0_attentions_0_proj_in.lora_up.weight': [320, 4], 'lora_te2_text_model_encoder_layers_0_mlp_fc1.lora_down.weight': [4, 1280], 'lora_te2_text_model_encoder_layers_0_mlp_fc1.lora_up.weight': [5120, 4] }, { ss_tag_frequency: '{"data": {"mycat": 12, "solo": 3}}', ss_base_model_version: 'sdxl_base_v1-0' })));
-    expect(r).toMatchObject({ ok: true, architecture: 'sdxl', runnable: false, textEncoder: true, baseModel: 'sdxl_base_v1-0' });
+    expect(r).toMatchObject({ ok: true, architecture: 'sdxl', runnable: true, textEncoder: true, baseModel: 'sdxl_base_v1-0' });
     expect(r.ok && r.triggerWords).toEqual(['mycat', 'solo']);
+    // kohya SDXL keys with the feed-forward names Flux also uses are still SDXL.
+    const ff = await inspectLoraFile(write(dir, 'sdxl-ff.safetensors', safetensors({ 'lora_unet_input_blocks_4_1_transformer_blocks_0_ff_net_2.lora_down.weight': [4, 2560], 'lora_unet_input_blocks_4_1_transformer_blocks_0_ff_net_2.lora_up.weight': [640, 4] })));
+    expect(ff).toMatchObject({ ok: true, architecture: 'sd1', runnable: false });
+    const flux = await inspectLoraFile(write(dir, 'flux.safetensors', safetensors({ 'lora_unet_double_blocks_0_img_attn_qkv.lora_down.weight': [4, 3072], 'lora_unet_double_blocks_0_img_attn_qkv.lora_up.weight': [9216, 4] })));
+    expect(flux).toMatchObject({ ok: true, architecture: 'flux', runnable: false });
   });
 
   it.each([

@@ -7,7 +7,8 @@ import { copyFile, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 
 import { basename, extname, join, resolve, sep } from 'node:path';
 import { StudioError } from '../../shared/result.js';
 import { notice, noticeText, type Notice } from '../../shared/notices.js';
-import { inspectLoraFile, type LoraArchitecture, type LoraReport } from './lora-inspect.js';
+import { LORA_ARCHITECTURE_NAMES, familyTitles } from '../../shared/model-families.js';
+import { inspectLoraFile, type LoraReport } from './lora-inspect.js';
 
 export interface LibraryLora {
   readonly id: string;
@@ -36,11 +37,10 @@ async function sha256File(file: string): Promise<string> {
   return h.digest('hex');
 }
 
-const FAMILY_NAMES: Record<LoraArchitecture, string> = { 'qwen-image': 'Qwen-Image', sdxl: 'SDXL', sd1: 'Stable Diffusion 1.x', flux: 'FLUX', unknown: '?' };
-
 function familyRefusal(report: LoraReport, name: string): Notice {
-  const runs = 'Qwen-Image';
-  return report.architecture === 'unknown' ? notice('lora.unknownFamily', { name, runs }) : notice('lora.otherFamily', { name, family: FAMILY_NAMES[report.architecture], runs });
+  const runs = familyTitles();
+  const family = LORA_ARCHITECTURE_NAMES[report.architecture];
+  return family === undefined ? notice('lora.unknownFamily', { name, runs }) : notice('lora.otherFamily', { name, family, runs });
 }
 
 /** Why a library folder could not be listed; the rest of the library is listed without it. */

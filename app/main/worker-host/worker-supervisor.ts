@@ -16,6 +16,8 @@ export interface WorkerJob {
   readonly request: ResolvedRequest;
   readonly loras?: readonly WorkerLora[];
   readonly sampler?: SamplerSettings;
+  /** Image-to-image: the decoded input image, fitted to the request's size. */
+  readonly initImage?: { readonly width: number; readonly height: number; readonly rgb: Uint8Array; readonly strength: number };
 }
 
 export interface WorkerOutput {
@@ -226,6 +228,7 @@ export class WorkerSupervisor {
         request: job.request,
         loras: [...(job.loras ?? [])],
         ...(job.sampler ? { sampler: job.sampler } : {}),
+        ...(job.initImage ? { initImage: job.initImage } : {}),
       });
     });
   }

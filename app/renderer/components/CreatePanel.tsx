@@ -1,5 +1,6 @@
 // The prompt and settings form; Ctrl/Cmd+Enter generates.
 
+import { familyById } from '../../shared/model-families.js';
 import { useEffect, useRef, useState, type FormEvent, type KeyboardEvent } from 'react';
 
 /** How long typing must pause before live mode renders the prompt. */
@@ -141,7 +142,7 @@ export function CreatePanel({ info, loras, busy, recipe, onGenerate, onCancel, p
           </select>
         </label>
       </div>
-      {model?.isDemo && <p className="notice">{t('create.demoNotice')}</p>}
+      {model?.isDemo && <p className="notice">{t('create.demoNotice', { family: familyById(model.family)?.title ?? model.family })}</p>}
       <div className="row">
         <label>
           {t('create.speed')}

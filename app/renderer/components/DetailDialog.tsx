@@ -1,5 +1,6 @@
 // One image with its full recipe, as recorded in the history.
 
+import { samplerSummary } from '../../shared/samplers.js';
 import { useEffect, useRef } from 'react';
 import type { GenerationDetail, GenerationSummary } from '../../shared/contract.js';
 import { useI18n } from '../i18n/i18n.js';
@@ -37,7 +38,7 @@ export function DetailDialog({ detail, siblings, onOpen, onClose, onUseRecipe, o
     [t('detail.size'), `${r.width} × ${r.height}`],
     [t('detail.model'), `${r.modelName} (${r.modelId})`],
     ...(r.loras.length > 0 ? ([[t('detail.loras'), r.loras.map((l) => `${l.name} (${l.role}, ${l.strength})`).join('\n')]] as [string, string][]) : []),
-    [t('detail.sampler'), `${r.sampler.name}, shift ${r.sampler.timeShiftType} μ∈[${r.sampler.baseShift.toFixed(3)}, ${r.sampler.maxShift.toFixed(3)}]`],
+    [t('detail.sampler'), samplerSummary(r.sampler)],
     [t('detail.device'), r.device],
     [t('detail.created'), new Date(detail.createdAt).toLocaleString(locale)],
     [t('detail.duration'), `${(detail.durations.totalMs / 1000).toFixed(2)} s`],

@@ -47,7 +47,7 @@ export type SessionOptions = Omit<SessionConfig, 'externalDataFolder' | 'precisi
 /** The graph precision and session settings of one component under these options. */
 function forComponent(options: SessionOptions, component: 'transformer' | 'text-encoder' | 'vae'): { session: Omit<SessionConfig, 'externalDataFolder'>; precision: GraphPrecision } {
   const { precision: plan, halfCare, ...session } = options;
-  const precision = componentPrecision(plan ?? 'f32', component);
+  const precision = componentPrecision(plan ?? 'f32', component === 'transformer' ? 'denoiser' : component);
   return { session: { ...session, precision }, precision: { precision, ...(halfCare ? { halfCare } : {}) } };
 }
 

@@ -1,7 +1,7 @@
 // The sizes a plan needs, read from a model folder's safetensors headers (no weight is read).
 
 import type { ComponentSizes } from '../../shared/vram-plan.js';
-import type { ModelFolder } from '../model-folder.js';
+import type { QwenFolder } from './qwen-folder.js';
 import { openWeightSet, type WeightSet } from '../safetensors/weight-set.js';
 import { readConfig } from './components.js';
 import { parseTextEncoderConfig } from './text-encoder-config.js';
@@ -13,7 +13,7 @@ function bytesOf(w: WeightSet, filter: (name: string) => boolean): number {
   return n;
 }
 
-export async function modelSizes(folder: ModelFolder): Promise<ComponentSizes> {
+export async function modelSizes(folder: QwenFolder): Promise<ComponentSizes> {
   const { components: c, root } = folder;
   const [transformer, textEncoder, vae] = await Promise.all([
     openWeightSet(c.transformer, ['diffusion_pytorch_model'], root, 'transformer'),
@@ -25,6 +25,7 @@ export async function modelSizes(folder: ModelFolder): Promise<ComponentSizes> {
   const blockBytes = Array.from({ length: tCfg.numLayers }, (_, i) => bytesOf(transformer, (n) => n.startsWith(`transformer_blocks.${i}.`)));
   const sample = transformer.get('img_in.weight');
   return {
+    denoiser: { label: 'transformer' },
     // The vision tower and LM head are not used for text encoding.
     textEncoderBytes: bytesOf(textEncoder, (n) => !n.startsWith('visual.') && n !== 'lm_head.weight'),
     blockBytes,

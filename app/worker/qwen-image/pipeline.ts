@@ -4,8 +4,7 @@
 // Half precision is guarded: a component whose output is not finite is opened again in a safer precision
 // (see saferPrecision), run again, and the job is told; nothing invalid reaches the latents or the image.
 
-import type { SamplerSettings } from '../../shared/generation.js';
-import { flowMatchSchedule } from '../../shared/flow-match.js';
+import { flowMatchSchedule, type FlowMatchSamplerSettings } from '../../shared/flow-match.js';
 import { StudioError } from '../../shared/result.js';
 import { notice, type Notice } from '../../shared/notices.js';
 import { saferPrecision, type Precision } from '../../shared/precision.js';
@@ -26,7 +25,7 @@ export interface DenoiseOptions {
   readonly width: number;
   readonly height: number;
   readonly steps: number;
-  readonly sampler: SamplerSettings;
+  readonly sampler: FlowMatchSamplerSettings;
   /** Strength of each fixed LoRA the transformer was opened with. */
   readonly loraScales?: readonly number[];
   /** Strength of each style slot. */

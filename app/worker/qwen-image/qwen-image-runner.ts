@@ -2,9 +2,10 @@
 
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ResolvedRequest, SamplerSettings } from '../../shared/generation.js';
-import { samplerFromSchedulerConfig } from '../../shared/flow-match.js';
+import type { ResolvedRequest } from '../../shared/generation.js';
+import { samplerFromSchedulerConfig, type FlowMatchSamplerSettings } from '../../shared/flow-match.js';
 import { StudioError } from '../../shared/result.js';
+import type { QwenFolder } from './qwen-folder.js';
 import { notice, type Notice } from '../../shared/notices.js';
 import type { ModelFolder } from '../model-folder.js';
 import { gaussianNoise } from '../noise.js';
@@ -54,10 +55,10 @@ export class QwenImageRunner {
 
   private constructor(
     private readonly session: SessionOptions,
-    readonly folder: ModelFolder,
+    readonly folder: QwenFolder,
     private readonly tokenizer: Qwen2Tokenizer,
     private readonly pipeline: QwenImagePipeline,
-    readonly sampler: SamplerSettings,
+    readonly sampler: FlowMatchSamplerSettings,
     readonly plan: ExecutionChoice,
     private readonly layouts: ComponentLayouts,
     private readonly providers: { used: Set<string>; fallbacks: Map<string, string> },
@@ -87,7 +88,7 @@ export class QwenImageRunner {
    * next to the model; `notify` hears about that work, which takes minutes at full size.
    */
   static async open(
-    folder: ModelFolder,
+    folder: QwenFolder,
     sessionOptions: SessionOptions,
     plan: ExecutionChoice = RESIDENT,
     notify: (note: Notice) => void = () => undefined,
@@ -209,7 +210,7 @@ export class QwenImageRunner {
     onProgress: (p: StepProgress) => void,
     signal: AbortSignal,
     loras: readonly WorkerLora[] = [],
-    sampler: SamplerSettings = this.sampler,
+    sampler: FlowMatchSamplerSettings = this.sampler,
     onNote: (n: Notice) => void = () => undefined,
   ): Promise<GeneratedImage> {
     const { width, height, steps, seed } = req;
@@ -261,7 +262,7 @@ export class QwenImageRunner {
 }
 
 /** The component layouts a plan asks for: streamed transformer groups, n-bit caches made on demand. */
-export function componentLayouts(folder: ModelFolder, plan: ExecutionChoice, notify: (note: Notice) => void = () => undefined): ComponentLayouts {
+export function componentLayouts(folder: QwenFolder, plan: ExecutionChoice, notify: (note: Notice) => void = () => undefined): ComponentLayouts {
   const bits = planBits(plan.kind);
   const quantized = async (weights: WeightSet, component: 'transformer' | 'text-encoder'): Promise<QuantizedLinears | undefined> => {
     if (!bits) return undefined;

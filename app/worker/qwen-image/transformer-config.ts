@@ -1,5 +1,6 @@
 // The QwenImageTransformer2DModel config (transformer/config.json), validated against what the graph supports.
 
+import { FAMILIES } from '../../shared/model-families.js';
 import { StudioError } from '../../shared/result.js';
 import { notice } from '../../shared/notices.js';
 
@@ -37,7 +38,7 @@ export function parseTransformerConfig(raw: Record<string, unknown>, file: strin
   };
   for (const flag of ['guidance_embeds', 'use_additional_t_cond', 'use_layer3d_rope', 'zero_cond_t'] as const) {
     if (raw[flag] === true) {
-      throw new StudioError('model-unsupported', notice('error.configEditing', { file, flag }), file);
+      throw new StudioError('model-unsupported', notice('error.configEditing', { file, flag, family: FAMILIES['qwen-image'].title }), file);
     }
   }
   const cfg: TransformerConfig = {

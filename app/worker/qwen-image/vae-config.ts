@@ -1,5 +1,6 @@
 // The AutoencoderKLQwenImage config (vae/config.json); missing fields take the reference defaults.
 
+import { FAMILIES } from '../../shared/model-families.js';
 import { StudioError } from '../../shared/result.js';
 import { notice, type NoticeKey, type NoticeParams } from '../../shared/notices.js';
 import { configTooLarge } from './transformer-config.js';
@@ -42,7 +43,7 @@ export function parseVaeConfig(raw: Record<string, unknown>, file: string): VaeC
   if (!Number.isInteger(cfg.zDim) || cfg.zDim <= 0) throw bad('error.vaeZDim');
   if (cfg.zDim > 256) throw configTooLarge(file, 'z_dim', cfg.zDim, 256);
   if (cfg.dimMult.length < 2 || cfg.temporalDownsample.length !== cfg.dimMult.length - 1) throw bad('error.vaeDownsample');
-  if (cfg.attnScales.length > 0) throw bad('error.vaeAttention');
+  if (cfg.attnScales.length > 0) throw bad('error.vaeAttention', { family: FAMILIES['qwen-image'].title });
   if (cfg.latentsMean.length !== cfg.zDim || cfg.latentsStd.length !== cfg.zDim) throw bad('error.vaeLatentStats', { count: cfg.zDim });
   if (cfg.inputChannels !== 3) throw bad('error.vaeChannels');
   return cfg;

@@ -1,0 +1,77 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { afterAll, describe, expect, it } from 'vitest';
+import { parseA1111Parameters } from '../shared/a1111-parameters.js';
+import { sdTurboFolder, sdxlTurboFolder, SDXL_LORA } from '../worker/test-support/sd-layout.js';
+import { readPngText } from './images/png-text.js';
+import { appRoot } from './paths.js';
+import { countGenerations } from './store/generations.js';
+import { testStudio } from './test-support/test-studio.js';
+
+const bin = join(appRoot(), 'bin', 'studio.js');
+
+function cli(dataDir: string, ...args: string[]) {
+  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env: { ...process.env, STUDIO_DATA_DIR: dataDir, STUDIO_THREADS: '2' } });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('studio generate with SDXL-Turbo and SD-Turbo folders (the tiny fixture components in the official layouts)', () => {
+  const parent = mkdtempSync(join(tmpdir(), 'studio-sd-'));
+  const sdxl = sdxlTurboFolder(parent);
+  const sd = sdTurboFolder(parent);
+  const data = mkdtempSync(join(tmpdir(), 'studio-sd-data-'));
+  const out = mkdtempSync(join(tmpdir(), 'studio-sd-out-'));
+
+  it('makes an image at the family defaults (1 step, 512x512), with Euler a in its parameters', () => {
+    const r = cli(data, 'generate', '--model', sdxl, '--prompt', 'a lighthouse at dusk', '--seed', '3', '--out', join(out, 'xl.png'));
+    expect(r.stderr).toContain('step 1/1');
+    expect(r.code).toBe(0);
+    const params = parseA1111Parameters(readPngText(readFileSync(join(out, 'xl.png'))).parameters!);
+    expect(params.settings).toMatchObject({ Steps: '1', Size: '512x512', Sampler: 'Euler a', 'Schedule type': 'SGM Uniform', Seed: '3' });
+    expect(JSON.parse(params.settings['Studio recipe']!)).toMatchObject({ sampler: { name: 'euler-ancestral', timestepSpacing: 'trailing' }, modelHashes: expect.arrayContaining([expect.objectContaining({ file: 'unet/diffusion_pytorch_model.safetensors' })]) });
+  });
+
+  it('runs image to image from a file, recording the input and strength; an undecodable file fails naming it and records nothing', async () => {
+    const input = join(out, 'input.png');
+    await sharp(Buffer.alloc(300 * 200 * 3, 120), { raw: { width: 300, height: 200, channels: 3 } }).png().toFile(input);
+    const r = cli(data, 'generate', '--model', sd, '--prompt', 'a lighthouse', '--image', input, '--strength', '0.5', '--steps', '2', '--size', '256x256', '--out', join(out, 'i2i.png'));
+    expect(r.code).toBe(0);
+    const params = parseA1111Parameters(readPngText(readFileSync(join(out, 'i2i.png'))).parameters!);
+    expect(params.settings).toMatchObject({ 'Denoising strength': '0.5', Sampler: 'Euler' });
+    expect(JSON.parse(params.settings['Studio recipe']!)).toMatchObject({ initImage: { source: 'input.png', strength: 0.5, sha256: expect.stringMatching(/^[0-9a-f]{64}$/) } });
+    const before = JSON.parse(cli(data, 'history', '--json').stdout) as unknown[];
+    const broken = join(out, 'broken.png');
+    writeFileSync(broken, 'not an image at all');
+    const bad = cli(data, 'generate', '--model', sd, '--prompt', 'x', '--image', broken, '--steps', '2', '--size', '256x256');
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/The input image broken\.png cannot be read as an image/);
+    expect(JSON.parse(cli(data, 'history', '--json').stdout)).toHaveLength(before.length);
+  });
+});
+
+describe('requests the chosen model cannot run are refused before anything is written', () => {
+  const studio = testStudio();
+  const parent = mkdtempSync(join(tmpdir(), 'studio-sd-refuse-'));
+  afterAll(() => studio.close());
+
+  it('an image input for a family without image-to-image, and a strength that leaves no step', async () => {
+    const sd = await studio.models.registerFolder('sd', sdTurboFolder(parent), 'sd');
+    const base = { prompt: 'x', steps: 2, width: 256, height: 256 };
+    expect(() => studio.submit({ ...base, modelId: 'demo', initImage: { path: '/dev/null', strength: 0.5 } })).toThrow(/models do not take an input image/);
+    expect(() => studio.submit({ ...base, modelId: sd.id, initImage: { path: '/dev/null', strength: 0.25 } })).toThrow(/Strength 0.25 with 2 steps runs no step at all/);
+    expect(countGenerations(studio.db)).toBe(0);
+  });
+
+  it('a speed LoRA of another family, naming the file', async () => {
+    const lcm = join(parent, 'lcm-lora-sdxl.safetensors');
+    writeFileSync(lcm, readFileSync(SDXL_LORA));
+    studio.loras.registerFile('lcm', lcm);
+    expect(() => studio.submit({ prompt: 'x', steps: 4, width: 256, height: 256, modelId: 'demo', loras: [{ id: 'lcm', strength: 1 }] })).toThrow(
+      /The LoRA lcm-lora-sdxl\.safetensors is a LCM-LoRA 4-step speed LoRA for SDXL-Turbo models; the chosen model is Qwen-Image/,
+    );
+    expect(countGenerations(studio.db)).toBe(0);
+  });
+});
