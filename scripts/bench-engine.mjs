@@ -80,3 +80,6 @@ if (process.argv[2] === '--measure') {
   console.log(`engine benchmark: Qwen-Image transformer on the CPU provider, ${threads} threads, 512x512 (1024 image + 24 text tokens)`);
   console.table(rows);
 }
+
+// The Stable Diffusion UNet and live mode (scripts/bench-unet.mjs).
+if (process.argv[2] === undefined) await import('./bench-unet.mjs');

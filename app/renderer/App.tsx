@@ -199,6 +199,10 @@ export function App({ api }: { api: StudioApi }) {
             setDetail(undefined);
             setGalleryKey((k) => k + 1);
           }}
+          onUseAsInput={(d) => {
+            setRecipe({ prompt: d.recipe.prompt, steps: Math.max(2, d.recipe.steps), width: d.recipe.width, height: d.recipe.height, modelId: d.recipe.modelId, initImage: { generationId: d.id, strength: 0.5 } });
+            setDetail(undefined);
+          }}
           onUseRecipe={(d) => {
             setRecipe({
               prompt: d.recipe.prompt,

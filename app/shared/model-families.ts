@@ -272,6 +272,15 @@ export function knownPipelineClasses(): string[] {
   return Object.values(FAMILIES).flatMap((f) => f.pipelineClasses);
 }
 
+/**
+ * What a request for a model of this family starts from: its size and steps, and in live mode (render
+ * while typing) the family's live size and steps, so a turbo model answers each pause in typing at once.
+ */
+export function familyRequestDefaults(family: FamilyInfo | undefined, live = false): { width: number; height: number; steps: number; guidance: number } {
+  const d = family?.defaults ?? { width: 1024, height: 1024, steps: 4, guidance: 1 };
+  return live && family?.live ? { ...d, ...family.live } : d;
+}
+
 /** The family of the built-in demo model. */
 export function demoFamily(): FamilyInfo {
   const f = Object.values(FAMILIES).find((x) => x.demo === true);

@@ -55,13 +55,13 @@ async function loadModel(folder: ModelFolder, plan: ExecutionChoice, limitBytes:
   return { runner, loadMs: performance.now() - t0 };
 }
 
-async function generate(msg: GenerateMessage): Promise<void> {
-  const controller = new AbortController();
-  running.set(msg.jobId, controller);
+/** `controller` exists from the job's arrival: a cancel that comes while an earlier job still runs is kept. */
+async function generate(msg: GenerateMessage, controller: AbortController): Promise<void> {
   const steps = msg.request.steps;
   const note = (n: Notice) => parent.send({ type: 'progress', jobId: msg.jobId, phase: 'loading', step: 0, totalSteps: steps, note: n });
   const noteNotice = (n: Notice) => parent.send({ type: 'progress', jobId: msg.jobId, phase: 'denoising', step: 0, totalSteps: steps, note: n });
   try {
+    if (controller.signal.aborted) throw new StudioError('cancelled', notice('error.cancelled'));
     parent.send({ type: 'progress', jobId: msg.jobId, phase: 'loading', step: 0, totalSteps: steps });
     const { forcedPlan } = currentSettings();
     const folder = await openModelFolder(msg.modelDir);
@@ -137,7 +137,11 @@ parent.onMessage((raw) => {
   const msg = parsed.data;
   switch (msg.type) {
     case 'generate':
-      queue = queue.then(() => generate(msg));
+      {
+        const controller = new AbortController();
+        running.set(msg.jobId, controller);
+        queue = queue.then(() => generate(msg, controller));
+      }
       break;
     case 'plan':
       // Not queued: planning reads headers only and answers between the steps of a running job.

@@ -1,7 +1,8 @@
 // The A1111-compatible API driven as its clients drive it: the request bodies and the reads below are
 // taken from their source code (file named at each test), against a real studio, worker and demo model.
 
-import { copyFileSync, mkdtempSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,20 +11,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appRoot } from '../paths.js';
 import { testStudio } from '../test-support/test-studio.js';
 import { fixtureModelFolder } from '../../worker/test-support/fixture-model.js';
-import { A1111Service } from './a1111-service.js';
+import { sdTurboFolder } from '../../worker/test-support/sd-layout.js';
+import { A1111Service, type GenerationAnswer } from './a1111-service.js';
 import { startApiServer, type ApiServer } from './api-server.js';
 
 interface Answer {
   status: number;
   headers: Headers;
   text: string;
-}
-
-/** The answer of a txt2img/img2img call, as the clients read it. */
-interface GenerationAnswer {
-  images: string[];
-  parameters: Record<string, unknown>;
-  info: string;
 }
 
 interface Info {
@@ -353,6 +348,65 @@ describe('A1111-compatible API', () => {
     expect(json<{ detail: string }>(fromPage).detail).toMatch(/--cors-allow-origins/);
     expect(fromPage.headers.get('access-control-allow-origin')).toBeNull();
     expect((await raw(server.port, `GET /sdapi/v1/options HTTP/1.1\r\nHost: evil.example:${server.port}\r\nConnection: close\r\n\r\n`))).toMatch(/^HTTP\/1\.1 403/);
+  });
+});
+
+describe('A1111-compatible img2img (the tiny SD-Turbo fixture in its official layout)', () => {
+  const studio = testStudio();
+  let service: A1111Service;
+  let server: ApiServer;
+  let sdTitle: string;
+  beforeAll(async () => {
+    mkdirSync(join(studio.layout.root, 'uploads'), { recursive: true });
+    sdTitle = (await studio.models.registerFolder('local:sd-turbo', sdTurboFolder(mkdtempSync(join(tmpdir(), 'api-sd-'))), 'stabilityai/sd-turbo', 'download')).name;
+    service = new A1111Service({ studio, keepUnsavedImages: () => true, checkpoint: { get: () => undefined, set: () => undefined } });
+    server = await startApiServer({ service, host: '127.0.0.1', port: 0, credentials: [], corsOrigins: [] });
+  });
+  afterAll(async () => {
+    await server.close();
+    service.dispose();
+    await studio.close();
+  });
+
+  it('webuiapi (webuiapi/webuiapi.py): img2img with its full payload starts from the image, records it, removes its copy', async () => {
+    const input = await sharp({ create: { width: 300, height: 200, channels: 3, background: { r: 200, g: 40, b: 40 } } }).png().toBuffer();
+    // WebUIApi.img2img(images=[img], prompt=..., seed=..., steps=2, width=256, height=256, denoising_strength=0.5): every key.
+    const payload = {
+      init_images: [`data:image/png;base64,${input.toString('base64')}`], resize_mode: 0, denoising_strength: 0.5, mask_blur: 4, inpainting_fill: 0,
+      inpaint_full_res: true, inpaint_full_res_padding: 0, inpainting_mask_invert: 0, initial_noise_multiplier: 1, prompt: 'a red barn', styles: [],
+      seed: 21, subseed: -1, subseed_strength: 0, seed_resize_from_h: 0, seed_resize_from_w: 0, batch_size: 1, n_iter: 1, steps: 2, cfg_scale: 1.0,
+      image_cfg_scale: 1.5, width: 256, height: 256, restore_faces: false, tiling: false, do_not_save_samples: false, do_not_save_grid: false,
+      negative_prompt: '', eta: 1.0, s_churn: 0, s_tmax: 0, s_tmin: 0, s_noise: 1, override_settings: { sd_model_checkpoint: sdTitle },
+      override_settings_restore_afterwards: true, sampler_name: 'Euler a', scheduler: 'automatic', sampler_index: 'Euler a', include_init_images: false,
+      script_name: null, script_args: [], send_images: true, save_images: false, alwayson_scripts: {},
+    };
+    const r = await call(server.url, 'POST', '/sdapi/v1/img2img', payload);
+    expect(r.status, r.text).toBe(200);
+    const answer = json<GenerationAnswer>(r);
+    expect(await decodePng(answer.images[0]!)).toMatchObject({ width: 256, height: 256 });
+    expect(JSON.parse(answer.info)).toMatchObject({ seed: 21, denoising_strength: 0.5, sd_model_name: 'local:sd-turbo' });
+    expect(answer.parameters).toMatchObject({ prompt: 'a red barn', denoising_strength: 0.5, init_images: null });
+    const recipe = studio.history.get(studio.history.list({ limit: 5, prompt: 'a red barn' }).items[0]!.id).recipe;
+    expect(recipe.initImage).toEqual({ source: expect.stringMatching(/^a1111-input-[0-9a-f]{12}-[0-9a-f]{6}\.upload$/), strength: 0.5, sha256: createHash('sha256').update(input).digest('hex') });
+    await expect.poll(() => readdirSync(join(studio.layout.root, 'uploads'))).toEqual([]);
+  });
+
+  it('refuses what it cannot do, naming the field, and writes nothing', async () => {
+    const png = (await sharp({ create: { width: 8, height: 8, channels: 3, background: 'white' } }).png().toBuffer()).toString('base64');
+    const cases: [Record<string, unknown>, RegExp][] = [
+      [{ prompt: 'x', init_images: [png], override_settings: { sd_model_checkpoint: 'demo' } }, /"loc":\["body","init_images"\].*cannot start from an image/],
+      [{ prompt: 'x', init_images: [] , override_settings: { sd_model_checkpoint: sdTitle } }, /init_images.*Field required/],
+      [{ prompt: 'x', init_images: ['bm90IGFuIGltYWdl'], override_settings: { sd_model_checkpoint: sdTitle } }, /"loc":\["body","init_images",0\].*Invalid encoded image/],
+      [{ prompt: 'x', init_images: [png], denoising_strength: 1.5, override_settings: { sd_model_checkpoint: sdTitle } }, /"loc":\["body","denoising_strength"\]/],
+      [{ prompt: 'x', init_images: [png], mask: png, override_settings: { sd_model_checkpoint: sdTitle } }, /mask.*no inpainting/],
+    ];
+    for (const [body, message] of cases) {
+      const r = await call(server.url, 'POST', '/sdapi/v1/img2img', { steps: 2, width: 256, height: 256, ...body });
+      expect(r.status, JSON.stringify(body).slice(0, 80)).toBe(422);
+      expect(r.text).toMatch(message);
+    }
+    expect(studio.jobs.jobs()).toEqual([]);
+    expect(readdirSync(join(studio.layout.root, 'uploads'), { withFileTypes: true }).length).toBe(0);
   });
 });
 

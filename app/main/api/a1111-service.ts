@@ -2,12 +2,13 @@
 // job queue (behind the UI's), images land in the history with their recipes, and the answers have the
 // shapes A1111's clients read (`images` as base64 PNGs, `info` as a JSON string).
 
-import { randomInt } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { createHash, randomBytes, randomInt } from 'node:crypto';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { formatA1111Parameters, parseA1111Parameters } from '../../shared/a1111-parameters.js';
 import { MAX_SEED, validateGenerationRequest, type GenerationRequestInput, type Recipe } from '../../shared/generation.js';
 import { speedPresetById } from '../../shared/lora-presets.js';
+import { FAMILIES } from '../../shared/model-families.js';
 import { StudioError } from '../../shared/result.js';
 import { HttpError } from '../host/routes.js';
 import { readJpegUserComment } from '../images/jpeg-exif.js';
@@ -16,7 +17,7 @@ import type { RegisteredModel } from '../registry/model-registry.js';
 import type { JobResult, Studio } from '../studio.js';
 import { familySampling, knownSampler, knownScheduler, samplerItems, schedulerItems } from './a1111-names.js';
 import { a1111Timestamp, ProgressTracker, type Batch, type ProgressResponse } from './a1111-progress.js';
-import { TXT2IMG_FIELDS, type Img2ImgRequest, type Txt2ImgRequest } from './a1111-schemas.js';
+import { IMG2IMG_FIELDS, TXT2IMG_FIELDS, type Img2ImgRequest, type Txt2ImgRequest } from './a1111-schemas.js';
 import { parsePromptLoras } from './prompt-loras.js';
 
 /** More images than this in one request is refused: a batch this large is a mistake, not a wish. */
@@ -39,6 +40,45 @@ export function fieldError(field: readonly (string | number)[], msg: string, sta
   return new HttpError(status, `${field.join('.')}: ${msg}`, [{ loc: ['body', ...field], msg, type: 'value_error' }]);
 }
 
+/** A1111's default strength for img2img. */
+const DEFAULT_DENOISING = 0.75;
+
+export interface GenerationAnswer {
+  readonly images: string[];
+  readonly parameters: Record<string, unknown>;
+  readonly info: string;
+}
+
+/** Where a studio field's problem lies in an A1111 request. */
+function a1111Field(studioField: string | undefined): string[] {
+  const head = (studioField ?? '').split('.')[0] ?? '';
+  if (head === 'initImage') return studioField === 'initImage.strength' ? ['denoising_strength'] : ['init_images'];
+  return (A1111_FIELD[head] ?? head).split('.');
+}
+
+/**
+ * A StudioError becomes the HTTP answer A1111's clients can act on: a request the studio refuses is a 422
+ * naming the field; the worker failing (a crash, an out-of-memory it could not fall back from) is a 500.
+ */
+function asHttpError(e: unknown): never {
+  if (!(e instanceof StudioError)) throw e;
+  if (e.code === 'invalid-request' || e.code === 'model-not-found' || e.code === 'model-unsupported' || e.code === 'not-found') {
+    throw fieldError(a1111Field(e.detail), e.message);
+  }
+  throw new HttpError(e.code === 'worker-unavailable' ? 503 : 500, e.message);
+}
+
+/** A base64 image (optionally a data URL) as bytes, refused unless it is a PNG, JPEG or WebP. */
+function decodeImage(encoded: string, field: readonly (string | number)[]): { bytes: Buffer } {
+  const b64 = encoded.trim().replace(/^data:image\/[\w.+-]+;base64,/, '');
+  const bytes = Buffer.from(b64, 'base64');
+  const png = bytes.length > 8 && bytes[0] === 0x89 && bytes.toString('latin1', 1, 4) === 'PNG';
+  const jpeg = bytes.length > 3 && bytes[0] === 0xff && bytes[1] === 0xd8;
+  const webp = bytes.length > 12 && bytes.toString('latin1', 0, 4) === 'RIFF' && bytes.toString('latin1', 8, 12) === 'WEBP';
+  if (!png && !jpeg && !webp) throw fieldError(field, 'Invalid encoded image: expected a base64 PNG, JPEG or WebP');
+  return { bytes };
+}
+
 /** An A1111 `sd-models` item for a studio model. */
 interface SdModelItem {
   readonly title: string;
@@ -54,6 +94,8 @@ type GenerationBody = Txt2ImgRequest | Img2ImgRequest;
 
 interface Planned {
   readonly model: RegisteredModel;
+  /** img2img: the input files (image i of the batch starts from file i modulo their count) and the strength. */
+  readonly init?: { readonly files: readonly string[]; readonly strength: number };
   readonly base: GenerationRequestInput & { readonly steps: number; readonly guidance: number; readonly width: number; readonly height: number };
   readonly seeds: readonly number[];
   readonly sampler: string;
@@ -188,7 +230,7 @@ export class A1111Service {
 
   // --- generation ---
 
-  private plan(body: GenerationBody): Planned {
+  private plan(body: GenerationBody, init?: Planned['init']): Planned {
     if ('enable_hr' in body && body.enable_hr === true) {
       throw fieldError(['enable_hr'], 'the studio has no hires fix; ask for the final width and height instead');
     }
@@ -205,6 +247,10 @@ export class A1111Service {
     }
 
     const sampling = familySampling(model.family);
+    const family = FAMILIES[model.family];
+    if (init && !family.imageInput) {
+      throw fieldError(['init_images'], `${model.name} is a ${family.title} model, which cannot start from an image; choose a model that can (override_settings.sd_model_checkpoint)`);
+    }
     const samplerName = body.sampler_name || body.sampler_index;
     if (samplerName && !knownSampler(samplerName)) {
       throw new HttpError(404, `Sampler not found: "${samplerName}". GET /sdapi/v1/samplers lists what the studio runs.`);
@@ -256,16 +302,17 @@ export class A1111Service {
       loras,
     };
     // Checked once for the whole batch, so a bad request queues nothing.
-    const v = validateGenerationRequest({ ...base, seed: first });
+    const v = validateGenerationRequest({ ...base, seed: first, ...(init ? { initImage: { path: init.files[0]!, strength: init.strength } } : {}) });
     if (!v.ok) {
       throw new HttpError(
         422,
-        v.problems.map((p) => `${A1111_FIELD[p.field.split('.')[0]!] ?? p.field}: ${p.message}`).join('; '),
-        v.problems.map((p) => ({ loc: ['body', ...(A1111_FIELD[p.field.split('.')[0]!] ?? p.field).split('.')], msg: p.message, type: 'value_error' })),
+        v.problems.map((p) => `${a1111Field(p.field).join('.')}: ${p.message}`).join('; '),
+        v.problems.map((p) => ({ loc: ['body', ...a1111Field(p.field)], msg: p.message, type: 'value_error' })),
       );
     }
     return {
       model,
+      ...(init ? { init } : {}),
       base,
       seeds,
       sampler: sampling.sampler,
@@ -283,10 +330,19 @@ export class A1111Service {
   private async run(plan: Planned, signal: AbortSignal): Promise<{ images: Buffer[]; recipes: Recipe[]; interrupted: boolean }> {
     const jobs: { jobId: string; completion: Promise<JobResult> }[] = [];
     try {
-      for (const seed of plan.seeds) jobs.push(this.studio.deliver({ ...plan.base, seed }, { keep: plan.keep }));
+      plan.seeds.forEach((seed, i) => {
+        const initImage = plan.init ? { initImage: { path: plan.init.files[i % plan.init.files.length]!, strength: plan.init.strength } } : {};
+        jobs.push(this.studio.deliver({ ...plan.base, seed, ...initImage }, { keep: plan.keep }));
+      });
     } catch (e) {
       for (const j of jobs) this.studio.jobs.cancel(j.jobId);
+      if (plan.init) void Promise.allSettled(jobs.map((j) => j.completion)).then(() => Promise.all(plan.init!.files.map((f) => rm(f, { force: true }))));
       throw e;
+    }
+    if (plan.init) {
+      // The input files go once every job that reads them has ended (a cancelled one may still be starting).
+      const files = plan.init.files;
+      void Promise.allSettled(jobs.map((j) => j.completion)).then(() => Promise.all(files.map((f) => rm(f, { force: true }))));
     }
     const batch: Batch = { jobIds: jobs.map((j) => j.jobId), startedAt: Date.now(), timestamp: a1111Timestamp(new Date()), done: 0, interrupted: false, lastImage: undefined };
     this.progress.add(batch);
@@ -384,10 +440,10 @@ export class A1111Service {
     };
   }
 
-  async txt2img(body: Txt2ImgRequest, signal: AbortSignal): Promise<{ images: string[]; parameters: Record<string, unknown>; info: string } | undefined> {
+  async txt2img(body: Txt2ImgRequest, signal: AbortSignal): Promise<GenerationAnswer | undefined> {
     const plan = this.plan(body);
     const timestamp = a1111Timestamp(new Date());
-    const { images, recipes } = await this.run(plan, signal);
+    const { images, recipes } = await this.run(plan, signal).catch(asHttpError);
     if (signal.aborted) return undefined;
     return {
       images: plan.sendImages ? images.map((b) => b.toString('base64')) : [],
@@ -396,13 +452,45 @@ export class A1111Service {
     };
   }
 
-  img2img(body: Img2ImgRequest): never {
-    const checkpoint = body.override_settings?.sd_model_checkpoint;
-    const model = (typeof checkpoint === 'string' ? this.findModel(checkpoint) : undefined) ?? this.currentModel();
-    throw fieldError(
-      ['init_images'],
-      `${model.name} (${model.family}) cannot start from an image: img2img needs a model family that encodes an input image, which the studio does not run yet`,
-    );
+  /**
+   * Image to image, for model families that start from an image (the family registry says which): each
+   * input is written to the data folder's uploads/ for its jobs to read, and removed after them.
+   */
+  async img2img(body: Img2ImgRequest, signal: AbortSignal): Promise<GenerationAnswer | undefined> {
+    if (body.mask) throw fieldError(['mask'], 'the studio has no inpainting; send the image without a mask');
+    const inputs = body.init_images ?? [];
+    if (inputs.length === 0) throw fieldError(['init_images'], 'Field required: the image to start from, as base64');
+    const strength = body.denoising_strength ?? DEFAULT_DENOISING;
+    const decoded = inputs.map((b64, i) => decodeImage(b64, ['init_images', i]));
+    // Refused before anything is written: the model, the sampler, the sizes, the strength, the family.
+    this.plan(body, { files: decoded.map(() => 'input.png'), strength });
+    const uploads = join(this.studio.layout.root, 'uploads');
+    await mkdir(uploads, { recursive: true });
+    const files: string[] = [];
+    for (const { bytes } of decoded) {
+      // The recipe names the input by this file name; `.upload` lets a later start sweep it if this run is killed.
+      const file = join(uploads, `a1111-input-${createHash('sha256').update(bytes).digest('hex').slice(0, 12)}-${randomBytes(3).toString('hex')}.upload`);
+      await writeFile(file, bytes);
+      files.push(file);
+    }
+    let plan: Planned;
+    try {
+      plan = this.plan(body, { files, strength });
+    } catch (e) {
+      await Promise.all(files.map((f) => rm(f, { force: true })));
+      throw e;
+    }
+    const timestamp = a1111Timestamp(new Date());
+    const { images, recipes } = await this.run(plan, signal).catch(asHttpError);
+    if (signal.aborted) return undefined;
+    const parameters = this.parameters(body, plan, IMG2IMG_FIELDS);
+    // As A1111: the inputs are echoed only when asked for.
+    if (body.include_init_images !== true) Object.assign(parameters, { init_images: null, mask: null });
+    return {
+      images: plan.sendImages ? images.map((b) => b.toString('base64')) : [],
+      parameters: { denoising_strength: strength, ...parameters },
+      info: this.info(body, plan, recipes, timestamp, strength),
+    };
   }
 
   // --- png-info ---

@@ -121,7 +121,17 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
         return answer ? json(answer) : { sent: true };
       },
     }),
-    route({ method: 'POST', path: '/sdapi/v1/img2img', auth: 'basic', body: img2imgSchema, maxBodyBytes: MAX_IMAGE_BODY_BYTES, handle: ({ body }) => service.img2img(body) }),
+    route({
+      method: 'POST',
+      path: '/sdapi/v1/img2img',
+      auth: 'basic',
+      body: img2imgSchema,
+      maxBodyBytes: MAX_IMAGE_BODY_BYTES,
+      handle: async ({ body, signal }) => {
+        const answer = await service.img2img(body, signal);
+        return answer ? json(answer) : { sent: true };
+      },
+    }),
     route({ method: 'POST', path: '/sdapi/v1/png-info', auth: 'basic', body: pngInfoSchema, maxBodyBytes: MAX_IMAGE_BODY_BYTES, handle: ({ body }) => json(service.pngInfo(body.image)) }),
     // What SillyTavern and webuiapi also ask for: the studio has none of these, and says so with empty lists.
     route({ method: 'GET', path: '/sdapi/v1/sd-vae', auth: 'basic', handle: () => json([]) }),

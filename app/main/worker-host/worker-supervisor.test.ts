@@ -79,7 +79,10 @@ describe('WorkerSupervisor', () => {
         if (m.type !== 'generate') return;
         if (m.request.prompt === 'wedge') {
           process.send({ type: 'progress', jobId: m.jobId, phase: 'denoising', step: 1, totalSteps: 4 });
-          for (;;) {}
+          // Deaf to messages while it spins; bounded, so a failed test never leaves it running.
+          const end = Date.now() + 30_000;
+          while (Date.now() < end) {}
+          process.exit(1);
         }
         process.send({
           type: 'done', jobId: m.jobId, image: { width: 1, height: 1, rgb: new Uint8Array(3) },

@@ -76,6 +76,8 @@ export class WorkerSupervisor {
   private stopped = false;
   private readonly planRequests = new Map<string, { resolve: (r: PlanReport) => void; reject: (e: StudioError) => void }>();
   private planSeq = 0;
+  /** Jobs cancelled before they reached the worker. */
+  private readonly cancelledEarly = new Set<string>();
   private readonly readyTimeoutMs: number;
   private readonly maxCrashes: number;
   private readonly crashWindowMs: number;
@@ -83,8 +85,6 @@ export class WorkerSupervisor {
   private readonly planTimeoutMs: number;
   /** The cancel watchdog of the running job, and whether it fired (the kill that follows is not a crash). */
   private watchdog: { jobId: string; timer: NodeJS.Timeout; fired: boolean } | undefined;
-  /** The job whose worker is starting, and whether it was cancelled meanwhile. */
-  private starting: { readonly jobId: string; cancelled: boolean } | undefined;
 
   constructor(
     private readonly spawn: SpawnWorker,
@@ -207,17 +207,10 @@ export class WorkerSupervisor {
   /** Runs one job; rejects with a StudioError (code 'cancelled' when cancelled). One job at a time. */
   async run(job: WorkerJob, onProgress: (p: WorkerProgress) => void): Promise<WorkerOutput> {
     // The protocol has one job slot; the job queue never hands over a second job while one runs.
-    if (this.current || this.starting) throw new Error('WorkerSupervisor.run: a job is already running');
-    // A cancel that arrives while the worker is still starting must not be lost.
-    const starting = { jobId: job.jobId, cancelled: false };
-    this.starting = starting;
-    let w: WorkerHandle;
-    try {
-      w = await this.start();
-    } finally {
-      this.starting = undefined;
-    }
-    if (starting.cancelled) throw new StudioError('cancelled', notice('error.cancelled'));
+    if (this.current) throw new Error('WorkerSupervisor.run: a job is already running');
+    const w = await this.start();
+    // Cancelled while the worker was starting (or the job was being prepared): it never begins.
+    if (this.cancelledEarly.delete(job.jobId)) throw new StudioError('cancelled', notice('error.cancelled'));
     return new Promise<WorkerOutput>((resolve, reject) => {
       this.current = { job, onProgress, resolve, reject };
       w.send({
@@ -268,11 +261,12 @@ export class WorkerSupervisor {
    * wedged: it is killed, the job fails saying so, and a fresh worker takes the next job.
    */
   cancel(jobId: string): void {
-    if (this.starting?.jobId === jobId) {
-      this.starting.cancelled = true;
+    if (this.current?.job.jobId !== jobId) {
+      // The job queue runs it but it has not reached the worker yet: remember, so it does not start.
+      this.cancelledEarly.add(jobId);
+      if (this.cancelledEarly.size > 64) this.cancelledEarly.delete(this.cancelledEarly.values().next().value!);
       return;
     }
-    if (this.current?.job.jobId !== jobId) return;
     this.worker?.send({ type: 'cancel', seq: Date.now(), jobId });
     if (this.watchdog?.jobId === jobId) return;
     this.clearWatchdog();

@@ -1,6 +1,6 @@
 // The prompt and settings form; Ctrl/Cmd+Enter generates.
 
-import { familyById } from '../../shared/model-families.js';
+import { familyById, familyRequestDefaults } from '../../shared/model-families.js';
 import { useEffect, useRef, useState, type FormEvent, type KeyboardEvent } from 'react';
 
 /** How long typing must pause before live mode renders the prompt. */
@@ -32,6 +32,7 @@ export function CreatePanel({ info, loras, busy, recipe, onGenerate, onCancel, p
   const [format, setFormat] = useState<OutputFormat>('jpeg95');
   const [modelId, setModelId] = useState(info?.defaultModelId ?? 'demo');
   const [appliedRecipe, setAppliedRecipe] = useState(recipe);
+  const [familyOfForm, setFamilyOfForm] = useState<string | undefined>(info?.models.find((m) => m.id === (info.defaultModelId ?? 'demo'))?.family);
   const [speedId, setSpeedId] = useState('');
   const [styleId, setStyleId] = useState('');
   const [strength, setStrength] = useState(1);
@@ -41,6 +42,8 @@ export function CreatePanel({ info, loras, busy, recipe, onGenerate, onCancel, p
   const [live, setLive] = useState(false);
   const [customW, setCustomW] = useState(1024);
   const [customH, setCustomH] = useState(1024);
+  /** Image-to-image: an image of the history to start from, and how much of it to repaint. */
+  const [initImage, setInitImage] = useState<{ generationId: string; strength: number } | undefined>();
   const speedLoras = loras.filter((l) => l.role === 'speed' && l.runnable);
   const styleLoras = loras.filter((l) => l.role === 'style' && l.runnable);
   const chooseSpeed = (id: string) => {
@@ -55,7 +58,7 @@ export function CreatePanel({ info, loras, busy, recipe, onGenerate, onCancel, p
     setAppliedRecipe(recipe);
     if (recipe) {
       setPrompt(recipe.prompt);
-      const preset = SIZE_PRESETS.some((p) => p.width === recipe.width && p.height === recipe.height);
+      const preset = [...SIZE_PRESETS, ...(info?.models ?? []).flatMap((m) => familyById(m.family)?.sizes ?? [])].some((p) => p.width === recipe.width && p.height === recipe.height);
       setSize(preset ? `${recipe.width}x${recipe.height}` : 'custom');
       setCustomW(recipe.width);
       setCustomH(recipe.height);
@@ -63,10 +66,28 @@ export function CreatePanel({ info, loras, busy, recipe, onGenerate, onCancel, p
       setSeed(recipe.seed === undefined ? '' : String(recipe.seed));
       setGuidance(recipe.guidance ?? 1);
       setNegative(recipe.negativePrompt ?? '');
+      setInitImage(recipe.initImage?.generationId ? { generationId: recipe.initImage.generationId, strength: recipe.initImage.strength } : undefined);
+      const recipeModel = info?.models.find((m) => m.id === recipe.modelId);
+      if (recipeModel) {
+        // The recipe's own size and steps stay: its model's family is taken as the form's.
+        setModelId(recipeModel.id);
+        setFamilyOfForm(recipeModel.family);
+      }
     }
   }
 
   const model = info?.models.find((m) => m.id === modelId);
+  const family = model ? familyById(model.family) : undefined;
+  const sizeChoices = family?.sizes ?? SIZE_PRESETS;
+  // Choosing a model of another family starts from that family's size and steps.
+  if (family && family.id !== familyOfForm) {
+    setFamilyOfForm(family.id);
+    if (familyOfForm !== undefined) {
+      const d = familyRequestDefaults(family);
+      setSize(`${d.width}x${d.height}`);
+      setSteps(d.steps);
+    }
+  }
   const [planW, planH] = size === 'custom' ? [customW, customH] : size.split('x').map(Number);
   // Live mode: the prompt is rendered as it is typed; each pause in typing starts a new job.
   const submitRef = useRef<(live: boolean) => void>(() => undefined);
@@ -78,13 +99,15 @@ export function CreatePanel({ info, loras, busy, recipe, onGenerate, onCancel, p
 
   const submit = (e?: FormEvent, isLive = false) => {
     e?.preventDefault();
-    const [w, h] = size === 'custom' ? [customW, customH] : size.split('x').map(Number);
+    const liveSettings = isLive && family?.live ? familyRequestDefaults(family, true) : undefined;
+    const [w, h] = liveSettings ? [liveSettings.width, liveSettings.height] : size === 'custom' ? [customW, customH] : size.split('x').map(Number);
     const seedNumber = seed.trim() === '' ? undefined : Number(seed);
     const chosen = [...(speedId ? [{ id: speedId, strength: 1 }] : []), ...(styleId ? [{ id: styleId, strength }] : [])];
     const base: GenerationRequestInput = {
       prompt,
-      steps,
+      steps: liveSettings && !speedId ? liveSettings.steps : steps,
       guidance,
+      ...(initImage && family?.imageInput ? { initImage } : {}),
       // The negative prompt only takes part with guidance above 1 (true CFG).
       negativePrompt: guidance > 1 ? negative : '',
       width: w ?? 1024,
@@ -177,7 +200,7 @@ export function CreatePanel({ info, loras, busy, recipe, onGenerate, onCancel, p
         <label>
           {t('create.size')}
           <select value={size} onChange={(e) => setSize(e.target.value)}>
-            {SIZE_PRESETS.map((p) => (
+            {sizeChoices.map((p) => (
               <option key={`${p.width}x${p.height}`} value={`${p.width}x${p.height}`}>
                 {p.width} × {p.height}
               </option>
@@ -202,6 +225,18 @@ export function CreatePanel({ info, loras, busy, recipe, onGenerate, onCancel, p
           <input type="number" min={MIN_STEPS} max={MAX_STEPS} value={steps} onChange={(e) => setSteps(Number(e.target.value))} />
         </label>
       </div>
+      {initImage && family?.imageInput && (
+        <div className="row">
+          <span>{t('create.inputImage')}</span>
+          <label>
+            {t('create.inputStrength')}
+            <input type="range" min={0.1} max={1} step={0.05} value={initImage.strength} onChange={(e) => setInitImage({ ...initImage, strength: Number(e.target.value) })} />
+          </label>
+          <button type="button" className="secondary" onClick={() => setInitImage(undefined)}>
+            {t('create.inputRemove')}
+          </button>
+        </div>
+      )}
       {planFor && <PlanSummary planFor={planFor} modelId={modelId} width={planW ?? 1024} height={planH ?? 1024} speedLoraId={speedId} />}
       <div className="row">
         <label>

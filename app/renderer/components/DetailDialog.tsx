@@ -12,6 +12,8 @@ export interface DetailDialogProps {
   onOpen(id: string): void;
   onClose(): void;
   onUseRecipe(detail: GenerationDetail): void;
+  /** Starts a new image from this one (image-to-image). */
+  onUseAsInput?(detail: GenerationDetail): void;
   /** Generates the same image again: same seed and settings. */
   onReproduce(detail: GenerationDetail): void;
   onToggleFavorite(detail: GenerationDetail): void;
@@ -21,7 +23,7 @@ export interface DetailDialogProps {
   readonly revealedPath?: string;
 }
 
-export function DetailDialog({ detail, siblings, onOpen, onClose, onUseRecipe, onReproduce, onToggleFavorite, onDelete, onReveal, revealedPath }: DetailDialogProps) {
+export function DetailDialog({ detail, siblings, onOpen, onClose, onUseRecipe, onUseAsInput, onReproduce, onToggleFavorite, onDelete, onReveal, revealedPath }: DetailDialogProps) {
   const { t, locale } = useI18n();
   const ref = useRef<HTMLDialogElement>(null);
   useEffect(() => {
@@ -91,6 +93,11 @@ export function DetailDialog({ detail, siblings, onOpen, onClose, onUseRecipe, o
             <button type="button" className="secondary" onClick={() => onReproduce(detail)}>
               {t('detail.reproduce')}
             </button>
+            {onUseAsInput && (
+              <button type="button" className="secondary" onClick={() => onUseAsInput(detail)}>
+                {t('detail.useAsInput')}
+              </button>
+            )}
             <button type="button" className="secondary" aria-pressed={detail.favorite} onClick={() => onToggleFavorite(detail)}>
               {detail.favorite ? t('detail.unfavorite') : t('detail.favorite')}
             </button>

@@ -59,7 +59,7 @@ const VAE_CONFIG = {
 };
 
 /** A WeightSet that invents every tensor a graph asks for and records its name and shape. */
-class RecordingWeights extends WeightSet {
+export class RecordingWeights extends WeightSet {
   readonly requested = new Map<string, readonly number[]>();
 
   constructor() {
@@ -77,7 +77,7 @@ class RecordingWeights extends WeightSet {
   }
 }
 
-function tensorsOf(build: (w: WeightSet) => unknown): Map<string, readonly number[]> {
+export function tensorsOf(build: (w: WeightSet) => unknown): Map<string, readonly number[]> {
   const w = new RecordingWeights();
   build(w);
   return w.requested;

@@ -171,6 +171,8 @@ export class SdRunner implements FamilyRunner {
     const scale = this.pipeline.vae.scale;
     if (width % scale !== 0 || height % scale !== 0) throw new StudioError('invalid-request', notice('error.sizeMultiple', { multiple: scale }));
     const scales = await this.applyLoras(job.loras);
+    await new Promise((r) => setImmediate(r));
+    cancelledCheck(signal);
     onProgress({ phase: 'encoding', step: 0, totalSteps: steps });
     const t0 = performance.now();
     const encode = (text: string) => this.pipeline.encodePrompt(this.tokenizers.first.encodePadded(text), this.tokenizers.second?.encodePadded(text));
@@ -182,6 +184,7 @@ export class SdRunner implements FamilyRunner {
     const sequential = oneAtATime(this.plan.kind);
     if (sequential) await this.pipeline.unloadTextEncoders();
     const t1 = performance.now();
+    cancelledCheck(signal);
     const stream = new NoiseStream(seed);
     const count = this.pipeline.unet.config.inChannels * (height / scale) * (width / scale);
     let image: { latents: Float32Array; strength: number } | undefined;
@@ -208,6 +211,9 @@ export class SdRunner implements FamilyRunner {
     });
     const t2 = performance.now();
     if (sequential) await this.pipeline.unet.unload();
+    // Live mode cancels a stale job at any stage: a 1-step image spends most of its time outside the steps.
+    await new Promise((r) => setImmediate(r));
+    cancelledCheck(signal);
     onProgress({ phase: 'decoding', step: steps, totalSteps: steps });
     const out = await this.pipeline.decode(trace.latents, width, height);
     if (sequential) await this.pipeline.vae.unload();
@@ -218,4 +224,8 @@ export class SdRunner implements FamilyRunner {
   release(): Promise<void> {
     return this.pipeline.release();
   }
+}
+
+function cancelledCheck(signal: AbortSignal): void {
+  if (signal.aborted) throw new StudioError('cancelled', notice('error.cancelled'));
 }
