@@ -9,6 +9,7 @@ import { Gallery } from './components/Gallery.js';
 import { ResultView } from './components/ResultView.js';
 import { StylesPanel } from './components/StylesPanel.js';
 import { ModelsPanel } from './components/ModelsPanel.js';
+import { ApiSettingsPanel } from './components/ApiSettingsPanel.js';
 import { useI18n } from './i18n/i18n.js';
 import { LOCALES, type Locale } from './i18n/messages.js';
 import { idleJob, reduceJob, type JobView } from './state/job-state.js';
@@ -162,6 +163,7 @@ export function App({ api }: { api: StudioApi }) {
             void api.invoke('app.info', {}).then((r) => r.ok && setInfo(r.value));
           }}
         />
+        <ApiSettingsPanel api={api} />
       </main>
       {detail && (
         <DetailDialog

@@ -147,6 +147,20 @@ export const en = {
   'styles.duplicate': '{file} is already in the library.',
   'styles.refused': '{file} was not added: {reason}',
   'styles.importing': 'Adding {count} file(s)…',
+  // --- api track: the A1111-compatible API setting ---
+  'api.heading': 'API for other tools',
+  'api.intro': 'Open WebUI, SillyTavern and scripts written for AUTOMATIC1111 can generate with the studio through its /sdapi/v1 API, on this computer only.',
+  'api.enabled': 'Serve the AUTOMATIC1111-compatible API',
+  'api.port': 'Port',
+  'api.username': 'User name',
+  'api.password': 'Password',
+  'api.passwordKept': 'unchanged',
+  'api.credentialsHint': 'Recommended: with a user name and password, programs must send them (HTTP Basic). Leave both empty for none.',
+  'api.keepUnsaved': 'Keep in the gallery the images of requests that ask not to be saved (save_images: false)',
+  'api.save': 'Apply',
+  'api.running': 'Running: give {url} to Open WebUI, SillyTavern or webuiapi.',
+  'api.off': 'Off.',
+  'api.fromCommandLine': 'Started from the command line at {url} (studio serve --api): restart the studio without --api to change it here.',
 } as const;
 
 export type MessageKey = keyof typeof en;
@@ -299,6 +313,20 @@ export const zhCN: Messages = {
   'styles.duplicate': '{file} 已在库中。',
   'styles.refused': '{file} 未添加：{reason}',
   'styles.importing': '正在添加 {count} 个文件…',
+  // --- api track ---
+  'api.heading': '供其他工具使用的 API',
+  'api.intro': 'Open WebUI、SillyTavern 以及为 AUTOMATIC1111 编写的脚本可以通过 /sdapi/v1 API 使用工作室生成图像，仅限本机。',
+  'api.enabled': '提供与 AUTOMATIC1111 兼容的 API',
+  'api.port': '端口',
+  'api.username': '用户名',
+  'api.password': '密码',
+  'api.passwordKept': '保持不变',
+  'api.credentialsHint': '建议设置用户名和密码，程序必须发送它们（HTTP Basic）。两者都留空表示不需要凭据。',
+  'api.keepUnsaved': '要求不保存的请求（save_images: false）生成的图像也保留在图库中',
+  'api.save': '应用',
+  'api.running': '运行中：将 {url} 填入 Open WebUI、SillyTavern 或 webuiapi。',
+  'api.off': '已关闭。',
+  'api.fromCommandLine': '已从命令行在 {url} 启动（studio serve --api）：如需在此更改，请在不带 --api 的情况下重新启动工作室。',
 };
 
 export const LOCALES = { en, 'zh-CN': zhCN } as const;
