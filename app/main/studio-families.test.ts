@@ -82,7 +82,17 @@ describe('requests the chosen model cannot run are refused before anything is wr
     expect(countGenerations(studio.db)).toBe(before + 1);
   });
 
-  it('a speed LoRA of another family, naming the file', async () => {
+  it('a UNet config the graphs do not support fails the job naming the file, and nothing is recorded', async () => {
+    const dir = sdTurboFolder(parent, 'odd-unet');
+    const file = join(dir, 'unet', 'config.json');
+    writeFileSync(file, JSON.stringify({ ...(JSON.parse(readFileSync(file, 'utf8')) as object), resnet_time_scale_shift: 'scale_shift' }));
+    const model = await studio.models.registerFolder('odd', dir, 'odd');
+    const before = countGenerations(studio.db);
+    await expect(studio.submit({ prompt: 'x', steps: 1, width: 256, height: 256, modelId: model.id }).completion).rejects.toThrow(/unet\/config\.json cannot be used: resnet_time_scale_shift "scale_shift" is not supported/);
+    expect(countGenerations(studio.db)).toBe(before);
+  });
+
+  it('a speed LoRA of another family, naming the file', () => {
     const lcm = join(parent, 'lcm-lora-sdxl.safetensors');
     writeFileSync(lcm, readFileSync(SDXL_LORA));
     studio.loras.registerFile('lcm', lcm);

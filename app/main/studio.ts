@@ -4,6 +4,7 @@
 import { randomInt, randomUUID } from 'node:crypto';
 import { basename, join } from 'node:path';
 import type { AppInfo, ModelInfo } from '../shared/contract.js';
+import { speedPresetFor } from '../shared/lora-presets.js';
 import { demoFamily, familyById, type FamilyInfo } from '../shared/model-families.js';
 import { ApiControl } from './api/api-control.js';
 import { formatA1111Parameters } from '../shared/a1111-parameters.js';
@@ -103,8 +104,12 @@ export class Studio {
           if (entry.runnable && family) this.models.register(`local:${basename(dir)}`, dir, entry.title, family, 'download');
           return;
         }
-        // A downloaded LoRA goes into the library, where the UI lists it with its preset.
-        for (const f of files.filter((f) => f.endsWith('.safetensors'))) await this.loras.import(f);
+        // A downloaded LoRA goes into the library, where the UI lists it with its preset. A speed LoRA whose
+        // file name says nothing (pytorch_lora_weights.safetensors) is named after its catalog entry.
+        for (const f of files.filter((f) => f.endsWith('.safetensors'))) {
+          const named = entry.kind !== 'speed-lora' || speedPresetFor(basename(f), entry.family) !== undefined;
+          await this.loras.import(f, named ? basename(f) : `${entry.id}.safetensors`);
+        }
       },
     });
   }

@@ -1,6 +1,6 @@
 // The prompt and settings form; Ctrl/Cmd+Enter generates.
 
-import { familyById, familyRequestDefaults } from '../../shared/model-families.js';
+import { familyById, familyOfLoraArchitecture, familyRequestDefaults } from '../../shared/model-families.js';
 import { useEffect, useRef, useState, type FormEvent, type KeyboardEvent } from 'react';
 
 /** How long typing must pause before live mode renders the prompt. */
@@ -44,8 +44,10 @@ export function CreatePanel({ info, loras, busy, recipe, onGenerate, onCancel, p
   const [customH, setCustomH] = useState(1024);
   /** Image-to-image: an image of the history to start from, and how much of it to repaint. */
   const [initImage, setInitImage] = useState<{ generationId: string; strength: number } | undefined>();
-  const speedLoras = loras.filter((l) => l.role === 'speed' && l.runnable);
-  const styleLoras = loras.filter((l) => l.role === 'style' && l.runnable);
+  // Only the LoRAs made for the chosen model's family.
+  const forModel = (l: LoraCard) => l.runnable && familyOfLoraArchitecture(l.architecture)?.id === info?.models.find((m) => m.id === modelId)?.family;
+  const speedLoras = loras.filter((l) => l.role === 'speed' && forModel(l));
+  const styleLoras = loras.filter((l) => l.role === 'style' && forModel(l));
   const chooseSpeed = (id: string) => {
     setSpeedId(id);
     // A speed LoRA brings its preset; the user can still change the steps afterwards.

@@ -44,6 +44,14 @@ function weights(tensors: ReadonlyMap<string, readonly number[]>, seed: number):
   return encodeSafetensors(out);
 }
 
+/** Writes a UNet component folder (config.json and random weights) for any supported config. */
+export async function writeRandomUnet(dir: string, config: Record<string, unknown>, seed = 1): Promise<void> {
+  const unet = parseUnetConfig(config, join(dir, 'config.json'));
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
+  await writeFile(join(dir, 'diffusion_pytorch_model.safetensors'), weights(tensorsOf((w) => buildUnetGraph(w, unet)), seed));
+}
+
 /** Writes `dir` as an SD-Turbo folder (StableDiffusionPipeline, Euler with trailing spacing) of `spec`'s size. */
 export async function writeRandomSdTurbo(dir: string, spec: RandomSdSpec, seed = 1): Promise<void> {
   await rm(dir, { recursive: true, force: true });
