@@ -30,12 +30,12 @@ describe('studio in Chromium', () => {
 
   it('says before generating how the model will run at the chosen size on this machine', async () => {
     const summary = page.locator('.plan-summary summary');
-    await summary.getByText(/^Runs as: everything loaded at once · peak \d+\.\d GB · about \d+\.\d\d s per step on CPU \(\d+ threads\), \d+\.\d GB$/).waitFor();
+    await summary.getByText(/^Runs as: everything loaded at once, f32 · peak \d+\.\d GB · about \d+\.\d\d s per step on CPU \(\d+ threads\), \d+\.\d GB$/).waitFor();
     await page.getByRole('combobox', { name: 'Size' }).selectOption('512x512');
     await summary.click();
     const table = page.locator('.plan-summary table');
     await table.waitFor();
-    expect(await table.locator('tr.chosen td').first().innerText()).toBe('everything loaded at once');
+    expect(await table.locator('tr.chosen td').first().innerText()).toBe('everything loaded at once, f32');
     expect(await table.locator('tbody tr').count()).toBeGreaterThanOrEqual(4);
     await page.screenshot({ path: join(screenshotsDir, 'plan.png') });
     await summary.click();

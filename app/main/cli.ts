@@ -32,9 +32,12 @@ Usage:
   studio serve [--port N] [--open] [--api] [--api-port N] [--api-auth USER:PASSWORD] [--listen]
                [--cors-allow-origins ORIGIN,...]   (--api: the A1111-compatible API, on 127.0.0.1:7860)
   studio history [--search TEXT] [--model ID] [--limit N] [--json]
-  studio fixture FOLDER      check the engine against a reference fixture folder
+  studio fixture FOLDER [--precision f32|fp16|bf16]   check the engine against a reference fixture folder
   studio pull REPO[@REVISION] [--source hf|modelscope|auto] [--endpoint URL] [--include GLOB ...] [--dest DIR]
-  studio plan --model DIR [--size WxH] [--vram GB]   predicted VRAM, RAM and time of each execution plan
+  studio plan --model DIR [--size WxH] [--vram GB [--provider cuda|dml] [--precision P]]
+                             predicted VRAM, RAM and time of each execution plan
+  studio gpu status|install [--from FILE|DIR] [--lib-path DIR ...]   the CUDA provider (Linux): what it
+                             needs here, and installing it into the data folder
   studio lora inspect FILE   what a LoRA file is (format, base model, rank, targets), or why it is refused
   studio repair              keep a damaged history database as studio.db.corrupt-<date> and start a
                              new one holding every image that can still be read
@@ -373,6 +376,8 @@ export async function main(argv: string[]): Promise<number> {
         return await pull(rest);
       case 'plan':
         return await inWorker('plan-main.js', rest);
+      case 'gpu':
+        return await inWorker(join('gpu', 'gpu-main.js'), rest);
       case 'lora':
         return await lora(rest);
       case 'repair':

@@ -99,7 +99,8 @@ const QWEN_FOLDERS = ['model_index.json', 'scheduler/*', 'text_encoder/*', 'toke
  * from the published shard headers in test-fixtures/full-size/qwen-image (catalog.test.ts checks it).
  */
 export const QWEN_IMAGE_SIZES: ComponentSizes = {
-  denoiser: { label: 'transformer' },
+  // img_mod and txt_mod (3072 -> 6 x 3072, with bias) of each block run once per timestep, in float32.
+  denoiser: { label: 'transformer', modulationShare: (2 * 6 * 3072 * (3072 + 1) * 2) / 679_662_592 },
   textEncoderBytes: 14_141_238_272,
   blockBytes: Array.from({ length: 60 }, () => 679_662_592),
   transformerOtherBytes: 81_046_656,

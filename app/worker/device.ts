@@ -1,14 +1,15 @@
 // What this machine can run on: which execution providers load, the GPU's name and memory, system RAM,
 // and the budget plans are fitted into. A provider that cannot load is a reason in the summary, not a crash.
 
-import { notice } from '../shared/notices.js';
 import { execFile } from 'node:child_process';
 import { freemem, totalmem } from 'node:os';
 import { promisify } from 'node:util';
 import { cpuBudget, gpuBudget, type DeviceBudget, type DeviceSummary } from '../shared/vram-plan.js';
 import { DataType } from './onnx/onnx-model.js';
 import { GraphBuilder } from './onnx/graph-builder.js';
-import { createSession, type Provider } from './ort.js';
+import { createSession, PROVIDER_NAMES, type Provider } from './ort.js';
+import { gpuStatus } from './gpu/gpu-runtime.js';
+import { notice, noticeText, type Notice } from '../shared/notices.js';
 import { defaultPrecision, type Precision } from '../shared/precision.js';
 
 const GB = 1024 ** 3;
@@ -59,6 +60,28 @@ export async function providerLoads(provider: Provider): Promise<{ ok: true } | 
   }
 }
 
+/**
+ * What is missing for a provider that did not load, and what to do: for CUDA, the driver, the runtime
+ * folder and each library the provider needs (gpu-runtime's status), else ONNX Runtime's own reason.
+ */
+export async function whyUnavailable(provider: Provider, reason: string): Promise<Notice[]> {
+  const known = provider === 'cuda' ? await cudaProblems() : [];
+  return known.length > 0 ? known : [notice('gpu.providerFailed', { provider: PROVIDER_NAMES[provider], reason })];
+}
+
+/** What the CUDA provider lacks here (driver, runtime folder, libraries), as notices; empty when nothing is known to be missing. */
+async function cudaProblems(): Promise<Notice[]> {
+  const gpu = await nvidiaGpu();
+  const status = await gpuStatus(gpu ? { name: gpu.name, ...(gpu.driverVersion ? { version: gpu.driverVersion } : {}) } : undefined);
+  return [...status.problems];
+}
+
+/** The providers sessions should try on this device: the asked-for list without the ones that could not load. */
+export function usableProviders(providers: readonly Provider[], summary: DeviceSummary): Provider[] {
+  const out = providers.filter((p) => !summary.unavailable.some((u) => u.provider === p));
+  return out.length > 0 ? out : ['cpu'];
+}
+
 export interface Device {
   readonly summary: DeviceSummary;
   readonly budget: DeviceBudget;
@@ -69,16 +92,23 @@ export interface Device {
  * reported memory (to plan for another card, or to enforce a budget below the card's size).
  */
 export async function discoverDevice(providers: readonly Provider[], threads: number, vramGB?: number, precision?: Precision): Promise<Device> {
-  const unavailable: { provider: string; reason: string }[] = [];
+  const unavailable: { provider: string; reason: string; notices: Notice[] }[] = [];
   let provider: Provider = 'cpu';
   for (const p of providers) {
     if (p === 'cpu') break;
+    // CUDA is asked for only when nothing it needs is known to be missing: the answer is then precise,
+    // and ONNX Runtime never loads a provider whose libraries are absent.
+    const known = p === 'cuda' ? await cudaProblems() : [];
+    if (known.length > 0) {
+      unavailable.push({ provider: p, reason: noticeText(known[0]!), notices: known });
+      continue;
+    }
     const r = await providerLoads(p);
     if (r.ok) {
       provider = p;
       break;
     }
-    unavailable.push({ provider: p, reason: r.reason });
+    unavailable.push({ provider: p, reason: r.reason, notices: await whyUnavailable(p, r.reason) });
   }
   const ramBytes = totalmem();
   const tflops = Number(process.env.STUDIO_GPU_TFLOPS) || 150;

@@ -7,7 +7,7 @@ import type { ResolvedRequest } from '../shared/generation.js';
 import type { FamilyId } from '../shared/model-families.js';
 import type { Precision } from '../shared/precision.js';
 import type { SamplerSettings } from '../shared/samplers.js';
-import type { ComponentSizes, ExecutionChoice } from '../shared/vram-plan.js';
+import type { ComponentSizes, ExecutionChoice, GraphMemory } from '../shared/vram-plan.js';
 import type { WorkerLora } from '../shared/worker-protocol.js';
 import type { ModelFolder } from './model-folder.js';
 import type { SessionConfig } from './ort.js';
@@ -60,7 +60,13 @@ export interface DenoiserMeasurement {
   readonly loadMs: number;
   /** Making (or checking) a quantized cache, timed apart from loading. */
   readonly quantizeMs: number;
+  /** Computing the timestep modulation (once per timestep of a schedule; cached after), for families that split it out. */
+  readonly modulationMs?: number;
+  /** Blocks per modulation session, for families that split it out. */
+  readonly modulationBlocks?: number;
   readonly msPerStep: number[];
+  /** Peak resident memory after each step: it must not grow after the first. */
+  readonly peakRssAfterStep?: number[];
   readonly peakLoadedParts: number;
 }
 
@@ -69,8 +75,13 @@ export interface WorkerFamily {
   open(folder: ModelFolder, session: SessionOptions, plan: ExecutionChoice, notify: (note: Notice) => void): Promise<FamilyRunner>;
   /** The sizes the planner needs, from the safetensors headers only. */
   sizes(folder: ModelFolder): Promise<ComponentSizes>;
-  /** Float32 bytes of `count` style slots riding with the denoiser. */
-  styleSlotBytes(sizes: ComponentSizes, count: number): number;
+  /** Bytes of `count` style slots riding with the denoiser, fed as `bytesPerValue`-byte values. */
+  styleSlotBytes(sizes: ComponentSizes, count: number, bytesPerValue: number): number;
+  /**
+   * The memory terms of the graphs the family builds for a folder at a size, precision and provider. Absent:
+   * the planner estimates them from the sizes (estimatedMemory).
+   */
+  memory?(folder: ModelFolder, width: number, height: number, precision: Precision, provider: 'cpu' | 'cuda' | 'dml', textTokens: number): Promise<GraphMemory>;
   /** Runs the denoiser alone under a plan on random inputs (studio plan --measure). */
   measure(folder: ModelFolder, plan: ExecutionChoice, size: { width: number; height: number; textTokens: number }, steps: number, session: SessionOptions): Promise<DenoiserMeasurement>;
 }

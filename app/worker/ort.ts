@@ -1,6 +1,9 @@
 // The one module that touches onnxruntime-node: provider table, session options, input checks, release.
 
 import type * as Ort from 'onnxruntime-node';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { installedRuntime } from './gpu/gpu-runtime.js';
 import { providerPrecisions, type Precision } from '../shared/precision.js';
 import { notice, noticeText } from '../shared/notices.js';
 import { StudioError } from '../shared/result.js';
@@ -12,10 +15,33 @@ export type OrtTensor = Ort.Tensor;
 
 let loaded: Promise<OrtModule> | undefined;
 
-/** Imported on first use, never at module load, so processes that only plan or validate stay light. */
+/**
+ * Imported on first use, never at module load, so processes that only plan or validate stay light. From
+ * the GPU runtime folder when one is installed (the same onnxruntime-node with the CUDA provider beside it,
+ * see gpu/gpu-runtime.ts), else the one the studio ships.
+ */
 export function loadOrt(): Promise<OrtModule> {
-  loaded ??= import('onnxruntime-node').then((m) => m.default);
+  loaded ??= (async () => {
+    const runtime = process.env.STUDIO_GPU_RUNTIME === 'off' ? undefined : installedRuntime();
+    if (runtime) return ((await import(pathToFileURL(join(runtime.layout.ortDir, 'dist', 'index.js')).href)) as { default: OrtModule }).default;
+    return (await import('onnxruntime-node')).default;
+  })();
   return loaded;
+}
+
+/** Where onnxruntime-node was loaded from: the GPU runtime folder or the shipped package. */
+export function ortSource(): 'gpu-runtime' | 'bundled' {
+  return process.env.STUDIO_GPU_RUNTIME !== 'off' && installedRuntime() ? 'gpu-runtime' : 'bundled';
+}
+
+/**
+ * The providers to try when STUDIO_PROVIDERS does not say: DirectML then the CPU on Windows (DirectML ships
+ * with onnxruntime-node there), CUDA then the CPU on Linux once the GPU runtime is installed, else the CPU.
+ */
+export function defaultProviders(platform = process.platform): Provider[] {
+  if (platform === 'win32') return ['dml', 'cpu'];
+  if (platform === 'linux' && process.env.STUDIO_GPU_RUNTIME !== 'off' && installedRuntime()) return ['cuda', 'cpu'];
+  return ['cpu'];
 }
 
 export type Provider = 'cuda' | 'dml' | 'cpu';
@@ -28,21 +54,17 @@ export interface SessionConfig {
   readonly intraOpThreads: number;
   /** Tried in order; the first that creates the session wins. Default: the CPU provider. */
   readonly providers?: readonly Provider[];
-  /**
-   * The budget a plan was made for, enforced where the provider can: CUDA's arena gets it as gpu_mem_limit
-   * (per session), so an allocation beyond it fails as out-of-memory and the plan falls back, instead of the
-   * driver paging or another program losing its memory.
-   */
-  readonly deviceMemoryLimitBytes?: number;
   /** The precision the graph computes in: a provider without it is skipped (the CPU has no bfloat16). */
   readonly precision?: Precision;
+  /** False for sessions that live for one run (streamed groups): no CPU arena holding their peak after. */
+  readonly cpuArena?: boolean;
   /** Told which provider was used, and why the ones before it were not. */
   readonly onProvider?: (used: Provider, skipped: readonly { provider: Provider; reason: string }[]) => void;
 }
 
 /** The providers to try on this platform, from STUDIO_PROVIDERS (e.g. "cuda,cpu") or the default. */
 export function providersFromEnv(value = process.env.STUDIO_PROVIDERS): Provider[] {
-  if (!value) return ['cpu'];
+  if (!value) return defaultProviders();
   const list = value.split(',').map((p) => p.trim().toLowerCase());
   const bad = list.filter((p) => !PROVIDERS.includes(p as Provider));
   if (bad.length > 0) throw new Error(`STUDIO_PROVIDERS names unknown providers: ${bad.join(', ')} (known: ${PROVIDERS.join(', ')})`);
@@ -85,14 +107,15 @@ export const PROVIDER_NAMES: Record<Provider, string> = { cuda: 'CUDA', dml: 'Di
 
 async function createOn(provider: Provider, model: Uint8Array, config: SessionConfig): Promise<Session> {
   const ort = await loadOrt();
-  // Provider options beyond the name are read by the binding's ParseExecutionProviders (gpuMemLimit,
-  // arenaExtendStrategy for CUDA); the typings only declare deviceId.
-  const ep =
-    provider === 'cuda' && config.deviceMemoryLimitBytes
-      ? ({ name: 'cuda', gpuMemLimit: Math.floor(config.deviceMemoryLimitBytes), arenaExtendStrategy: 'kSameAsRequested' } as unknown as Ort.InferenceSession.ExecutionProviderConfig)
-      : provider;
+  // The Node binding passes only the device id to CUDA and DirectML (js/node/src/session_options_helper.cc):
+  // no memory limit or arena strategy reaches them, so plans keep a margin instead (shared/vram-plan.ts).
+  // Session config entries do reach the runtime: on a GPU, weights are allocated outside the arena (no
+  // doubling for them), and a node the GPU cannot run fails the session instead of moving to the CPU.
+  const gpu = provider !== 'cpu';
   return ort.InferenceSession.create(model, {
-    executionProviders: [ep],
+    executionProviders: [provider],
+    enableMemPattern: memPatternFor(provider),
+    ...(config.cpuArena === false ? { enableCpuMemArena: false } : {}),
     // A provider that cannot load is an expected, reported fallback, not an error worth a log line.
     logSeverityLevel: provider === 'cpu' ? 2 : 4,
     graphOptimizationLevel: 'all',
@@ -104,9 +127,24 @@ async function createOn(provider: Provider, model: Uint8Array, config: SessionCo
         model_external_initializers_file_folder_path: config.externalDataFolder,
         // Prepacking copies MatMul weights into anonymous memory; without it they stay memory-mapped.
         disable_prepacking: '1',
+        ...(gpu ? { use_device_allocator_for_initializers: '1', disable_cpu_ep_fallback: '1' } : {}),
       },
     },
   });
+}
+
+/**
+ * ONNX Runtime's memory pattern (on by default) plans one block for all of a run's intermediates from the
+ * second run on, next to what the first run allocated: measured on the CPU it doubles resident memory
+ * (demo VAE at 1024x1024, medium transformer) for no gain in step time (npm run bench:engine). DirectML
+ * requires it off. CUDA's arena reuses its blocks either way; off there too until the GPU check script
+ * (scripts/gpu-check.sh) says otherwise. STUDIO_MEM_PATTERN=on|off overrides, for that measurement.
+ */
+export const MEM_PATTERN: Record<Provider, boolean> = { cpu: false, cuda: false, dml: false };
+
+function memPatternFor(provider: Provider): boolean {
+  const forced = process.env.STUDIO_MEM_PATTERN;
+  return forced === 'on' ? true : forced === 'off' ? false : MEM_PATTERN[provider];
 }
 
 export async function floatTensor(data: Float32Array, dims: readonly number[]): Promise<OrtTensor> {

@@ -2,16 +2,17 @@
 // `--measure PLAN` also runs the model's denoiser under that plan (random inputs, --steps steps) and prints
 // what it measured next to what was predicted: time per step, peak host memory, peak VRAM on NVIDIA cards.
 
-import { noticeText } from '../shared/notices.js';
 import { spawn } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { parseSize } from '../shared/generation.js';
-import { choiceOf, describePlan, gpuBudget, parsePlan, type ExecutionChoice, type PlanReport } from '../shared/vram-plan.js';
-import { discoverDevice } from './device.js';
+import { choiceOf, describePlan, gpuBudget, modulationPhaseBytes, parsePlan, transformerPhaseBytes, type ExecutionChoice, type PlanReport } from '../shared/vram-plan.js';
+import { defaultPrecision, isPrecision, PRECISIONS, type Precision } from '../shared/precision.js';
+import { noticeText } from '../shared/notices.js';
+import { discoverDevice, usableProviders, type Device } from './device.js';
 import { openModelFolder, type ModelFolder } from './model-folder.js';
 import { providersFromEnv } from './ort.js';
-import { planReport } from './plan-report.js';
+import { memoryTerms, planReport } from './plan-report.js';
 import { workerFamily } from './families.js';
 
 const GB = 1024 ** 3;
@@ -37,38 +38,61 @@ function sampleVram(): { stop: () => number | undefined } {
 
 export interface Measured {
   readonly plan: string;
+  readonly precision: Precision;
   readonly loadMs: number;
   readonly quantizeMs: number;
+  /** Computing the timestep modulation (once per timestep of a schedule; cached after). */
+  readonly modulationMs: number;
   readonly msPerStep: number[];
   readonly peakRssBytes: number;
+  /** Peak resident memory after each step: it must not grow after the first. */
+  readonly peakRssAfterStep: number[];
   readonly peakVramBytes?: number;
   readonly peakLoadedParts: number;
+  /** The planner's peak for what was measured: the modulation phase, then the transformer's, plus the runtime. */
+  readonly predictedPeakBytes: number;
 }
 
-async function measure(folder: ModelFolder, plan: ExecutionChoice, width: number, height: number, steps: number, textTokens: number, threads: number): Promise<Measured> {
+async function measure(folder: ModelFolder, plan: ExecutionChoice, width: number, height: number, steps: number, textTokens: number, threads: number, device: Device): Promise<Measured> {
   const vram = sampleVram();
-  const m = await workerFamily(folder.family).measure(folder, plan, { width, height, textTokens }, steps, { intraOpThreads: threads, providers: providersFromEnv() });
+  const precision = device.summary.precision ?? 'f32';
+  const providers = usableProviders(providersFromEnv(), device.summary);
+  const m = await workerFamily(folder.family).measure(folder, plan, { width, height, textTokens }, steps, { intraOpThreads: threads, providers, precision });
   const peakVramBytes = vram.stop();
+  const memory = await memoryTerms(folder, width, height, device, textTokens);
+  const predictedPeakBytes =
+    Math.max(modulationPhaseBytes(memory, device.budget, m.modulationBlocks), transformerPhaseBytes(memory, device.budget, plan)) + device.budget.runtimeOverheadBytes;
   return {
     plan: describePlan(plan),
+    precision,
     loadMs: m.loadMs,
     quantizeMs: m.quantizeMs,
+    modulationMs: m.modulationMs ?? 0,
     msPerStep: m.msPerStep,
     peakRssBytes: process.resourceUsage().maxRSS * 1024,
+    peakRssAfterStep: m.peakRssAfterStep ?? [],
     ...(peakVramBytes ? { peakVramBytes } : {}),
     peakLoadedParts: m.peakLoadedParts,
+    predictedPeakBytes,
   };
 }
 
 function printTable(name: string, report: PlanReport): void {
   const d = report.device;
   process.stdout.write(`${name} at ${report.width}x${report.height} on ${d.name} via ${d.provider} (${(d.memoryBytes / GB).toFixed(1)} GB to plan with):\n`);
-  for (const u of d.unavailable) process.stdout.write(`  ${u.provider} unavailable: ${u.reason}\n`);
+  for (const u of d.unavailable) {
+    process.stdout.write(`  ${u.provider} unavailable${u.notices?.length ? ':' : `: ${u.reason}`}\n`);
+    for (const n of u.notices ?? []) process.stdout.write(`    - ${noticeText(n)}\n`);
+  }
   if (d.note) process.stdout.write(`  ${noticeText(d.note)}\n`);
   console.table(
     report.plans.map((p) => ({
-      plan: p.label,
-      'peak VRAM GB': (p.peakVramBytes / GB).toFixed(1),
+      plan: describePlan(choiceOf(p)),
+      precision: p.precision,
+      'peak GB': (p.peakVramBytes / GB).toFixed(1),
+      'text enc GB': (p.phases.textEncoder / GB).toFixed(1),
+      'denoiser GB': (p.phases.transformer / GB).toFixed(1),
+      'VAE GB': (p.phases.vae / GB).toFixed(1),
       'peak RAM GB': (p.peakRamBytes / GB).toFixed(1),
       's/step': p.secondsPerStep.toFixed(2),
       fits: p.fits ? 'yes' : 'no',
@@ -89,11 +113,13 @@ async function main(): Promise<number> {
       steps: { type: 'string', default: '2' },
       'text-tokens': { type: 'string', default: '128' },
       json: { type: 'boolean' },
+      precision: { type: 'string' },
+      provider: { type: 'string' },
     },
     strict: true,
   });
   if (!values.model) {
-    process.stderr.write('usage: studio plan --model DIR [--size WxH] [--vram GB] [--ram GB] [--measure PLAN [--steps N]] [--json]\n');
+    process.stderr.write('usage: studio plan --model DIR [--size WxH] [--vram GB [--provider cuda|dml] [--precision bf16|fp16|f32]] [--ram GB] [--measure PLAN [--steps N]] [--json]\n');
     return 2;
   }
   const size = parseSize(values.size);
@@ -103,11 +129,30 @@ async function main(): Promise<number> {
   }
   const threads = Number(process.env.STUDIO_THREADS) || availableParallelism();
   const providers = providersFromEnv();
-  const device = await discoverDevice(providers, threads, values.vram ? Number(values.vram) : undefined);
-  // --vram plans for a card of that size even where this machine has none (or only a CPU).
+  // --precision, or STUDIO_PRECISION as the worker reads it.
+  values.precision ??= process.env.STUDIO_PRECISION;
+  if (values.precision !== undefined && !isPrecision(values.precision)) {
+    process.stderr.write(`studio plan: --precision must be one of ${PRECISIONS.join(', ')}, got ${values.precision}\n`);
+    return 2;
+  }
+  const providerText = values.provider ?? 'cuda';
+  if (providerText !== 'cuda' && providerText !== 'dml') {
+    process.stderr.write(`studio plan: --provider must be cuda or dml (the card --vram plans for), got ${providerText}\n`);
+    return 2;
+  }
+  const provider: 'cuda' | 'dml' = providerText;
+  const device = await discoverDevice(providers, threads, values.vram ? Number(values.vram) : undefined, values.vram ? undefined : values.precision);
+  // --vram plans for a card of that size even where this machine has none (or only a CPU), in the precision
+  // that provider runs (bf16 on CUDA, fp16 on DirectML) unless --precision says otherwise.
   const planned = values.vram
     ? {
-        summary: { ...device.summary, provider: 'cuda' as const, name: `a ${values.vram} GB card`, memoryBytes: Number(values.vram) * GB },
+        summary: {
+          ...device.summary,
+          provider,
+          name: `a ${values.vram} GB ${provider === 'cuda' ? 'CUDA' : 'DirectML'} card`,
+          memoryBytes: Number(values.vram) * GB,
+          precision: values.precision ?? defaultPrecision(provider),
+        },
         budget: gpuBudget(Number(values.vram) * GB, values.ram ? Number(values.ram) * GB : device.budget.ramBytes, Number(process.env.STUDIO_GPU_TFLOPS) || 150, Number(process.env.STUDIO_PCIE_GBS) || 20),
       }
     : values.ram
@@ -116,7 +161,7 @@ async function main(): Promise<number> {
   const folder = await openModelFolder(values.model);
   const { report } = await planReport(folder, size.width, size.height, planned);
   const measured = values.measure
-    ? await measure(folder, parsePlan(values.measure) ?? { kind: 'resident', vaeTiled: false }, size.width, size.height, Number(values.steps), Number(values['text-tokens']), threads)
+    ? await measure(folder, parsePlan(values.measure) ?? { kind: 'resident', vaeTiled: false }, size.width, size.height, Number(values.steps), Number(values['text-tokens']), threads, planned)
     : undefined;
   if (values.json) {
     process.stdout.write(`${JSON.stringify({ ...report, ...(measured ? { measured } : {}) })}\n`);

@@ -5,7 +5,7 @@ import { serializeError, StudioError } from '../shared/result.js';
 import { choiceOf, describePlan, fallbacksAfter, type ExecutionChoice } from '../shared/vram-plan.js';
 import { notice, type Notice } from '../shared/notices.js';
 import { toWorkerSchema, type ToWorker } from '../shared/worker-protocol.js';
-import { discoverDevice, type Device } from './device.js';
+import { discoverDevice, usableProviders, type Device } from './device.js';
 import { openModelFolder, type ModelFolder } from './model-folder.js';
 import { connectToParent } from './parent-channel.js';
 import { workerSettings, type WorkerSettings } from './worker-settings.js';
@@ -39,7 +39,7 @@ function currentDevice(): Promise<Device> {
   return device;
 }
 
-async function loadModel(folder: ModelFolder, plan: ExecutionChoice, limitBytes: number, note: (n: Notice) => void): Promise<{ runner: FamilyRunner; loadMs: number }> {
+async function loadModel(folder: ModelFolder, plan: ExecutionChoice, note: (n: Notice) => void): Promise<{ runner: FamilyRunner; loadMs: number }> {
   const cached = loaded.get(folder.dir);
   if (cached && describePlan(cached.plan) === describePlan(plan)) return { runner: cached, loadMs: 0 };
   const t0 = performance.now();
@@ -48,9 +48,10 @@ async function loadModel(folder: ModelFolder, plan: ExecutionChoice, limitBytes:
     await runner.release();
     loaded.delete(key);
   }
-  const { providers } = currentSettings();
-  const precision = (await currentDevice()).summary.precision;
-  const runner = await workerFamily(folder.family).open(folder, { intraOpThreads: threads, providers, deviceMemoryLimitBytes: limitBytes, ...(precision ? { precision } : {}) }, plan, note);
+  const device = await currentDevice();
+  const providers = usableProviders(currentSettings().providers, device.summary);
+  const precision = device.summary.precision;
+  const runner = await workerFamily(folder.family).open(folder, { intraOpThreads: threads, providers, ...(precision ? { precision } : {}) }, plan, note);
   loaded.set(folder.dir, runner);
   return { runner, loadMs: performance.now() - t0 };
 }
@@ -68,15 +69,15 @@ async function generate(msg: GenerateMessage, controller: AbortController): Prom
     const device = await currentDevice();
     const speedFiles = msg.loras.filter((l) => l.role === 'speed').map((l) => l.file);
     const styleCount = msg.loras.filter((l) => l.role === 'style').length;
-    const { report, sizes, adapters } = await planReport(folder, msg.request.width, msg.request.height, device, forcedPlan, speedFiles, styleCount);
+    const { report, sizes, memory, adapters } = await planReport(folder, msg.request.width, msg.request.height, device, forcedPlan, speedFiles, styleCount);
     const first = forcedPlan ?? (report.chosen ? choiceOf(report.chosen) : undefined);
     if (!first) throw new StudioError('invalid-request', report.advice ?? notice('error.noPlanFits'));
     let loadMs = 0;
     const { value: out, plan } = await withPlanFallback(
       first,
-      (failed) => fallbacksAfter(sizes, msg.request.width, msg.request.height, 1, device.budget, failed, adapters),
+      (failed) => fallbacksAfter(sizes, memory, msg.request.width, msg.request.height, 1, device.budget, failed, adapters),
       async (p) => {
-        const opened = await loadModel(folder, p, device.budget.vramBytes, note);
+        const opened = await loadModel(folder, p, note);
         loadMs += opened.loadMs;
         const image = await opened.runner.generate(
           { request: msg.request, loras: msg.loras, ...(msg.sampler ? { sampler: msg.sampler } : {}), ...(msg.initImage ? { initImage: msg.initImage } : {}) },

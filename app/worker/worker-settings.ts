@@ -6,7 +6,7 @@ import { notice } from '../shared/notices.js';
 import { isPrecision, PRECISIONS, type Precision } from '../shared/precision.js';
 import { StudioError } from '../shared/result.js';
 import { parsePlan, type ExecutionChoice } from '../shared/vram-plan.js';
-import { PROVIDERS, type Provider } from './ort.js';
+import { defaultProviders, PROVIDERS, type Provider } from './ort.js';
 
 export interface WorkerSettings {
   /** Tried in order (STUDIO_PROVIDERS, e.g. "cuda,cpu"); default the CPU. */
@@ -23,7 +23,7 @@ const PLAN_FORMS = 'resident, sequential, streamed:N, int8, int4, int4-streamed:
 
 export function workerSettings(env: Readonly<Record<string, string | undefined>>): SettingsResult {
   const providerText = env.STUDIO_PROVIDERS?.trim();
-  const providers = providerText ? providerText.split(',').map((p) => p.trim().toLowerCase()) : ['cpu'];
+  const providers: string[] = providerText ? providerText.split(',').map((p) => p.trim().toLowerCase()) : defaultProviders();
   const unknown = providers.filter((p) => !PROVIDERS.includes(p as Provider));
   if (unknown.length > 0 || providers.length === 0) {
     return { ok: false, error: new StudioError('invalid-request', notice('error.badSetting', { name: 'STUDIO_PROVIDERS', value: providerText ?? '', allowed: PROVIDERS.join(', ') }), 'STUDIO_PROVIDERS') };

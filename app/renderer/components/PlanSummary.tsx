@@ -40,16 +40,24 @@ export function PlanSummary({ planFor, modelId, width, height, speedLoraId }: Pl
         {report.forced
           ? t('plan.forced', { plan: report.forced, device })
           : chosen
-            ? t('plan.chosen', { plan: chosen.label, peak: gb(chosen.peakVramBytes), seconds: chosen.secondsPerStep.toFixed(2), device })
+            ? t('plan.chosen', { plan: notice(chosen.notice), peak: gb(chosen.peakVramBytes), seconds: chosen.secondsPerStep.toFixed(2), device })
             : t('plan.none', { device })}
       </summary>
       {!chosen && report.advice && <p className="notice">{notice(report.advice)}</p>}
       {report.device.note && <p className="tip">{notice(report.device.note)}</p>}
-      {report.device.unavailable.map((u) => (
-        <p className="tip" key={u.provider}>
-          {t('plan.unavailable', { provider: u.provider, reason: u.reason })}
-        </p>
-      ))}
+      {report.device.unavailable.map((u) =>
+        u.notices?.length ? (
+          u.notices.map((n, i) => (
+            <p className="tip" key={`${u.provider}-${i}`}>
+              {notice(n)}
+            </p>
+          ))
+        ) : (
+          <p className="tip" key={u.provider}>
+            {t('plan.unavailable', { provider: u.provider, reason: u.reason })}
+          </p>
+        ),
+      )}
       <table>
         <thead>
           <tr>
@@ -62,7 +70,7 @@ export function PlanSummary({ planFor, modelId, width, height, speedLoraId }: Pl
         <tbody>
           {report.plans.map((p) => (
             <tr key={p.kind} className={p === chosen || p.kind === chosen?.kind ? 'chosen' : undefined}>
-              <td>{p.label}</td>
+              <td>{notice(p.notice)}</td>
               <td>{gb(p.peakVramBytes)} GB</td>
               <td>{p.secondsPerStep.toFixed(2)} s</td>
               <td>{p.fits ? t('plan.fits') : t('plan.doesNotFit')}</td>

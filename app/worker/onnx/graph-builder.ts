@@ -6,6 +6,7 @@ import {
   type Attribute,
   type Dim,
   type ExternalData,
+  type GraphProto,
   type NodeProto,
   type TensorProto,
   type ValueInfo,
@@ -69,6 +70,12 @@ export class GraphBuilder {
     return n;
   }
 
+  constUint8(name: string, values: readonly number[], dims: readonly number[] = [values.length]): string {
+    const n = this.fresh(name);
+    this.initializers.push({ name: n, dataType: DataType.UINT8, dims, raw: Uint8Array.from(values) });
+    return n;
+  }
+
   constInt64(name: string, values: readonly number[], dims: readonly number[] = [values.length]): string {
     const n = this.fresh(name);
     const data = BigInt64Array.from(values.map((v) => BigInt(v)));
@@ -104,11 +111,12 @@ export class GraphBuilder {
     return bias ? this.op('Add', [y, bias]) : y;
   }
 
+  /** The graph as data: what encode writes, and what graph-analysis reads. */
+  graph(): GraphProto {
+    return { name: this.name, nodes: this.nodes, initializers: this.initializers, inputs: this.inputs, outputs: this.outputs };
+  }
+
   encode(opsets: Readonly<Record<string, number>> = { '': 17 }): Uint8Array {
-    return encodeModel({
-      producer: 'studio',
-      opsets,
-      graph: { name: this.name, nodes: this.nodes, initializers: this.initializers, inputs: this.inputs, outputs: this.outputs },
-    });
+    return encodeModel({ producer: 'studio', opsets, graph: this.graph() });
   }
 }

@@ -19,6 +19,7 @@ import { readSafetensorsHeader } from '../safetensors/safetensors.js';
 import type { WeightRef, WeightSet } from '../safetensors/weight-set.js';
 import { blockSizeFor, type Bits, type QuantizedMatrix } from './block-quant.js';
 import { QuantizePool } from './quantize-pool.js';
+import { isModulationModule } from '../qwen-image/transformer-graph.js';
 
 export const QUANT_FORMAT = 'studio-quantized';
 export const QUANT_VERSION = 1;
@@ -64,7 +65,8 @@ interface SourceFingerprint {
 export type LinearSelector = (name: string, shape: readonly number[]) => boolean;
 
 export const QUANTIZED_LINEARS: Record<'transformer' | 'text-encoder', LinearSelector> = {
-  transformer: (name, shape) => shape.length === 2 && /^transformer_blocks\.\d+\..+\.weight$/.test(name),
+  // The modulation linears run in float32 in their own sessions (transformer-graph): never quantized.
+  transformer: (name, shape) => shape.length === 2 && /^transformer_blocks\.\d+\..+\.weight$/.test(name) && !isModulationModule(name),
   'text-encoder': (name, shape) => shape.length === 2 && /(^|\.)layers\.\d+\.(self_attn|mlp)\.\w+\.weight$/.test(name),
 };
 

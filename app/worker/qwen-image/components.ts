@@ -48,7 +48,8 @@ export type SessionOptions = Omit<SessionConfig, 'externalDataFolder' | 'precisi
 function forComponent(options: SessionOptions, component: 'transformer' | 'text-encoder' | 'vae'): { session: Omit<SessionConfig, 'externalDataFolder'>; precision: GraphPrecision } {
   const { precision: plan, halfCare, ...session } = options;
   const precision = componentPrecision(plan ?? 'f32', component === 'transformer' ? 'denoiser' : component);
-  return { session: { ...session, precision }, precision: { precision, ...(halfCare ? { halfCare } : {}) } };
+  const target = (session.providers ?? ['cpu'])[0] ?? 'cpu';
+  return { session: { ...session, precision }, precision: { precision, target, ...(halfCare ? { halfCare } : {}) } };
 }
 
 /** Opens the transformer with LoRA files (mapped onto its weights) as strength-controlled side branches. */

@@ -31,6 +31,8 @@ export type HalfCare = 'full' | 'none';
 export interface GraphPrecision {
   readonly precision?: Precision;
   readonly halfCare?: HalfCare;
+  /** The provider the graph is built for, where a kernel's form differs (DirectML's MatMulNBits). */
+  readonly target?: 'cpu' | 'cuda' | 'dml';
 }
 
 export interface DenseOptions {
@@ -52,6 +54,7 @@ export class ModelGraph extends GraphBuilder {
   readonly streamType: DataType;
   readonly precision: Precision;
   readonly halfCare: HalfCare;
+  readonly target: 'cpu' | 'cuda' | 'dml';
 
   /** Low-rank adapters by the module they patch, each scaled by its own graph input. */
   private readonly adapters = new Map<string, { module: LoraModule; scale: string }[]>();
@@ -68,6 +71,7 @@ export class ModelGraph extends GraphBuilder {
     super(name);
     this.precision = precision.precision ?? 'f32';
     this.halfCare = precision.halfCare ?? 'full';
+    this.target = precision.target ?? 'cpu';
     this.computeType = COMPUTE_TYPE[this.precision];
     this.streamType = this.halfCare === 'none' ? this.computeType : DataType.FLOAT;
   }
@@ -176,10 +180,17 @@ export class ModelGraph extends GraphBuilder {
     return this.weightAs(this.weights.get(name, shape), this.streamType);
   }
 
-  /** Rows of an embedding table, in the stream type: gathered first and cast after, so a half-precision table is never copied whole. */
+  /**
+   * Rows of an embedding table, in the stream type: gathered first and cast after, so the table is not
+   * copied whole. A half-precision graph whose table is stored in the other 16-bit type (bf16 for a float16
+   * graph: DirectML has no bfloat16 at all) gathers from a converted copy instead.
+   */
   embedding(name: string, ids: string, shape: readonly number[]): string {
-    const { value, type } = this.external_(this.weights.get(name, shape));
-    return this.cast(this.op('Gather', [value, ids], { axis: attr.int(0) }), type, this.streamType);
+    const ref = this.weights.get(name, shape);
+    const { value, type } = this.external_(ref);
+    const convert = this.half && type !== this.computeType && type !== DataType.FLOAT;
+    const table = convert ? this.weightAs(ref, this.computeType) : value;
+    return this.cast(this.op('Gather', [table, ids], { axis: attr.int(0) }), convert ? this.computeType : type, this.streamType);
   }
 
   /** A reusable int64 constant, e.g. axes or shapes. */
@@ -272,9 +283,19 @@ export class ModelGraph extends GraphBuilder {
     const location = (r: WeightRef) => ({ location: locationUnder(this.root, r.file), offset: r.offset, length: r.byteLength });
     const packed = this.external(q.packed.name, DataType.UINT8, q.packed.shape, location(q.packed));
     const scales = this.cast(this.external(q.scales.name, DataType.FLOAT, q.scales.shape, location(q.scales)), DataType.FLOAT, this.computeType);
+    const inputs = [x, packed, scales];
+    if (this.target === 'dml') {
+      // DirectML's kernel needs the zero points given: the codes are symmetric, so every block's zero point
+      // is the middle code (8 for 4-bit, 128 for 8-bit), packed as the kernel reads them; folded at load.
+      const blocks = Math.ceil(q.k / q.blockSize);
+      const bytesPerRow = Math.ceil((blocks * q.bits) / 8);
+      const middle = q.bits === 4 ? 0x88 : 0x80;
+      const one = this.constUint8('zero_point', [middle]);
+      inputs.push(this.op('Expand', [one, this.ints([q.n, bytesPerRow])]));
+    }
     return this.op(
       'MatMulNBits',
-      [x, packed, scales],
+      inputs,
       { K: attr.int(q.k), N: attr.int(q.n), bits: attr.int(q.bits), block_size: attr.int(q.blockSize), accuracy_level: attr.int(4) },
       { domain: 'com.microsoft' },
     );
@@ -325,14 +346,20 @@ export class ModelGraph extends GraphBuilder {
    * its flash or memory-efficient kernels; `bias` [B, 1, S, T] (additive) is for padded batches only.
    */
   fusedAttention(q: string, k: string, v: string, heads: number, headDim: number, options: { bias?: string; causal?: boolean } = {}): string {
-    const inputs = [q, k, v];
-    if (options.bias) inputs.push('', '', options.bias);
-    return this.op(
+    // bfloat16 graphs attend in float16: CUDA's MultiHeadAttention has float16 kernels (flash and memory-
+    // efficient) in every build, bfloat16 ones only in recent ones (provider-kernels.ts). Q and K come out
+    // of RMS norms and V out of a modulated LayerNorm's projection: far inside float16's range.
+    const attendType = this.computeType === DataType.BFLOAT16 ? DataType.FLOAT16 : this.computeType;
+    const into = (x: string) => this.cast(x, this.computeType, attendType);
+    const inputs = [into(q), into(k), into(v)];
+    if (options.bias) inputs.push('', '', into(options.bias));
+    const out = this.op(
       'MultiHeadAttention',
       inputs,
       { num_heads: attr.int(heads), scale: attr.float(1 / Math.sqrt(headDim)), ...(options.causal ? { unidirectional: attr.int(1) } : {}) },
       { domain: 'com.microsoft' },
     );
+    return this.cast(out, attendType, this.computeType);
   }
 
   /**

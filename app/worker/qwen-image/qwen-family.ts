@@ -8,9 +8,13 @@ import { styleSlotBytes } from '../../shared/vram-plan.js';
 import type { FamilyRunner, WorkerFamily } from '../family-runner.js';
 import { gaussianNoise } from '../noise.js';
 import { openTransformer } from './components.js';
+import { graphMemory, graphMemoryInput, type GraphMemoryInput } from './graph-memory.js';
 import { modelSizes } from './model-sizes.js';
 import { asQwenFolder } from './qwen-folder.js';
 import { componentLayouts, QwenImageRunner, STYLE_SLOT_RANK } from './qwen-image-runner.js';
+
+/** The weights and configs the memory terms are built from, opened once per folder. */
+const memoryInputs = new Map<string, Promise<GraphMemoryInput>>();
 
 export const qwenImageFamily: WorkerFamily = {
   id: 'qwen-image',
@@ -40,7 +44,17 @@ export const qwenImageFamily: WorkerFamily = {
 
   sizes: (folder) => modelSizes(asQwenFolder(folder)),
 
-  styleSlotBytes: (sizes, count) => styleSlotBytes(sizes, count, STYLE_SLOT_RANK),
+  styleSlotBytes: (sizes, count, bytesPerValue) => styleSlotBytes(sizes, count, STYLE_SLOT_RANK, bytesPerValue),
+
+  async memory(folder, width, height, precision, provider, textTokens) {
+    let input = memoryInputs.get(folder.dir);
+    if (!input) {
+      input = graphMemoryInput(asQwenFolder(folder));
+      memoryInputs.set(folder.dir, input);
+      input.catch(() => memoryInputs.delete(folder.dir));
+    }
+    return graphMemory(await input, width, height, precision, provider, textTokens);
+  },
 
   async measure(folder, plan, size, steps, session) {
     const qwen = asQwenFolder(folder);
@@ -54,31 +68,37 @@ export const qwenImageFamily: WorkerFamily = {
       quantizeMs = performance.now() - q0;
       return layout;
     });
-    await model.load();
-    const loadMs = performance.now() - t0 - quantizeMs;
-    const cfg = model.config;
-    const gridH = size.height / 16;
-    const gridW = size.width / 16;
-    const input = {
-      hidden: gaussianNoise(1, gridH * gridW * cfg.inChannels),
-      batch: 1,
-      gridH,
-      gridW,
-      encoder: gaussianNoise(2, size.textTokens * cfg.jointAttentionDim),
-      textTokens: size.textTokens,
-      textLengths: [size.textTokens],
-      timesteps: Float32Array.of(0.9),
-    };
     const msPerStep: number[] = [];
+    const peakRssAfterStep: number[] = [];
     try {
+      // As a job does: the schedule's modulation first (its sessions come and go), then the blocks load.
+      const m0 = performance.now();
+      await model.prepareModulation([0.9]);
+      const modulationMs = performance.now() - m0;
+      await model.load();
+      const loadMs = performance.now() - t0 - quantizeMs - modulationMs;
+      const cfg = model.config;
+      const gridH = size.height / 16;
+      const gridW = size.width / 16;
+      const input = {
+        hidden: gaussianNoise(1, gridH * gridW * cfg.inChannels),
+        batch: 1,
+        gridH,
+        gridW,
+        encoder: gaussianNoise(2, size.textTokens * cfg.jointAttentionDim),
+        textTokens: size.textTokens,
+        textLengths: [size.textTokens],
+        timesteps: Float32Array.of(0.9),
+      };
       for (let i = 0; i < steps; i++) {
         const s = performance.now();
         await model.run(input);
         msPerStep.push(performance.now() - s);
+        peakRssAfterStep.push(process.resourceUsage().maxRSS * 1024);
       }
+      return { loadMs, quantizeMs, modulationMs, modulationBlocks: model.layout.modulationBlocks, msPerStep, peakRssAfterStep, peakLoadedParts: model.peakLoadedParts };
     } finally {
       await model.release();
     }
-    return { loadMs, quantizeMs, msPerStep, peakLoadedParts: model.peakLoadedParts };
   },
 };

@@ -283,7 +283,8 @@ export function componentLayouts(folder: QwenFolder, plan: ExecutionChoice, noti
     transformer: async (weights) => {
       const q = await quantized(weights, 'transformer');
       return {
-        ...(isStreamed(plan.kind) && plan.groupBlocks ? { groupBlocks: plan.groupBlocks, pinnedGroups: 1 } : {}),
+        ...(isStreamed(plan.kind) && plan.groupBlocks ? { groupBlocks: plan.groupBlocks, pinnedGroups: plan.pinnedGroups ?? 1 } : {}),
+        ...(plan.modulationBlocks ? { modulationBlocks: plan.modulationBlocks } : {}),
         ...(q ? { quantized: q } : {}),
       };
     },

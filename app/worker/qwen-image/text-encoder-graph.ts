@@ -38,6 +38,10 @@ export interface TextEncoderGraphOptions extends GraphPrecision {
 
 /** LoRA k (patching the language model's linears) gets the strength input lora_scale_k [1]. */
 export function buildTextEncoderGraph(weights: WeightSet, cfg: TextEncoderConfig, options: TextEncoderGraphOptions = {}): Uint8Array {
+  return textEncoderGraph(weights, cfg, options).encode(ENGINE_OPSETS);
+}
+
+export function textEncoderGraph(weights: WeightSet, cfg: TextEncoderConfig, options: TextEncoderGraphOptions = {}): ModelGraph {
   const loras = options.loras ?? [];
   const g = new ModelGraph('qwen2_5_vl_text', weights, textEncoderRoot(weights, loras, options.quantized), options.quantized, options);
   loras.forEach((l, k) => g.addLora(l, `lora_scale_${k}`));
@@ -73,5 +77,5 @@ export function buildTextEncoderGraph(weights: WeightSet, cfg: TextEncoderConfig
     x = g.op('Add', [x, g.dense(g.op('Mul', [gate, up]), `${l}.mlp.down_proj`, cfg.intermediate, hidden, down)]);
   }
   g.output(g.toOutput(g.rmsNorm(x, `${p}.norm.weight`, hidden, cfg.rmsEps)), 'last_hidden_state', DataType.FLOAT, ['batch', 'tokens', hidden]);
-  return g.encode(ENGINE_OPSETS);
+  return g;
 }

@@ -126,12 +126,18 @@ export function isModulationModule(name: string): boolean {
 }
 
 /**
- * Which part of the transformer a graph holds. Streaming plans split it at block boundaries: the head
- * (input projections) and the tail (norm_out, proj_out) stay loaded, and the blocks run as groups, each its
- * own session, loaded and released in turn. Every part computes exactly what the same nodes compute in the
- * whole graph.
+ * Which part of the transformer a graph holds. Streaming plans split it at block boundaries: the front (the
+ * input projections and the blocks kept loaded, `to` of them, in one session) and the tail (norm_out,
+ * proj_out) stay loaded, and the other blocks run as groups, each its own session, loaded and released in
+ * turn. One front session rather than one per kept group: every session keeps its own allocator arena at
+ * its activation peak, so the sessions alive at once are few. Every part computes exactly what the same
+ * nodes compute in the whole graph.
  */
-export type TransformerPart = { readonly kind: 'whole' } | { readonly kind: 'head' } | { readonly kind: 'blocks'; readonly from: number; readonly to: number } | { readonly kind: 'tail' };
+export type TransformerPart =
+  | { readonly kind: 'whole' }
+  | { readonly kind: 'front'; readonly to: number }
+  | { readonly kind: 'blocks'; readonly from: number; readonly to: number }
+  | { readonly kind: 'tail' };
 
 export interface TransformerGraphOptions extends GraphPrecision {
   /** Fixed LoRAs (the speed LoRA): side branches whose weights stay in their files; LoRA k's strength is lora_scale_k. */
@@ -154,6 +160,11 @@ function declareLoras(g: ModelGraph, loras: readonly LoraWeights[], holds: (modu
 }
 
 export function buildTransformerGraph(weights: WeightSet, cfg: TransformerConfig, options: TransformerGraphOptions = {}): Uint8Array {
+  return transformerGraph(weights, cfg, options).encode(ENGINE_OPSETS);
+}
+
+/** The transformer (or one part of it) as a graph builder: what buildTransformerGraph encodes and graph-analysis reads. */
+export function transformerGraph(weights: WeightSet, cfg: TransformerConfig, options: TransformerGraphOptions = {}): ModelGraph {
   const loras = options.loras ?? [];
   const part = options.part ?? { kind: 'whole' };
   const g = new ModelGraph('qwen_image_transformer', weights, transformerRoot(weights, loras, options.quantized), options.quantized, options);
@@ -161,9 +172,9 @@ export function buildTransformerGraph(weights: WeightSet, cfg: TransformerConfig
   if (options.styleSlots && options.styleSlots.count > 0) g.addStyleSlots({ ...options.styleSlots, targets: styleTargets(cfg) });
   const dim = cfg.numHeads * cfg.headDim;
   const half = cfg.headDim / 2;
-  const withHead = part.kind === 'whole' || part.kind === 'head';
+  const withHead = part.kind === 'whole' || part.kind === 'front';
   const withTail = part.kind === 'whole' || part.kind === 'tail';
-  const [from, to] = part.kind === 'blocks' ? [part.from, part.to] : part.kind === 'whole' ? [0, cfg.numLayers] : [0, 0];
+  const [from, to] = part.kind === 'blocks' ? [part.from, part.to] : part.kind === 'whole' ? [0, cfg.numLayers] : part.kind === 'front' ? [0, part.to] : [0, 0];
   if (from < 0 || to > cfg.numLayers || from > to) throw new RangeError(`blocks ${from}..${to} are not within 0..${cfg.numLayers}`);
   const stream = g.streamType;
 
@@ -190,16 +201,16 @@ export function buildTransformerGraph(weights: WeightSet, cfg: TransformerConfig
     for (let i = from; i < to; i++) ({ img, txt } = block(g, i, img, txt, rope, cfg));
   }
   if (!withTail) {
-    const [imgName, txtName] = part.kind === 'head' ? [PART_IO.img, PART_IO.txt] : [PART_IO.imgNext, PART_IO.txtNext];
+    const [imgName, txtName] = part.kind === 'front' ? [PART_IO.img, PART_IO.txt] : [PART_IO.imgNext, PART_IO.txtNext];
     g.output(g.toOutput(img), imgName, DataType.FLOAT, ['batch', 'image_tokens', dim]);
     g.output(g.toOutput(txt), txtName, DataType.FLOAT, ['batch', 'text_tokens', dim]);
-    return g.encode(ENGINE_OPSETS);
+    return g;
   }
   // norm_out splits its modulation as (scale, shift): the reverse of the blocks.
   const [scale, shift] = chunks(g, g.fromInput(g.input('mod.out', DataType.FLOAT, ['batch', 2 * dim])), 2) as [string, string];
   const out = g.dense(g.toCompute(modulate(g, g.layerNorm(img, dim, EPS), shift, scale)), 'proj_out', dim, cfg.inChannels, { toStream: true });
   g.output(g.cast(out, stream, DataType.FLOAT), 'sample', DataType.FLOAT, ['batch', 'image_tokens', cfg.inChannels]);
-  return g.encode(ENGINE_OPSETS);
+  return g;
 }
 
 export interface ModulationGraphOptions {
@@ -216,6 +227,10 @@ export interface ModulationGraphOptions {
  * recomputed by every group: cheaper than passing it between sessions.
  */
 export function buildModulationGraph(weights: WeightSet, cfg: TransformerConfig, options: ModulationGraphOptions): Uint8Array {
+  return modulationGraph(weights, cfg, options).encode(ENGINE_OPSETS);
+}
+
+export function modulationGraph(weights: WeightSet, cfg: TransformerConfig, options: ModulationGraphOptions): ModelGraph {
   const loras = options.loras ?? [];
   const g = new ModelGraph('qwen_image_modulation', weights, transformerRoot(weights, loras));
   declareLoras(g, loras, isModulationModule);
@@ -236,5 +251,5 @@ export function buildModulationGraph(weights: WeightSet, cfg: TransformerConfig,
     g.output(both, `mod.${i}`, DataType.FLOAT, ['steps', 12 * dim]);
   }
   if (options.withOut) g.output(g.dense(tembAct, 'norm_out.linear', dim, 2 * dim), 'mod.out', DataType.FLOAT, ['steps', 2 * dim]);
-  return g.encode(ENGINE_OPSETS);
+  return g;
 }

@@ -49,7 +49,9 @@ export interface TransformerPrecision {
 
 interface Parts {
   readonly whole?: LazySession;
-  readonly head?: LazySession;
+  /** The input projections and the blocks kept loaded (streaming plans). */
+  readonly front?: LazySession;
+  /** The other blocks, loaded for each use and released after it. */
   readonly groups: readonly LazySession[];
   readonly tail?: LazySession;
 }
@@ -101,20 +103,24 @@ export class QwenTransformer {
   ): Promise<QwenTransformer> {
     const sessionConfig = { ...session, externalDataFolder: transformerRoot(weights, loras, layout.quantized) };
     const slots = styleSlots && styleSlots.count > 0 ? styleSlots : undefined;
-    const part = (p: TransformerPart, label: string) =>
-      new LazySession(label, buildTransformerGraph(weights, config, { loras, ...(slots ? { styleSlots: slots } : {}), ...(layout.quantized ? { quantized: layout.quantized } : {}), part: p, ...precision }), sessionConfig);
+    const part = (p: TransformerPart, label: string, config_: SessionConfig = sessionConfig) =>
+      new LazySession(label, buildTransformerGraph(weights, config, { loras, ...(slots ? { styleSlots: slots } : {}), ...(layout.quantized ? { quantized: layout.quantized } : {}), part: p, ...precision }), config_);
     const size = layout.groupBlocks ?? config.numLayers;
     if (!Number.isInteger(size) || size < 1) throw new RangeError(`blocks per group must be a positive integer, got ${size}`);
     let parts: Parts;
     if (size >= config.numLayers) {
       parts = { whole: part({ kind: 'whole' }, 'transformer'), groups: [] };
     } else {
+      const kept = Math.min(config.numLayers, (layout.pinnedGroups ?? 0) * size);
+      // Streamed groups live for one use: on the CPU without an arena, so what they allocate is freed with
+      // them instead of staying reserved in an arena of their own.
+      const streamedConfig: SessionConfig = { ...sessionConfig, cpuArena: false };
       const groups: LazySession[] = [];
-      for (let from = 0; from < config.numLayers; from += size) {
+      for (let from = kept; from < config.numLayers; from += size) {
         const to = Math.min(config.numLayers, from + size);
-        groups.push(part({ kind: 'blocks', from, to }, `transformer blocks ${from}-${to - 1}`));
+        groups.push(part({ kind: 'blocks', from, to }, `transformer blocks ${from}-${to - 1}`, streamedConfig));
       }
-      parts = { head: part({ kind: 'head' }, 'transformer head'), groups, tail: part({ kind: 'tail' }, 'transformer tail') };
+      parts = { front: part({ kind: 'front', to: kept }, kept ? `transformer front (blocks 0-${kept - 1})` : 'transformer head'), groups, tail: part({ kind: 'tail' }, 'transformer tail') };
     }
     const modSize = Math.max(1, Math.min(layout.modulationBlocks ?? config.numLayers, config.numLayers));
     const modulationParts: LazySession[] = [];
@@ -135,10 +141,10 @@ export class QwenTransformer {
     return this.parts.groups.length > 0;
   }
 
-  /** Creates the sessions a run keeps loaded: the whole graph, or the head, tail and pinned groups. */
+  /** Creates the sessions a run keeps loaded: the whole graph, or the front (with the kept blocks) and the tail. */
   async load(): Promise<void> {
-    const { whole, head, tail, groups } = this.parts;
-    for (const s of [whole, head, tail, ...groups.slice(0, this.layout.pinnedGroups ?? 0)]) await s?.get();
+    const { whole, front, tail } = this.parts;
+    for (const s of [whole, front, tail]) await s?.get();
     this.notePeak();
   }
 
@@ -172,8 +178,8 @@ export class QwenTransformer {
   }
 
   private notePeak(): void {
-    const { whole, head, tail, groups } = this.parts;
-    const loaded = [whole, head, tail, ...groups].filter((s) => s?.loaded).length;
+    const { whole, front, tail, groups } = this.parts;
+    const loaded = [whole, front, tail, ...groups].filter((s) => s?.loaded).length;
     this.peakLoadedParts = Math.max(this.peakLoadedParts, loaded);
   }
 
@@ -264,21 +270,20 @@ export class QwenTransformer {
       ...this.slotFeeds.reduce<Record<string, OrtTensor>>((all, f) => ({ ...all, ...f }), {}),
       ...Object.fromEntries(await Promise.all(this.slotFeeds.map(async (_, k) => [slotScaleName(k), await floatTensor(Float32Array.of(styleScales[k] ?? 0), [1])] as const))),
     };
-    const { whole, head, tail, groups } = this.parts;
+    const { whole, front, tail, groups } = this.parts;
     if (whole) {
       const out = await whole.run(feeds);
       this.notePeak();
       return outputFloats(out, 'sample');
     }
-    const h = await head!.run(feeds);
+    const h = await front!.run(feeds);
     let state = { [PART_IO.img]: h[PART_IO.img]!, [PART_IO.txt]: h[PART_IO.txt]! };
-    const pinned = this.layout.pinnedGroups ?? 0;
-    for (const [i, group] of groups.entries()) {
+    for (const group of groups) {
       const out = await group.run({ ...feeds, ...state });
       this.notePeak();
       state = { [PART_IO.img]: out[PART_IO.imgNext]!, [PART_IO.txt]: out[PART_IO.txtNext]! };
-      // A streamed group leaves before the next one arrives: at most head, tail, pinned groups and one more.
-      if (i >= pinned) await group.unload();
+      // A streamed group leaves before the next one arrives: at most the front, the tail and one group.
+      await group.unload();
     }
     const out = await tail!.run({ ...feeds, ...state });
     this.notePeak();
@@ -287,8 +292,8 @@ export class QwenTransformer {
 
   /** Releases every session; the next run loads again (plans that hold one component at a time). The modulation cache stays. */
   async unload(): Promise<void> {
-    const { whole, head, tail, groups } = this.parts;
-    await Promise.all([whole, head, tail, ...groups, ...this.modulationParts].map((s) => s?.unload() ?? Promise.resolve()));
+    const { whole, front, tail, groups } = this.parts;
+    await Promise.all([whole, front, tail, ...groups, ...this.modulationParts].map((s) => s?.unload() ?? Promise.resolve()));
   }
 
   release(): Promise<void> {

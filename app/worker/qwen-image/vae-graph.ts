@@ -29,11 +29,15 @@ class VaeGraph extends ModelGraph {
     });
   }
 
-  /** F.normalize over channels times sqrt(C) times gamma: the VAE's "RMS_norm", computed in the stream type (float32). */
+  /**
+   * F.normalize over channels times sqrt(C) times gamma: the VAE's "RMS_norm", computed in the stream type
+   * (float32). One ReduceL2 over the channels (instead of square, sum and root: two fewer passes over the
+   * activations), and one reciprocal per pixel multiplied in rather than a division per value.
+   */
   channelNorm(x: string, name: string, c: number, gammaShape: readonly number[]): string {
     const xs = this.cast(x, this.computeType, this.streamType);
-    const norm = this.op('Sqrt', [this.op('ReduceSum', [this.op('Mul', [xs, xs]), this.ints([1])], { keepdims: attr.int(1) })]);
-    const normed = this.op('Div', [xs, this.op('Max', [norm, this.scalar(1e-12, this.streamType)])]);
+    const norm = this.op('ReduceL2', [xs, this.ints([1])], { keepdims: attr.int(1) });
+    const normed = this.op('Mul', [xs, this.op('Reciprocal', [this.op('Max', [norm, this.scalar(1e-12, this.streamType)])])]);
     const gamma = this.op('Reshape', [this.ws(name, gammaShape), this.ints([1, c, 1, 1])]);
     return this.toCompute(this.op('Mul', [normed, this.op('Mul', [gamma, this.scalar(Math.sqrt(c), this.streamType)])]));
   }
@@ -69,6 +73,10 @@ function graphFor(name: string, weights: WeightSet, precision: GraphPrecision): 
 
 /** z [B, zDim, h, w] in the VAE's latent space -> image [B, 3, 8h, 8w] in [-1, 1]. */
 export function buildVaeDecoderGraph(weights: WeightSet, cfg: VaeConfig, precision: GraphPrecision = {}): Uint8Array {
+  return vaeDecoderGraph(weights, cfg, precision).encode(ENGINE_OPSETS);
+}
+
+export function vaeDecoderGraph(weights: WeightSet, cfg: VaeConfig, precision: GraphPrecision = {}): ModelGraph {
   const g = graphFor('qwen_image_vae_decoder', weights, precision);
   const z = g.toCompute(g.input('z', DataType.FLOAT, ['batch', cfg.zDim, 'height', 'width']), DataType.FLOAT);
   const mult = cfg.dimMult;
@@ -96,11 +104,15 @@ export function buildVaeDecoderGraph(weights: WeightSet, cfg: VaeConfig, precisi
   x = g.causalConv(g.silu(g.channelNorm(x, 'decoder.norm_out.gamma', outDim, [outDim, 1, 1, 1])), 'decoder.conv_out', outDim, cfg.inputChannels, 3);
   const clamped = g.op('Clip', [g.cast(x, g.computeType, DataType.FLOAT), g.constFloat('lo', [-1], []), g.constFloat('hi', [1], [])]);
   g.output(clamped, 'sample', DataType.FLOAT, ['batch', cfg.inputChannels, 'image_height', 'image_width']);
-  return g.encode(ENGINE_OPSETS);
+  return g;
 }
 
 /** image [B, 3, H, W] in [-1, 1] -> mean, logvar [B, zDim, H/8, W/8] of the latent distribution. */
 export function buildVaeEncoderGraph(weights: WeightSet, cfg: VaeConfig, precision: GraphPrecision = {}): Uint8Array {
+  return vaeEncoderGraph(weights, cfg, precision).encode(ENGINE_OPSETS);
+}
+
+export function vaeEncoderGraph(weights: WeightSet, cfg: VaeConfig, precision: GraphPrecision = {}): ModelGraph {
   const g = graphFor('qwen_image_vae_encoder', weights, precision);
   const image = g.toCompute(g.input('image', DataType.FLOAT, ['batch', cfg.inputChannels, 'height', 'width']), DataType.FLOAT);
   const dims = [1, ...cfg.dimMult].map((u) => u * cfg.baseDim);
@@ -130,5 +142,5 @@ export function buildVaeEncoderGraph(weights: WeightSet, cfg: VaeConfig, precisi
     'latent_height',
     'latent_width',
   ]);
-  return g.encode(ENGINE_OPSETS);
+  return g;
 }

@@ -6,7 +6,7 @@ import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writ
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cpuBudget, gpuBudget, planFor, type PlanReport } from '../../shared/vram-plan.js';
+import { cpuBudget, estimatedMemory, gpuBudget, planFor, type ComponentSizes, type PlanReport } from '../../shared/vram-plan.js';
 import { workerFamily } from '../families.js';
 import { openModelFolder } from '../model-folder.js';
 import { writeSkeleton, type Inventory } from '../safetensors/skeleton.js';
@@ -70,20 +70,23 @@ describe('SDXL-Turbo at full size (skeletons of the fp16 variant files)', () => 
     const unetBytes = sizes.blockBytes.reduce((a, b) => a + b, 0) + sizes.transformerOtherBytes;
     expect(unetBytes / GB).toBeCloseTo(4.78, 1);
     expect(sizes.textEncoderBytes / GB).toBeCloseTo(1.52, 1);
-    // The SD graphs compute in float32: 9.6 GB of UNet weights on the card, so 8 GB is too little...
-    const small = planFor(sizes, 512, 512, 1, gpuBudget(8 * GB, 32 * GB));
+    // The SD graphs compute in float32 whatever the card's precision: 9.6 GB of UNet weights on the card, so
+    // 8 GB is too little...
+    const plan = (s: ComponentSizes, w: number, h: number, budget: ReturnType<typeof gpuBudget>) => planFor(s, estimatedMemory(s, w, h, 'bf16'), w, h, 1, budget);
+    expect(estimatedMemory(sizes, 512, 512, 'bf16').precision).toBe('f32');
+    const small = plan(sizes, 512, 512, gpuBudget(8 * GB, 32 * GB));
     expect(small.chosen).toBeUndefined();
     expect(small.advice).toMatchObject({ key: 'plan.advice', params: { memory: '8' } });
     // ...and 12 GB holds one component at a time.
-    const card = planFor(sizes, 512, 512, 1, gpuBudget(12 * GB, 32 * GB));
+    const card = plan(sizes, 512, 512, gpuBudget(12 * GB, 32 * GB));
     expect(card.plans.map((p) => p.kind)).toEqual(['resident', 'sequential']);
     expect(card.chosen?.kind).toBe('sequential');
     expect(card.plans[1]!.label).toContain('UNet');
     // 1024x1024 costs more than 512x512, in time and in memory.
-    const big = planFor(sizes, 1024, 1024, 1, gpuBudget(12 * GB, 32 * GB));
+    const big = plan(sizes, 1024, 1024, gpuBudget(12 * GB, 32 * GB));
     expect(big.plans[0]!.secondsPerStep).toBeGreaterThan(3 * card.plans[0]!.secondsPerStep);
     expect(big.plans[0]!.peakVramBytes).toBeGreaterThan(card.plans[0]!.peakVramBytes);
-    expect(planFor(sizes, 512, 512, 1, cpuBudget(16 * GB, 2)).chosen).toBeDefined();
+    expect(plan(sizes, 512, 512, cpuBudget(16 * GB, 2)).chosen).toBeDefined();
   });
 
   it('`studio plan` prints the table for the skeleton folder', () => {

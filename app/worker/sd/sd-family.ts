@@ -63,6 +63,8 @@ export function unetCost(cfg: UnetConfig, weights: WeightSet, bytesPerValue = 4)
   for (const [outF, inF] of unetStyleTargets(cfg).values()) slotWidths += outF + inF;
   return {
     label: 'UNet',
+    // The SD graphs compute in float32 on every provider.
+    precision: 'f32',
     // Per slot and patched linear: A [rank, in] and B [out, rank] in float32.
     slotBytes: (count, rank) => count * rank * 4 * slotWidths,
     kinds: ['resident', 'sequential'],
