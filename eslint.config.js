@@ -8,7 +8,7 @@ const nodeGlobals = Object.fromEntries(
 );
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'models/**', 'test-output/**', 'test-fixtures/**', 'eslint.config.js'] },
+  { ignores: ['dist/**', 'build/**', 'release/**', 'node_modules/**', 'models/**', 'test-output/**', 'test-fixtures/**', 'eslint.config.js'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

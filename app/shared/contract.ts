@@ -320,5 +320,4 @@ export type WireToRenderer =
   | { readonly kind: 'event'; readonly name: EventName; readonly payload: unknown };
 
 /** Electron IPC channel names: the only two the preload exposes. */
-export const IPC_INVOKE_CHANNEL = 'studio:invoke';
-export const IPC_EVENT_CHANNEL = 'studio:event';
+export { IPC_EVENT_CHANNEL, IPC_INVOKE_CHANNEL } from './ipc-channels.js';

@@ -264,6 +264,9 @@ export const NOTICES = {
   'error.export.idInUse': 'An export named {id} is already running.',
   'error.workerWedged': 'The image worker did not stop within {seconds} s of the cancel (it seemed stuck), so it was stopped and restarted; the job was not finished. Jobs waiting behind it go on.',
   'error.planTimeout': 'The image worker did not answer the plan request within {seconds} s.',
+  'dialog.startFailed': 'The studio could not start',
+  'dialog.repair': 'Repair',
+  'dialog.quit': 'Quit',
 } as const satisfies Record<string, string>;
 
 export type NoticeKey = keyof typeof NOTICES;

@@ -50,6 +50,21 @@ describe('WorkerSupervisor', () => {
     await s.stop();
   });
 
+  it('a cancel that arrives while the worker is still starting cancels the job', async () => {
+    const s = new WorkerSupervisor(nodeWorkerSpawner(script(`
+      setTimeout(() => process.send({ type: 'ready', pid: process.pid, device: 'fake' }), 300);
+      process.on('message', (m) => { if (m.type === 'generate') process.send({ type: 'failed', jobId: m.jobId, error: { code: 'internal', message: 'should not have run' } }); if (m.type === 'shutdown') process.exit(0); });
+      process.on('disconnect', () => process.exit(0));
+    `)));
+    try {
+      const job = s.run({ jobId: 'early', modelDir: '.', request }, () => undefined);
+      s.cancel('early');
+      await expect(job).rejects.toMatchObject({ code: 'cancelled' });
+    } finally {
+      await s.stop();
+    }
+  });
+
   it('describes exits in words', () => {
     expect(describeExit({ code: null, signal: 'SIGKILL' })).toMatch(/killed by SIGKILL \(out of memory/);
     expect(describeExit({ code: 134, signal: null })).toBe('it exited with code 134');
@@ -62,7 +77,13 @@ describe('WorkerSupervisor', () => {
       process.on('message', (m) => {
         if (m.type === 'shutdown') process.exit(0);
         if (m.type !== 'generate') return;
-        if (m.request.prompt === 'wedge') for (;;) {}
+        if (m.request.prompt === 'wedge') {
+          process.send({ type: 'progress', jobId: m.jobId, phase: 'denoising', step: 1, totalSteps: 4 });
+          // Deaf to messages while it spins; bounded, so a failed test never leaves it running.
+          const end = Date.now() + 30_000;
+          while (Date.now() < end) {}
+          process.exit(1);
+        }
         process.send({
           type: 'done', jobId: m.jobId, image: { width: 1, height: 1, rgb: new Uint8Array(3) },
           model: { id: 'fake', name: 'fake', files: [] },
@@ -74,9 +95,11 @@ describe('WorkerSupervisor', () => {
     `);
     const s = new WorkerSupervisor(nodeWorkerSpawner(worker), { cancelGraceMs: 500 });
     try {
-      const wedged = s.run({ jobId: 'stuck', modelDir: '.', request: { ...request, prompt: 'wedge' } }, () => undefined);
+      let spinning: () => void = () => undefined;
+      const started = new Promise<void>((r) => (spinning = r));
+      const wedged = s.run({ jobId: 'stuck', modelDir: '.', request: { ...request, prompt: 'wedge' } }, () => spinning());
+      await started;
       const wedgedPid = s.pid;
-      await new Promise((r) => setTimeout(r, 200));
       const asked = Date.now();
       s.cancel('stuck');
       await expect(wedged).rejects.toMatchObject({ code: 'worker-crashed', notice: { key: 'error.workerWedged', params: { seconds: 0.5 } } });

@@ -1,9 +1,11 @@
 // Simplified Chinese for every notice main and the worker can send (English lives in app/shared/notices.ts).
 
 import type { NoticeKey } from '../../shared/notices.js';
+import { STARTUP_NOTICES_ZH } from '../../shared/notices-startup-zh.js';
 
 export const NOTICES_ZH_CN: Readonly<Record<NoticeKey, string>> = {
-  'error.internal': '出现了意外错误：{message}',
+  // The templates the desktop app also shows before its window exists live in app/shared.
+  ...STARTUP_NOTICES_ZH,
   'error.cancelled': '生成已取消。',
   'error.shuttingDown': '工作室正在关闭。',
   // --- ui ---
@@ -142,7 +144,6 @@ export const NOTICES_ZH_CN: Readonly<Record<NoticeKey, string>> = {
   'error.quantCacheFileSize': "{bits} 位缓存文件 {file} 缺失或大小不对；不会使用它。",
   'error.quantCacheHash': "{bits} 位缓存文件 {file} 与清单中的哈希不一致（已被修改或损坏）；不会使用它。",
   'error.quantCacheMisfit': "{dir} 中的 {bits} 位缓存与 {label} 不匹配（{name}）。",
-  'error.databaseTooNew': "历史数据库 {file} 由更新版本的工作室写入（架构 {found}；此版本最多支持 {supported}）。请更新工作室；文件未被修改。",
   'error.untrustedSender': "不受信任的发送方。",
   'error.uploadFailed': "{name} 上传失败，未添加任何内容。请重试。",
   'error.uploadTooLarge': "{name} 大于 {max} GB，未添加。",
@@ -205,19 +206,12 @@ export const NOTICES_ZH_CN: Readonly<Record<NoticeKey, string>> = {
   'error.modelFileInvalid': '无法使用 {file}：{reason}。',
   'error.loraDoesNotFit': 'LoRA {file} 与已加载的模型不匹配：{total} 个张量中有 {count} 个找不到对应的层（{keys}）。它可能是为其他基础模型制作的；未应用任何内容。',
   'error.loraShapeMismatch': 'LoRA {file} 与 {module} 不匹配：{reason}。它是为其他尺寸的模型制作的；未应用任何内容。',
-  'error.storage.diskFull': '存放 {dir} 的磁盘已满，没有保存任何内容。请释放一些空间后重试。',
-  'error.storage.notAllowed': '工作室无权写入 {dir}（{code}），没有保存任何内容。',
   'error.storage.missing': '{file} 已不存在（{message}）。',
-  'error.storage.failed': '无法写入 {file}：{message}',
-  'error.database.corrupt': '历史数据库 {file} 已损坏（{detail}），文件未被改动。运行 `studio repair`（桌面应用中点“修复”），会把它保留为 studio.db.corrupt-<日期> 副本，并新建一个包含所有仍可读取图像的历史记录。',
-  'error.data.notWritable': '工作室无法写入数据文件夹 {dir}（{code}）。请用 --data-dir 或 STUDIO_DATA_DIR 选择其他文件夹，或让此文件夹可写；其中的内容没有被改动。',
   'error.save.notRecorded': '图像已保存为 {file}（其中包含配方），但无法加入历史记录：{message}',
   'error.save.fileUnreadable': '图像没有保存：无法读取 {file} 来记录其哈希值（{message}）。',
   'error.serve.badPort': '--port 必须是 0 到 65535 之间的整数（0 表示自动选择空闲端口），而不是“{value}”。',
   'error.serve.portInUse': '127.0.0.1 上的端口 {port} 已被占用（另一个工作室或其他程序）。请用 --port 换一个，或用 --port 0 自动选择空闲端口。',
   'note.repair.notNeeded': '历史数据库 {file} 完好，无需修复。',
-  'note.repair.done': '损坏的数据库已保留为 {backup}。已新建历史记录，含 {recovered} 张图像，其中 {fromImages} 张从图像文件内嵌的配方读回；{unreadable} 张无法读取。',
-  'error.database.empty': '历史数据库 {file} 是空的（0 字节），但图像文件夹里有图像：历史记录丢失了，而不是刚开始。文件未被改动。运行 `studio repair`（桌面应用中点“修复”），会新建历史记录，并从每个图像文件内嵌的配方读回所有图像。',
   'error.latentsInvalid': '第 {step} 步产生了 {count} 个无效（NaN 或无穷大）的潜变量值；未生成图像。',
   'error.componentsMismatch': '{file}：{reason}；此文件夹中的组件不属于同一个模型。',
   'error.unknownFamily': '{file} 指定的管线 {className} 不是工作室支持的模型系列（支持：{known}）。',
