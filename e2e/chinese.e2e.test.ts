@@ -16,10 +16,10 @@ const ALLOWED: readonly RegExp[] = [
   /^[\d\s.,:;×x%+\-–—/()（）·|[\]{}]*$/, // numbers, sizes, punctuation
   /^[\d.]+\s*(GB|MB|KB|s|MB\/s)$/, // units
   /^(LoRA|JPEG \d+|PNG|CPU|GPU|VAE|Ctrl\+Enter|Ctrl\+\d|English|ModelScope|Hugging Face|Lightning|Turbo|Civitai)$/,
-  /^Qwen-Image[\w .\-]*$/, // model names: Qwen-Image, Qwen-Image-2512 Turbo 4-step, Qwen-Image-Lightning 8-step V2.0
-  /^(SDXL|SD-|LCM)[\w .\-]*$/, // model names: SDXL-Turbo, SD-Turbo, SDXL 1.0 base, LCM-LoRA SDXL
-  /^[\w.\-]+\.(safetensors|bin|ckpt|pt|png|jpe?g)$/, // file names
-  /^(\/|[A-Z]:\\)[\w./\\\-]*$/, // paths
+  /^Qwen-Image[\w .-]*$/, // model names: Qwen-Image, Qwen-Image-2512 Turbo 4-step, Qwen-Image-Lightning 8-step V2.0
+  /^(SDXL|SD-|LCM)[\w .-]*$/, // model names: SDXL-Turbo, SD-Turbo, SDXL 1.0 base, LCM-LoRA SDXL
+  /^[\w.-]+\.(safetensors|bin|ckpt|pt|png|jpe?g)$/, // file names
+  /^(\/|[A-Z]:\\)[\w./\\-]*$/, // paths
   /^[a-z]+(-[a-z]+)*$/, // a LoRA's own name (anime-style)
 ];
 

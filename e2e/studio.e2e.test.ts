@@ -1,5 +1,6 @@
 // The whole studio as a user meets it: type a prompt, watch it form step by step, find it in the gallery,
 // read its recipe, reload; fields that say what is wrong before Generate; the queue; live mode.
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Browser, Page } from 'playwright-core';
@@ -223,6 +224,22 @@ describe('studio in Chromium', () => {
     expect(prompts).not.toContain('a lighthouse');
     await page.getByRole('spinbutton', { name: 'Steps' }).fill('4');
     await page.getByRole('combobox', { name: 'Size' }).selectOption('512x512');
+  });
+
+  it('drags the full-size file out of the gallery, not the thumbnail', async () => {
+    await page.keyboard.press('Control+2');
+    const tile = page.getByRole('list', { name: 'Gallery' }).getByRole('button', { name: 'Open image: a red fox in the snow' }).first();
+    const dataTransfer = await page.evaluateHandle(() => new DataTransfer());
+    await tile.dispatchEvent('dragstart', { dataTransfer });
+    const [downloadUrl, uriList] = await dataTransfer.evaluate((dt) => [dt.getData('DownloadURL'), dt.getData('text/uri-list')]);
+    const m = /^image\/jpeg:(studio-\d+-[0-9a-f]{8}\.jpg):(http:\/\/.+)$/.exec(downloadUrl);
+    expect(m, downloadUrl).not.toBeNull();
+    expect(uriList).toBe(m![2]);
+    const bytes = await page.evaluate(async (url) => (await (await fetch(url)).arrayBuffer()).byteLength, m![2]!);
+    const db = new Database(join(studio.dataDir, 'studio.db'), { readonly: true });
+    const files = db.prepare("SELECT image_file FROM generations WHERE prompt = 'a red fox in the snow'").pluck().all() as string[];
+    db.close();
+    expect(files.map((f) => statSync(join(studio.dataDir, 'images', f)).size)).toContain(bytes);
   });
 
   it('exports a selection made in selection mode', async () => {

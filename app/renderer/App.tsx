@@ -343,6 +343,35 @@ export function App({ api }: { api: StudioApi }) {
     }
   }, [jobs, previewing, api, loadLoras, errorText]);
 
+  const deleteLora = async (card: LoraCard) => {
+    if (!window.confirm(t('styles.confirmDelete', { name: card.name }))) return;
+    const r = await api.invoke('library.deleteLora', { id: card.id });
+    if (!r.ok) return setError(errorText(r.error));
+    setForm((f) => ({ ...f, loras: f.loras.filter((l) => l.id !== card.id) }));
+    await loadLoras();
+  };
+  const reveal = async (d: GenerationDetail) => {
+    const res = await api.invoke('history.reveal', { id: d.id });
+    if (!res.ok) return setError(errorText(res.error));
+    // The desktop app opens the file manager; the browser can only say where the file is.
+    if (!res.value.shown) setDetail((cur) => cur && { ...cur, revealed: res.value.path });
+  };
+  const toggleFavorite = async (d: GenerationDetail) => {
+    const res = await api.invoke('history.setFavorite', { id: d.id, favorite: !d.favorite });
+    if (!res.ok) return setError(errorText(res.error));
+    setDetail((cur) => cur && { ...cur, detail: { ...d, favorite: res.value.favorite } });
+    setGalleryKey((k) => k + 1);
+  };
+  const deleteImage = async (d: GenerationDetail) => {
+    // Without a system trash (the browser host) deleting is final, so ask first.
+    if (info?.host !== 'electron' && !window.confirm(t('detail.confirmDelete'))) return;
+    const res = await api.invoke('history.delete', { id: d.id });
+    if (!res.ok) return setError(errorText(res.error));
+    setDetail(undefined);
+    setGalleryKey((k) => k + 1);
+    void loadRecent();
+  };
+
   const inUse = useMemo(() => new Map(form.loras.map((l) => [l.id, l.strength])), [form.loras]);
   const batchJobs = batch.flatMap((id) => (jobs[id] && ![...previewing.values()].includes(id) ? [jobs[id]] : []));
   const onDemo = info?.models.find((m) => m.id === form.modelId)?.isDemo ?? false;
@@ -422,7 +451,7 @@ export function App({ api }: { api: StudioApi }) {
               onGoTo={setView}
               demoNotice={!showFirstRun}
             />
-            <ResultArea batch={batchJobs} timings={timings} onOpen={(g) => void open(g.id, recent.map((x) => x.id))} onReuseSeed={(g) => void reuseSeed(g)}>
+            <ResultArea batch={batchJobs} timings={timings} last={recent[0]} onOpen={(g) => void open(g.id, recent.map((x) => x.id))} onReuseSeed={(g) => void reuseSeed(g)}>
               {notes.length > 0 && (
                 <div className="notes" role="status">
                   {notes.map((n, i) => (
@@ -483,13 +512,7 @@ export function App({ api }: { api: StudioApi }) {
               setForm((f) => (f.loras.some((l) => l.id === id) ? { ...f, loras: f.loras.filter((l) => l.id !== id) } : { ...f, loras: [...f.loras, { id, strength }] }));
             }}
             onStrength={(id, strength) => setForm((f) => ({ ...f, loras: f.loras.map((l) => (l.id === id ? { ...l, strength } : l)) }))}
-            onDelete={async (card) => {
-              if (!window.confirm(t('styles.confirmDelete', { name: card.name }))) return;
-              const r = await api.invoke('library.deleteLora', { id: card.id });
-              if (!r.ok) return setError(errorText(r.error));
-              setForm((f) => ({ ...f, loras: f.loras.filter((l) => l.id !== card.id) }));
-              await loadLoras();
-            }}
+            onDelete={(card) => void deleteLora(card)}
             onMakePreview={(card) => void makePreview(card)}
             previewing={new Set(previewing.keys())}
           />
@@ -526,12 +549,7 @@ export function App({ api }: { api: StudioApi }) {
           onNext={() => step(1)}
           onOpen={(id) => void open(id, detail.ids)}
           {...(detail.revealed ? { revealedPath: detail.revealed } : {})}
-          onReveal={async (d) => {
-            const res = await api.invoke('history.reveal', { id: d.id });
-            if (!res.ok) return setError(errorText(res.error));
-            // The desktop app opens the file manager; the browser can only say where the file is.
-            if (!res.value.shown) setDetail((cur) => cur && { ...cur, revealed: res.value.path });
-          }}
+          onReveal={(d) => void reveal(d)}
           onClose={() => setDetail(undefined)}
           onUseRecipe={useRecipe}
           {...(familyById(info?.models.find((m) => m.id === detail.detail.recipe.modelId)?.family ?? '')?.imageInput
@@ -545,21 +563,8 @@ export function App({ api }: { api: StudioApi }) {
               }
             : {})}
           onReproduce={reproduce}
-          onToggleFavorite={async (d) => {
-            const res = await api.invoke('history.setFavorite', { id: d.id, favorite: !d.favorite });
-            if (!res.ok) return setError(errorText(res.error));
-            setDetail((cur) => cur && { ...cur, detail: { ...d, favorite: res.value.favorite } });
-            setGalleryKey((k) => k + 1);
-          }}
-          onDelete={async (d) => {
-            // Without a system trash (the browser host) deleting is final, so ask first.
-            if (info?.host !== 'electron' && !window.confirm(t('detail.confirmDelete'))) return;
-            const res = await api.invoke('history.delete', { id: d.id });
-            if (!res.ok) return setError(errorText(res.error));
-            setDetail(undefined);
-            setGalleryKey((k) => k + 1);
-            void loadRecent();
-          }}
+          onToggleFavorite={(d) => void toggleFavorite(d)}
+          onDelete={(d) => void deleteImage(d)}
         />
       )}
     </div>

@@ -5,7 +5,7 @@ import { useState } from 'react';
 import type { AppInfo, ModelInfo, StudioApi } from '../../shared/contract.js';
 import { useI18n } from '../i18n/i18n.js';
 
-export function AddFolder({ api, info, onAdded }: { api: StudioApi; info: AppInfo; onAdded(model: ModelInfo): void }) {
+export function AddFolder({ api, info, onAdded }: { readonly api: StudioApi; readonly info: AppInfo; readonly onAdded: (model: ModelInfo) => void }) {
   const { t, errorText } = useI18n();
   const [path, setPath] = useState('');
   const [adding, setAdding] = useState(false);

@@ -13,18 +13,18 @@ export interface DetailDialogProps {
   readonly siblings: readonly GenerationSummary[];
   /** Where this image is in the list it was opened from, and how long that list is. */
   readonly position: { readonly index: number; readonly count: number } | undefined;
-  onPrevious(): void;
-  onNext(): void;
-  onOpen(id: string): void;
-  onClose(): void;
-  onUseRecipe(detail: GenerationDetail): void;
+  readonly onPrevious: () => void;
+  readonly onNext: () => void;
+  readonly onOpen: (id: string) => void;
+  readonly onClose: () => void;
+  readonly onUseRecipe: (detail: GenerationDetail) => void;
   /** Starts a new image from this one (image-to-image), for models that take an input image. */
-  onUseAsInput?(detail: GenerationDetail): void;
+  readonly onUseAsInput?: (detail: GenerationDetail) => void;
   /** Generates the same image again: same seed and settings. */
-  onReproduce(detail: GenerationDetail): void;
-  onToggleFavorite(detail: GenerationDetail): void;
-  onDelete(detail: GenerationDetail): void;
-  onReveal(detail: GenerationDetail): void;
+  readonly onReproduce: (detail: GenerationDetail) => void;
+  readonly onToggleFavorite: (detail: GenerationDetail) => void;
+  readonly onDelete: (detail: GenerationDetail) => void;
+  readonly onReveal: (detail: GenerationDetail) => void;
   /** Where the file is, when the host could not show it in a file manager. */
   readonly revealedPath?: string;
 }

@@ -14,14 +14,14 @@ export interface FirstRunCardProps {
   readonly api: StudioApi;
   readonly info: AppInfo;
   readonly source: DownloadSource;
-  onSource(s: DownloadSource): void;
+  readonly onSource: (s: DownloadSource) => void;
   /** A model folder was added: the form switches to it. */
-  onModelReady(modelId: string): void;
+  readonly onModelReady: (modelId: string) => void;
   /** The recommended downloads finished: the form switches to the base model and its speed LoRA. */
-  onDownloaded(baseTitle: string, speedEntryId?: string): void;
-  onUse(model: ModelInfo): void;
-  onHide(): void;
-  onError(message: string): void;
+  readonly onDownloaded: (baseTitle: string, speedEntryId?: string) => void;
+  readonly onUse: (model: ModelInfo) => void;
+  readonly onHide: () => void;
+  readonly onError: (message: string) => void;
 }
 
 const SIZE = 1024;

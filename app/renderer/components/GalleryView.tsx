@@ -16,8 +16,8 @@ export interface GalleryViewProps {
   /** Changes whenever the history changes, so the view reloads from the top. */
   readonly refreshKey: number;
   /** Opens an image; `ids` is the list it was opened from (for previous/next). */
-  onOpen(id: string, ids: readonly string[]): void;
-  onError(message: string): void;
+  readonly onOpen: (id: string, ids: readonly string[]) => void;
+  readonly onError: (message: string) => void;
 }
 
 const GAP = 8;
@@ -235,7 +235,7 @@ export function GalleryView({ api, info, loras, refreshKey, onOpen, onError }: G
 
   const set = (patch: Partial<Filters>) => setFilters((f) => ({ ...f, ...patch }));
   const filtered = JSON.stringify(filters) !== JSON.stringify(NO_FILTERS);
-  const count = cursor ? t('gallery.countMore', { count: items.length }) : t('gallery.count', { count: items.length });
+  const count = cursor ? t('gallery.countMore', { count: items.length }) : items.length === 1 ? t('gallery.countOne') : t('gallery.count', { count: items.length });
   const selectedCount = allSelected ? items.length : selected.size;
   return (
     <section className="gallery-view" aria-labelledby="gallery-heading">

@@ -12,10 +12,10 @@ export interface ModelsViewProps {
   readonly api: StudioApi;
   readonly info: AppInfo | undefined;
   readonly source: DownloadSource;
-  onSource(s: DownloadSource): void;
+  readonly onSource: (s: DownloadSource) => void;
   /** Called when a download has finished or a folder was added, so models and LoRAs are listed again. */
-  onInstalled(model?: ModelInfo): void;
-  onError(message: string): void;
+  readonly onInstalled: (model?: ModelInfo) => void;
+  readonly onError: (message: string) => void;
   /** More settings, shown below (the A1111 API). */
   readonly children?: ReactNode;
 }

@@ -11,7 +11,7 @@ import { gb } from './units.js';
 const ASK_AFTER_MS = 300;
 
 export interface PlanSummaryProps {
-  planFor(modelId: string, width: number, height: number, loras: readonly string[]): Promise<PlanReport | undefined>;
+  readonly planFor: (modelId: string, width: number, height: number, loras: readonly string[]) => Promise<PlanReport | undefined>;
   readonly modelId: string;
   readonly width: number;
   readonly height: number;

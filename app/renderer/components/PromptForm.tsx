@@ -19,17 +19,17 @@ export interface PromptFormProps {
   readonly info: AppInfo | undefined;
   readonly loras: readonly LoraCard[];
   readonly form: FormState;
-  onChange(update: (f: FormState) => FormState): void;
+  readonly onChange: (update: (f: FormState) => FormState) => void;
   readonly validation: Validation;
   /** True while any job of this window is queued or running: Cancel is offered. */
   readonly busy: boolean;
   /** Generates when the form is valid, else shows every problem: the one rule of the button and Ctrl+Enter. */
-  onGenerate(live?: boolean): void;
-  onCancel(): void;
+  readonly onGenerate: (live?: boolean) => void;
+  readonly onCancel: () => void;
   /** Problems are shown for every field after a Generate attempt. */
   readonly attempted: boolean;
-  planFor(modelId: string, width: number, height: number, loras: readonly string[]): Promise<PlanReport | undefined>;
-  onGoTo(view: 'styles' | 'models'): void;
+  readonly planFor: (modelId: string, width: number, height: number, loras: readonly string[]) => Promise<PlanReport | undefined>;
+  readonly onGoTo: (view: 'styles' | 'models') => void;
   /** The demo's explanation, unless the first-run card already gives it. */
   readonly demoNotice: boolean;
 }

@@ -10,8 +10,10 @@ export interface ResultAreaProps {
   /** The jobs of the latest batch, in order. */
   readonly batch: readonly JobView[];
   readonly timings: PhaseTimings | undefined;
-  onOpen(g: GenerationSummary): void;
-  onReuseSeed(g: GenerationSummary): void;
+  /** Before this window made anything: the newest image of the history, so the frame is not empty after a restart. */
+  readonly last?: GenerationSummary | undefined;
+  readonly onOpen: (g: GenerationSummary) => void;
+  readonly onReuseSeed: (g: GenerationSummary) => void;
   readonly children?: React.ReactNode;
 }
 
@@ -25,14 +27,20 @@ function useNow(active: boolean): number {
   return active ? now : performance.now();
 }
 
-export function ResultArea({ batch, timings, onOpen, onReuseSeed, children }: ResultAreaProps) {
+export function ResultArea({ batch, timings, last, onOpen, onReuseSeed, children }: ResultAreaProps) {
   const { t } = useI18n();
   const now = useNow(batch.some(isActive));
   const columns = Math.ceil(Math.sqrt(batch.length));
   return (
     <section className="result-area panel" aria-label={t('result.heading')}>
       {children}
-      {batch.length === 0 ? (
+      {batch.length === 0 && last ? (
+        <ul className="result-grid" style={{ gridTemplateColumns: 'minmax(0, 1fr)', gridTemplateRows: 'minmax(0, 1fr)' }}>
+          <li className="result-cell succeeded">
+            <ResultCell job={{ jobId: last.id, status: 'succeeded', generation: last, phase: 'saving', step: 0, totalSteps: 0, phaseStartedAt: 0, phaseMs: {}, stepMs: [], stepAt: 0 }} now={now} timings={timings} single onOpen={onOpen} onReuseSeed={onReuseSeed} />
+          </li>
+        </ul>
+      ) : batch.length === 0 ? (
         <p className="empty result-empty">{t('result.empty')}</p>
       ) : (
         <ul className="result-grid" style={{ gridTemplateColumns: `repeat(${columns}, minmax(0, 1fr))`, gridTemplateRows: `repeat(${Math.ceil(batch.length / columns)}, minmax(0, 1fr))` }}>

@@ -6,10 +6,10 @@ import { useI18n } from '../i18n/i18n.js';
 export interface SidePanelProps {
   readonly queue: readonly QueueItem[];
   readonly recent: readonly GenerationSummary[];
-  onCancel(jobId: string): void;
-  onCancelAll(): void;
-  onOpen(g: GenerationSummary): void;
-  onGallery(): void;
+  readonly onCancel: (jobId: string) => void;
+  readonly onCancelAll: () => void;
+  readonly onOpen: (g: GenerationSummary) => void;
+  readonly onGallery: () => void;
 }
 
 export function SidePanel({ queue, recent, onCancel, onCancelAll, onOpen, onGallery }: SidePanelProps) {

@@ -9,13 +9,13 @@ export interface StylesViewProps {
   readonly loras: readonly LoraCard[];
   readonly outcomes: readonly ImportOutcome[];
   readonly importing: number;
-  onImport(files: readonly File[]): void;
+  readonly onImport: (files: readonly File[]) => void;
   /** The strength of each LoRA in the Create form (absent: not in use). */
   readonly inUse: ReadonlyMap<string, number>;
-  onApply(id: string, strength: number): void;
-  onStrength(id: string, strength: number): void;
-  onDelete(card: LoraCard): void;
-  onMakePreview(card: LoraCard): void;
+  readonly onApply: (id: string, strength: number) => void;
+  readonly onStrength: (id: string, strength: number) => void;
+  readonly onDelete: (card: LoraCard) => void;
+  readonly onMakePreview: (card: LoraCard) => void;
   /** LoRAs whose preview is being made. */
   readonly previewing: ReadonlySet<string>;
 }
