@@ -11,6 +11,7 @@ import { modelName } from './units.js';
 import { familyById, familyOfLoraArchitecture } from '../../shared/model-families.js';
 import { sizeOf, sizesFor, withModel, type FormField, type FormLora, type FormState, type Validation } from '../state/form.js';
 import { PlanSummary } from './PlanSummary.js';
+import type { PlanFor } from './plan-text.js';
 
 /** How long typing must pause before live mode renders the prompt. */
 const LIVE_DEBOUNCE_MS = 500;
@@ -28,7 +29,7 @@ export interface PromptFormProps {
   readonly onCancel: () => void;
   /** Problems are shown for every field after a Generate attempt. */
   readonly attempted: boolean;
-  readonly planFor: (modelId: string, width: number, height: number, loras: readonly string[]) => Promise<PlanReport | undefined>;
+  readonly planFor: PlanFor;
   readonly onGoTo: (view: 'styles' | 'models') => void;
   /** The demo's explanation, unless the first-run card already gives it. */
   readonly demoNotice: boolean;
