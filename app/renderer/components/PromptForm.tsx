@@ -5,7 +5,6 @@ import { useEffect, useRef, useState, type FormEvent, type ReactNode } from 'rea
 import type { AppInfo, LoraCard } from '../../shared/contract.js';
 import { MAX_BATCH, MAX_STEPS, MIN_STEPS, OUTPUT_FORMATS, type OutputFormat } from '../../shared/generation.js';
 import type { Notice } from '../../shared/notices.js';
-import type { PlanReport } from '../../shared/vram-plan.js';
 import { useI18n } from '../i18n/i18n.js';
 import { modelName } from './units.js';
 import { familyById, familyOfLoraArchitecture } from '../../shared/model-families.js';
