@@ -4,14 +4,14 @@
 import { useEffect, useState } from 'react';
 import type { PlanReport } from '../../shared/vram-plan.js';
 import { useI18n } from '../i18n/i18n.js';
-import { deviceLine, planLabel } from './plan-text.js';
+import { deviceLine, planLabel, type PlanFor } from './plan-text.js';
 import { gb } from './units.js';
 
 /** Sizes change while typing custom dimensions; ask once they settle. */
 const ASK_AFTER_MS = 300;
 
 export interface PlanSummaryProps {
-  readonly planFor: (modelId: string, width: number, height: number, loras: readonly string[]) => Promise<PlanReport | undefined>;
+  readonly planFor: PlanFor;
   readonly modelId: string;
   readonly width: number;
   readonly height: number;

@@ -5,12 +5,12 @@ import { useEffect, useRef, useState, type FormEvent, type ReactNode } from 'rea
 import type { AppInfo, LoraCard } from '../../shared/contract.js';
 import { MAX_BATCH, MAX_STEPS, MIN_STEPS, OUTPUT_FORMATS, type OutputFormat } from '../../shared/generation.js';
 import type { Notice } from '../../shared/notices.js';
-import type { PlanReport } from '../../shared/vram-plan.js';
 import { useI18n } from '../i18n/i18n.js';
 import { modelName } from './units.js';
 import { familyById, familyOfLoraArchitecture } from '../../shared/model-families.js';
 import { sizeOf, sizesFor, withModel, type FormField, type FormLora, type FormState, type Validation } from '../state/form.js';
 import { PlanSummary } from './PlanSummary.js';
+import type { PlanFor } from './plan-text.js';
 
 /** How long typing must pause before live mode renders the prompt. */
 const LIVE_DEBOUNCE_MS = 500;
@@ -28,7 +28,7 @@ export interface PromptFormProps {
   readonly onCancel: () => void;
   /** Problems are shown for every field after a Generate attempt. */
   readonly attempted: boolean;
-  readonly planFor: (modelId: string, width: number, height: number, loras: readonly string[]) => Promise<PlanReport | undefined>;
+  readonly planFor: PlanFor;
   readonly onGoTo: (view: 'styles' | 'models') => void;
   /** The demo's explanation, unless the first-run card already gives it. */
   readonly demoNotice: boolean;

@@ -2,11 +2,14 @@
 // parts), marked when its VAE decodes in tiles, and the device line.
 
 import type { Notice } from '../../shared/notices.js';
-import type { DeviceSummary, PlanPrediction } from '../../shared/vram-plan.js';
+import type { DeviceSummary, PlanPrediction, PlanReport } from '../../shared/vram-plan.js';
 import type { MessageKey } from '../i18n/messages.js';
 import { gb } from './units.js';
 
 type T = (key: MessageKey, vars?: Record<string, string | number>) => string;
+
+/** Asks the studio how a model runs at a size with these LoRAs (plan.get); undefined when it cannot say. */
+export type PlanFor = (modelId: string, width: number, height: number, loras: readonly string[]) => Promise<PlanReport | undefined>;
 
 export function planLabel(t: T, notice: (n: Notice) => string, p: Pick<PlanPrediction, 'notice' | 'vaeTiled'>): string {
   const base = notice(p.notice);
