@@ -153,6 +153,11 @@ describe('studio in Chromium', () => {
     await page.getByRole('button', { name: 'Generate' }).click();
     await page.getByRole('alert').filter({ hasText: 'Steps must be between 1 and 50' }).waitFor();
     await page.getByRole('spinbutton', { name: 'Steps' }).fill('4');
+    // A seed past 2^32-1 is refused, not quietly turned into seed 0.
+    await page.getByRole('spinbutton', { name: 'Seed', exact: true }).fill('4294967296');
+    await page.getByRole('button', { name: 'Generate' }).click();
+    await page.getByRole('alert').filter({ hasText: '4294967295' }).waitFor();
+    await page.getByRole('spinbutton', { name: 'Seed', exact: true }).fill('');
   });
 
   it('switches to Chinese', async () => {

@@ -122,7 +122,8 @@ export function CreatePanel({ info, loras, busy, recipe, onGenerate, onCancel, p
     onGenerate(
       Array.from({ length: isLive ? 1 : count }, (_, i) => ({
         ...base,
-        ...(seedNumber === undefined || !Number.isFinite(seedNumber) ? {} : { seed: (seedNumber + i) % 2 ** 32 }),
+        // Never wrapped (4294967296 is not seed 0): a seed out of range goes to main, which refuses it clearly.
+        ...(seedNumber === undefined || !Number.isFinite(seedNumber) ? {} : { seed: seedNumber + i }),
       })),
       isLive,
     );
