@@ -24,6 +24,8 @@ export default defineConfig({
           fileParallelism: false,
           testTimeout: 120_000,
           hookTimeout: 120_000,
+          // The page renders and loads images while the unit tests run beside it on two cores.
+          expect: { poll: { timeout: 10_000 } },
         },
       },
     ],

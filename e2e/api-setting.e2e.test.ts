@@ -26,6 +26,8 @@ describe('the A1111 API setting in Chromium', () => {
     browser = await launchChromium();
     page = await (await browser.newContext({ locale: 'en-US', viewport: { width: 1400, height: 1600 } })).newPage();
     await page.goto(studio.launchUrl);
+    // The setting lives under Models.
+    await page.getByRole('navigation').getByRole('button', { name: 'Models' }).click();
     await page.getByRole('heading', { name: 'API for other tools' }).waitFor();
   });
   afterAll(async () => {

@@ -46,6 +46,7 @@ describe('Studio with the real worker', () => {
     expect(seen.map((e) => (e.type === 'progress' ? `${e.progress.phase}:${e.progress.step}` : e.type))).toEqual([
       'loading:0',
       'encoding:0',
+      'denoising:0',
       'denoising:1',
       'denoising:2',
       'denoising:3',

@@ -60,6 +60,11 @@ export type JobResult =
   | { readonly kept: true; readonly record: GenerationRecord }
   | { readonly kept: false; readonly jobId: string; readonly recipe: Recipe; readonly format: OutputFormat; readonly image: Buffer };
 
+/** A registered model as the contract shows it (its folder as `path`, not the registry's `dir`). */
+function modelInfo(m: RegisteredModel): ModelInfo {
+  return { id: m.id, name: m.name, family: m.family, isDemo: m.isDemo, ...(m.origin ? { origin: m.origin } : {}), ...(m.path ? { path: m.path } : {}) };
+}
+
 export class Studio {
   readonly layout: DataLayout;
   readonly db: Db;
@@ -129,7 +134,7 @@ export class Studio {
       version: this.options.appVersion,
       host,
       dataDir: this.layout.root,
-      models: this.models.list().map(({ dir: _dir, ...info }) => info),
+      models: this.models.list().map(modelInfo),
       defaultModelId: 'demo',
     };
   }
@@ -160,8 +165,7 @@ export class Studio {
   async addModelFolder(path: string): Promise<ModelInfo> {
     const dir = await checkModelFolderPath(path);
     await this.supervisor.plan(dir, 512, 512);
-    const { dir: _dir, ...info } = await this.models.addFolder(dir);
-    return info;
+    return modelInfo(await this.models.addFolder(dir));
   }
 
   /** Validates, resolves the model and LoRAs, fills in the seed, queues. Progress and the end arrive as job events. */

@@ -438,6 +438,8 @@ export interface DeviceSummary {
   /** Where sessions run: the first provider that loads. */
   readonly provider: 'cuda' | 'dml' | 'cpu';
   readonly name: string;
+  /** CPU threads the CPU provider runs on (the CPU provider only). */
+  readonly threads?: number;
   /** The memory plans are fitted into: the card's VRAM, or system RAM on the CPU. */
   readonly memoryBytes: number;
   readonly freeBytes?: number;

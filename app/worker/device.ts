@@ -116,7 +116,7 @@ export async function discoverDevice(providers: readonly Provider[], threads: nu
   if (provider === 'cpu') {
     const budget = cpuBudget(vramGB ? vramGB * GB : ramBytes, threads);
     return {
-      summary: { provider, name: `CPU (${threads} threads)`, memoryBytes: budget.vramBytes, freeBytes: freemem(), ramBytes, unavailable, precision: precision ?? defaultPrecision('cpu') },
+      summary: { provider, name: `CPU (${threads} threads)`, threads, memoryBytes: budget.vramBytes, freeBytes: freemem(), ramBytes, unavailable, precision: precision ?? defaultPrecision('cpu') },
       budget,
     };
   }

@@ -4,13 +4,14 @@
 import { useEffect, useState } from 'react';
 import type { PlanReport } from '../../shared/vram-plan.js';
 import { useI18n } from '../i18n/i18n.js';
+import { deviceLine, planLabel, type PlanFor } from './plan-text.js';
+import { gb } from './units.js';
 
-const GB = 1024 ** 3;
 /** Sizes change while typing custom dimensions; ask once they settle. */
 const ASK_AFTER_MS = 300;
 
 export interface PlanSummaryProps {
-  planFor(modelId: string, width: number, height: number, loras: readonly string[]): Promise<PlanReport | undefined>;
+  readonly planFor: PlanFor;
   readonly modelId: string;
   readonly width: number;
   readonly height: number;
@@ -22,7 +23,7 @@ export function PlanSummary({ planFor, modelId, width, height, speedLoraId }: Pl
   const { t, notice } = useI18n();
   const [report, setReport] = useState<PlanReport | undefined>();
   useEffect(() => {
-    if (width % 16 || height % 16 || width < 16 || height < 16) return;
+    if (width % 16 || height % 16 || width < 256 || height < 256 || width > 2048 || height > 2048) return;
     let stale = false;
     const timer = setTimeout(() => void planFor(modelId, width, height, speedLoraId ? [speedLoraId] : []).then((r) => !stale && setReport(r)), ASK_AFTER_MS);
     return () => {
@@ -31,33 +32,25 @@ export function PlanSummary({ planFor, modelId, width, height, speedLoraId }: Pl
     };
   }, [planFor, modelId, width, height, speedLoraId]);
   if (!report) return null;
-  const gb = (bytes: number) => (bytes / GB).toFixed(1);
   const chosen = report.chosen;
-  const device = t('plan.device', { name: report.device.name, memory: gb(report.device.memoryBytes) });
+  const device = deviceLine(t, report.device);
   return (
     <details className="plan-summary" data-plan={chosen?.kind ?? 'none'}>
       <summary>
         {report.forced
           ? t('plan.forced', { plan: report.forced, device })
           : chosen
-            ? t('plan.chosen', { plan: notice(chosen.notice), peak: gb(chosen.peakVramBytes), seconds: chosen.secondsPerStep.toFixed(2), device })
+            ? t('plan.chosen', { plan: planLabel(t, notice, chosen), peak: gb(chosen.peakVramBytes), seconds: chosen.secondsPerStep.toFixed(2), device })
             : t('plan.none', { device })}
       </summary>
       {!chosen && report.advice && <p className="notice">{notice(report.advice)}</p>}
       {report.device.note && <p className="tip">{notice(report.device.note)}</p>}
-      {report.device.unavailable.map((u) =>
-        u.notices?.length ? (
-          u.notices.map((n, i) => (
-            <p className="tip" key={`${u.provider}-${i}`}>
-              {notice(n)}
-            </p>
-          ))
-        ) : (
-          <p className="tip" key={u.provider}>
-            {t('plan.unavailable', { provider: u.provider, reason: u.reason })}
-          </p>
-        ),
-      )}
+      {report.device.unavailable.map((u) => (
+        <details className="tip" key={u.provider}>
+          <summary>{u.notices?.length ? u.notices.map((n) => notice(n)).join(' ') : t('device.unavailable', { provider: u.provider.toUpperCase() })}</summary>
+          <code className="technical">{u.reason}</code>
+        </details>
+      ))}
       <table>
         <thead>
           <tr>
@@ -69,10 +62,10 @@ export function PlanSummary({ planFor, modelId, width, height, speedLoraId }: Pl
         </thead>
         <tbody>
           {report.plans.map((p) => (
-            <tr key={p.kind} className={p === chosen || p.kind === chosen?.kind ? 'chosen' : undefined}>
-              <td>{notice(p.notice)}</td>
-              <td>{gb(p.peakVramBytes)} GB</td>
-              <td>{p.secondsPerStep.toFixed(2)} s</td>
+            <tr key={`${p.kind}:${p.groupBlocks ?? ''}`} className={p.kind === chosen?.kind && p.groupBlocks === chosen.groupBlocks ? 'chosen' : undefined}>
+              <td>{planLabel(t, notice, p)}</td>
+              <td>{t('plan.gb', { value: gb(p.peakVramBytes) })}</td>
+              <td>{t('plan.seconds', { value: p.secondsPerStep.toFixed(2) })}</td>
               <td>{p.fits ? t('plan.fits') : t('plan.doesNotFit')}</td>
             </tr>
           ))}

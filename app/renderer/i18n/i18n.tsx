@@ -1,6 +1,6 @@
 // Language context: follows the system language, switchable, remembered.
 
-import { createContext, useContext, useMemo, useState, type ReactNode } from 'react';
+import { createContext, useContext, useLayoutEffect, useMemo, useState, type ReactNode } from 'react';
 import { NOTICES, noticeText, type Notice, type NoticeKey } from '../../shared/notices.js';
 import type { SerializedError } from '../../shared/result.js';
 import { LOCALES, format, pickLocale, type Locale, type MessageKey } from './messages.js';
@@ -30,12 +30,15 @@ function initialLocale(): Locale {
 
 export function I18nProvider({ children }: { children: ReactNode }) {
   const [locale, setLocaleState] = useState<Locale>(initialLocale);
+  // Screen readers, fonts and line breaking follow <html lang>: set from the start, not only on a switch.
+  useLayoutEffect(() => {
+    document.documentElement.lang = locale;
+  }, [locale]);
   const value = useMemo<I18n>(
     () => ({
       locale,
       setLocale: (l) => {
         localStorage.setItem(STORAGE_KEY, l);
-        document.documentElement.lang = l;
         setLocaleState(l);
       },
       t: (key, vars) => format(LOCALES[locale][key], vars),

@@ -234,6 +234,8 @@ export class QwenImageRunner {
     const h = height / scale;
     const w = width / scale;
     const latents = packLatents(gaussianNoise(seed, channels * h * w), channels, h, w);
+    // Denoising starts now: the UI times each step from here.
+    onProgress({ phase: 'denoising', step: 0, totalSteps: steps });
     const final = await this.pipeline.denoise({
       prompt,
       ...(negative ? { negative } : {}),
