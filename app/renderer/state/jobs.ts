@@ -149,7 +149,8 @@ export function estimate(j: JobView, now: number, last?: PhaseTimings): Estimate
     done += ms;
   }
   const fraction = Math.max(0, Math.min(1, done / total));
-  const measured = last !== undefined || ownStep !== undefined;
+  // A job still waiting for others cannot say when it will be done.
+  const measured = j.status !== 'queued' && (last !== undefined || ownStep !== undefined);
   return measured ? { fraction, secondsLeft: Math.max(0, (total - done) / 1000) } : { fraction };
 }
 
