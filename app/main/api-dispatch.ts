@@ -20,7 +20,7 @@ function call(studio: Studio, host: 'electron' | 'browser', method: InvokeMethod
     case 'generate.cancel':
       return { cancelled: studio.jobs.cancel((params as ValidParams<'generate.cancel'>).jobId) };
     case 'history.list':
-      return studio.history.list(params as ValidParams<'history.list'>);
+      return studio.history.page(params as ValidParams<'history.list'>);
     case 'history.get':
       return studio.history.get((params as ValidParams<'history.get'>).id);
     case 'history.setFavorite': {

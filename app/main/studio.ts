@@ -256,6 +256,7 @@ export class Studio {
     await this.api.stop();
     this.jobs.close();
     await this.supervisor.stop();
+    await this.history.close();
     this.db.close();
     this.releaseDataFolder();
   }

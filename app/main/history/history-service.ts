@@ -12,6 +12,7 @@ import type { FileUrls } from '../file-urls.js';
 import type { DataLayout } from '../paths.js';
 import type { Db } from '../store/database.js';
 import { deleteGeneration, getGeneration, isFavorite, listGenerations, setFavorite, type HistoryRow } from '../store/generations.js';
+import { HistoryReader } from './history-reader.js';
 
 export type HistoryFilters = Omit<HistoryQuery, 'limit' | 'cursor'>;
 
@@ -20,11 +21,15 @@ function gone(id: string): StudioError {
 }
 
 export class HistoryService {
+  private readonly reader: HistoryReader;
+
   constructor(
     private readonly db: Db,
     private readonly layout: DataLayout,
     private readonly urls: () => FileUrls,
-  ) {}
+  ) {
+    this.reader = new HistoryReader(db, layout.database);
+  }
 
   summaryOf(g: GenerationRecord | HistoryRow): GenerationSummary {
     const favorite = 'favorite' in g ? g.favorite : false;
@@ -35,9 +40,24 @@ export class HistoryService {
     return { id: g.id, createdAt: g.createdAt, ...base, favorite, imageUrl: this.urls().image(g.imageFile), thumbUrl: this.urls().thumb(g.thumbFile) };
   }
 
+  /** A page, read here on the main connection: for the studio's own short lookups (CLI, the A1111 API). */
   list(q: HistoryQuery): HistoryPage {
     const { rows, nextCursor } = listGenerations(this.db, q);
     return { items: rows.map((r) => this.summaryOf(r)), nextCursor };
+  }
+
+  /**
+   * A page for a host's renderer, read on the history thread: searches that match every row cost a few
+   * milliseconds each, and a flood of them must not hold up anything else the main thread does.
+   */
+  async page(q: HistoryQuery): Promise<HistoryPage> {
+    const { rows, nextCursor } = await this.reader.list(q);
+    return { items: rows.map((r) => this.summaryOf(r)), nextCursor };
+  }
+
+  /** Stops the history thread (the studio is closing). */
+  close(): Promise<void> {
+    return this.reader.close();
   }
 
   get(id: string): GenerationDetail {

@@ -61,7 +61,10 @@ describe('exporting many images, missing files and unsafe prompts', () => {
     mkdirSync(join(tinyImages, dirname(base.imageFile)), { recursive: true });
     await sharp(readFileSync(join(studio.layout.images, base.imageFile))).resize(8, 8).png().toFile(join(tinyImages, base.imageFile));
   });
-  afterAll(() => studio.close());
+  afterAll(async () => {
+    await studio.close();
+    rmSync(tinyImages, { recursive: true, force: true });
+  });
 
   /** n records of the history, each its own id and time, all pointing at real image files. */
   function copies(n: number, prompt = (i: number) => `${base.recipe.prompt} ${i}`): GenerationRecord[] {
@@ -81,6 +84,7 @@ describe('exporting many images, missing files and unsafe prompts', () => {
     expect(r).toEqual({ count: n, target, skipped: [] });
     const out = execFileSync('python3', ['-c', 'import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); n = z.namelist(); print(len(n), n[-1], z.testzip())', target], { encoding: 'utf8' });
     expect(out.trim()).toBe(`${2 * n + 1} recipes.csv None`);
+    rmSync(dirname(target), { recursive: true, force: true });
   });
 
   it.each(['zip', 'folder'] as const)('skips an image whose file is gone and reports it, exporting the rest (%s)', async (kind) => {

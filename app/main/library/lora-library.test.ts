@@ -1,6 +1,6 @@
 import { noticeText } from '../../shared/notices.js';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -114,6 +114,7 @@ describe('LoRA inspection', () => {
       clearInterval(ticker);
     }
     expect(longestGap).toBeLessThan(parseMs / 2);
+    rmSync(file);
   });
 
   it('prints its report from `studio lora inspect`, exiting 1 for a refusal', () => {
