@@ -38,9 +38,11 @@ describe('keyboard only', () => {
   });
 
   it('imports a LoRA from the Styles view', async () => {
+    // Listen for the chooser before moving focus: Playwright turns the browser's file-chooser interception on
+    // asynchronously, and on a loaded machine an Enter pressed right after subscribing can beat it.
+    const chooser = page.waitForEvent('filechooser');
     await page.keyboard.press('Control+3');
     await tabTo(/^Choose files…$/);
-    const chooser = page.waitForEvent('filechooser');
     await page.keyboard.press('Enter');
     await (await chooser).setFiles([{ name: 'ink-style.safetensors', mimeType: 'application/octet-stream', buffer: readFileSync(join(repoRoot, 'test-fixtures', 'qwen-image', 'lora', 'lora_lightx2v_format.safetensors')) }]);
     await page.getByText('Added ink-style.safetensors.').waitFor();

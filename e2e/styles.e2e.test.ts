@@ -91,9 +91,9 @@ describe('styles and recipes in Chromium', () => {
   });
 
   it('imports LoRAs with the file picker and explains why a pickle and a FLUX LoRA are refused', async () => {
+    const chooser = page.waitForEvent('filechooser'); // before anything else: the interception turns on asynchronously
     await page.keyboard.press('Control+3');
     await page.getByText('No LoRAs yet.').waitFor();
-    const chooser = page.waitForEvent('filechooser');
     await page.getByRole('button', { name: 'Choose files…' }).click();
     await (
       await chooser

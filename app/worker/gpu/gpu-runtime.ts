@@ -3,7 +3,7 @@
 //
 // The npm package carries only the CPU provider on Linux (and DirectML on Windows, which needs nothing
 // more); its own installer would fetch the CUDA provider into node_modules at `npm install` time, which the
-// offline install turns off (.npmrc) and which is read-only inside an AppImage or a deb. So `studio gpu
+// offline install turns off (ONNXRUNTIME_NODE_INSTALL=skip) and which is read-only inside an AppImage or a deb. So `studio gpu
 // install` makes a self-contained copy of onnxruntime-node (its JavaScript, its native binding and
 // libonnxruntime, ~30 MB) under <data>/gpu-runtime/, puts the CUDA provider libraries next to
 // libonnxruntime (where ONNX Runtime looks for them), and links the CUDA and cuDNN libraries the provider
