@@ -13,7 +13,7 @@ const db = openDatabase(join(dir, 'studio.db'));
 
 const subjects = ['a red fox', 'a blue whale', 'an old lighthouse', '一只红色的狐狸', '雪山上的小屋', 'a cyberpunk street', 'a bowl of ramen', 'portrait of a knight'];
 const details = ['at dawn', 'in the snow', 'watercolor', 'cinematic lighting', '油画风格', '晨光', 'ultra detailed', 'studio photo'];
-let t0 = performance.now();
+const t0 = performance.now();
 const insertAll = db.transaction(() => {
   for (let i = 0; i < ROWS; i++) {
     const id = `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`;

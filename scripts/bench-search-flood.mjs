@@ -56,7 +56,9 @@ async function client() {
   let next = 1;
   ws.on('message', (data) => {
     const m = JSON.parse(String(data));
-    if (m.kind === 'result') pending.get(m.id)?.(m.result), pending.delete(m.id);
+    if (m.kind !== 'result') return;
+    pending.get(m.id)?.(m.result);
+    pending.delete(m.id);
   });
   return (method, params) => new Promise((resolve) => {
     const id = next++;

@@ -6,7 +6,7 @@ import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { familyOfPipelineClass, knownPipelineClasses, type FamilyId } from '../shared/model-families.js';
 import { StudioError } from '../shared/result.js';
-import { notice, type NoticeKey } from '../shared/notices.js';
+import { notice } from '../shared/notices.js';
 
 export interface ModelFileInfo {
   /** Relative to the model folder. */

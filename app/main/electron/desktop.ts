@@ -7,7 +7,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { IPC_EVENT_CHANNEL, IPC_INVOKE_CHANNEL } from '../../shared/ipc-channels.js';
-import { NOTICES, notice, noticeText, type Notice, type NoticeKey } from '../../shared/notices.js';
+import { NOTICES, notice, noticeText, type Notice } from '../../shared/notices.js';
 import { STARTUP_NOTICES_ZH } from '../../shared/notices-startup-zh.js';
 import { fail, StudioError } from '../../shared/result.js';
 import { createDispatch } from '../api-dispatch.js';
@@ -19,7 +19,7 @@ import { repairDatabase } from '../store/repair.js';
 import { Studio } from '../studio.js';
 import type { SpawnWorker } from '../worker-host/worker-handle.js';
 import { chromiumProfileDir, unpackedPath } from './desktop-paths.js';
-import { menuTemplate, type MenuItemTemplate } from './menu.js';
+import { menuTemplate } from './menu.js';
 
 export const APP_SCHEME = 'studio-app';
 export const FILE_SCHEME = 'studio-file';
@@ -99,7 +99,7 @@ export interface DesktopRun {
 
 /** A notice in the system language: the few the app shows before its window exists have Chinese in app/shared. */
 export function startupText(n: Notice, locale: string): string {
-  return noticeText(n, locale.toLowerCase().startsWith('zh') ? ({ ...NOTICES, ...STARTUP_NOTICES_ZH } as Readonly<Record<NoticeKey, string>>) : NOTICES);
+  return noticeText(n, locale.toLowerCase().startsWith('zh') ? { ...NOTICES, ...STARTUP_NOTICES_ZH } : NOTICES);
 }
 
 /** Registers the app's schemes; must run before the app is ready. */
@@ -270,7 +270,7 @@ export async function runDesktop(e: DesktopElectron, o: DesktopOptions): Promise
       if (win.isMinimized()) win.restore();
       win.focus();
     });
-    e.Menu.setApplicationMenu(e.Menu.buildFromTemplate(menuTemplate(e.app.isPackaged, platform) as MenuItemTemplate[] as never[]));
+    e.Menu.setApplicationMenu(e.Menu.buildFromTemplate(menuTemplate(e.app.isPackaged, platform) as never[]));
     await win.loadURL(`${APP_SCHEME}://app/index.html`);
     win.show();
     studio.supervisor.start().catch((err: Error) => console.error(`studio: ${err.message}`));

@@ -14,7 +14,7 @@ function chunk(type: string, data: Uint8Array): Buffer {
 }
 
 function isLatin1(text: string): boolean {
-  return /^[\u0000-\u00ff]*$/.test(text);
+  return !/[\u0100-\uffff]/.test(text); // no code unit above 0xff (surrogates included)
 }
 
 /**

@@ -19,7 +19,7 @@ function controlledRunner() {
     maxRunning = Math.max(maxRunning, running);
     return new Promise<GenerationRecord>((resolve, reject) => waiting.set(job.jobId, { resolve, reject })).finally(() => running--);
   };
-  const finish = async (jobId: string, outcome: 'ok' | unknown = 'ok') => {
+  const finish = async (jobId: string, outcome: unknown = 'ok') => {
     await new Promise((r) => setImmediate(r));
     const w = waiting.get(jobId)!;
     if (outcome === 'ok') w.resolve({ id: jobId } as GenerationRecord);
@@ -84,10 +84,13 @@ describe('JobQueue', () => {
   it('on close, cancels waiting jobs and refuses new ones', async () => {
     const r = controlledRunner();
     const { q } = queueWith(r);
-    q.enqueue({ jobId: 'a', request, work: null });
+    const a = q.enqueue({ jobId: 'a', request, work: null });
     const b = q.enqueue({ jobId: 'b', request, work: null });
     q.close();
     await expect(b).rejects.toMatchObject({ code: 'cancelled', notice: { key: 'error.shuttingDown' } });
     await expect(q.enqueue({ jobId: 'c', request, work: null })).rejects.toMatchObject({ code: 'worker-unavailable' });
+    // The running job is the worker's to end (its shutdown cancels it); the queue does not drop its result.
+    await r.finish('a');
+    await expect(a).resolves.toMatchObject({ id: 'a' });
   });
 });

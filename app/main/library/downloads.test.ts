@@ -41,7 +41,7 @@ describe('catalog downloads', () => {
 
   const make = (extra: Partial<DownloadsOptions> = {}) => {
     const modelsDir = mkdtempSync(join(tmpdir(), 'downloads-'));
-    return new Downloads({ modelsDir, env: { HF_ENDPOINT: hub.url, HF_HUB_CACHE: join(modelsDir, 'no-cache') }, onInstalled: async () => undefined, ...extra });
+    return new Downloads({ modelsDir, env: { HF_ENDPOINT: hub.url, HF_HUB_CACHE: join(modelsDir, 'no-cache') }, onInstalled: () => Promise.resolve(), ...extra });
   };
 
   it('a failing onInstalled fails the download with its reason instead of an unhandled rejection', async () => {
@@ -87,7 +87,7 @@ describe('catalog downloads', () => {
     ['file:///etc/passwd', 'error.download.mirrorNotHttps'],
     ['https://user:pw@hf-mirror.example/', 'error.download.mirrorInvalid'],
   ])('refuses the mirror %s and starts nothing', async (url, key) => {
-    const lookup = async (host: string) => (host === 'router.example' ? ['93.184.216.34', '192.168.0.1'] : ['93.184.216.34']);
+    const lookup = (host: string) => Promise.resolve(host === 'router.example' ? ['93.184.216.34', '192.168.0.1'] : ['93.184.216.34']);
     const downloads = make({ env: {}, lookup });
     await expect(downloads.start(ENTRY, 'mirror', url)).rejects.toMatchObject({ code: 'invalid-request', notice: { key } });
     expect(downloads.list()).toEqual([]);
@@ -95,7 +95,7 @@ describe('catalog downloads', () => {
   });
 
   it('accepts a public https mirror, and any endpoint the user configured in HF_ENDPOINT', async () => {
-    const lookup = async () => ['93.184.216.34'];
+    const lookup = () => Promise.resolve(['93.184.216.34']);
     await expect(checkMirrorUrl('https://hf-mirror.example/', [], lookup)).resolves.toBeInstanceOf(URL);
     await expect(checkMirrorUrl('http://10.0.0.5:8080', ['http://10.0.0.5:8080/'], lookup)).resolves.toBeInstanceOf(URL);
     await expect(checkMirrorUrl('https://nowhere.invalid/', [], () => Promise.reject(new Error('ENOTFOUND nowhere.invalid')))).rejects.toMatchObject({ notice: { key: 'error.download.mirrorUnresolved' } });

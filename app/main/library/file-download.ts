@@ -71,7 +71,7 @@ const sleep = (ms: number, signal?: AbortSignal) =>
     const t = setTimeout(resolve, ms);
     signal?.addEventListener('abort', () => {
       clearTimeout(t);
-      reject(signal.reason);
+      reject(signal.reason instanceof Error ? signal.reason : new Error(String(signal.reason)));
     }, { once: true });
   });
 
@@ -254,7 +254,7 @@ async function fetchRange(range: Range, source: SourceUrl, fh: FileHandle, ctx: 
       // Only transient failures are retried here; a 404 or a server that cannot resume goes to the next source.
       if (!(e instanceof RetryableError)) throw e;
       failures++;
-      if (failures > ctx.maxRetries) throw new Error(`gave up after ${ctx.maxRetries} retries: ${(e as Error).message}`);
+      if (failures > ctx.maxRetries) throw new Error(`gave up after ${ctx.maxRetries} retries: ${(e as Error).message}`, { cause: e });
       const wait = e instanceof RetryableError && e.retryAfterMs !== undefined ? e.retryAfterMs : ctx.baseMs * 2 ** (failures - 1) * (0.75 + Math.random() / 2);
       ctx.log(`${source.label}: ${(e as Error).message}; retry ${failures}/${ctx.maxRetries} in ${Math.round(wait)} ms`);
       await sleep(wait, ctx.signal);

@@ -123,7 +123,7 @@ describe('LoRA inspection', () => {
     expect(JSON.parse(ok.stdout)).toMatchObject({ ok: true, format: 'lightx2v', architecture: 'qwen-image', rank: 4 });
     const bad = spawnSync(process.execPath, [join(appRoot(), 'bin', 'studio.js'), 'lora', 'inspect', write(dir, 'weights.pt', Buffer.from([0x80, 0x02]))], { encoding: 'utf8' });
     expect(bad.status).toBe(1);
-    expect(JSON.parse(bad.stdout).reason).toMatch(/pickle/);
+    expect((JSON.parse(bad.stdout) as { reason: string }).reason).toMatch(/pickle/);
   });
 });
 

@@ -113,7 +113,7 @@ describe('pulling a repository from a hub', () => {
 
   it('checks free disk space first and says how much is missing', async () => {
     const dest = mkdtempSync(join(tmpdir(), 'pull-'));
-    await expect(pullRepository({ repo: 'Qwen/Tiny', sources: [hf], include, dest, freeBytes: async () => 1024 * 1024 })).rejects.toThrow(
+    await expect(pullRepository({ repo: 'Qwen/Tiny', sources: [hf], include, dest, freeBytes: () => Promise.resolve(1024 * 1024) })).rejects.toThrow(
       /Not enough disk space .* the download needs 0\.0 GB, 0\.0 GB are free/,
     );
     expect(readdirSync(dest)).toEqual([]);

@@ -75,7 +75,7 @@ export async function pullRepository(o: PullOptions): Promise<PullResult> {
   if (wanted.length === 0) throw new StudioError('download-failed', notice('error.repoNoMatch', { repo: o.repo, patterns: o.include?.join(', ') ?? '' }), o.repo);
   // A file named outright (model_index.json, a LoRA's file) must be in the listing: one that is not
   // means the list was cut short, and what would arrive is not the whole model.
-  const unlisted = (o.include ?? []).filter((g) => !/[*?]/.test(g) && !listing!.some((f) => f.path === g));
+  const unlisted = (o.include ?? []).filter((g) => !/[*?]/.test(g) && !listing.some((f) => f.path === g));
   if (unlisted.length > 0) {
     throw new StudioError('download-failed', notice('error.download.incompleteModel', { repo: o.repo, count: unlisted.length, missing: unlisted.join(', ') }), unlisted.join('\n'));
   }

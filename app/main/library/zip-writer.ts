@@ -209,7 +209,11 @@ export class ZipWriter {
   private async finish(): Promise<void> {
     await new Promise<void>((resolve, reject) => {
       if (this.out.closed) return this.failure ? reject(this.failure) : resolve();
-      this.out.end((e?: Error | null) => (e ?? this.failure ? reject(e ?? this.failure) : resolve()));
+      this.out.end((e?: Error | null) => {
+        const failure = e ?? this.failure;
+        if (failure) reject(failure);
+        else resolve();
+      });
     });
   }
 

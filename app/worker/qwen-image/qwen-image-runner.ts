@@ -7,7 +7,6 @@ import { samplerFromSchedulerConfig, type FlowMatchSamplerSettings } from '../..
 import { StudioError } from '../../shared/result.js';
 import type { QwenFolder } from './qwen-folder.js';
 import { notice, type Notice } from '../../shared/notices.js';
-import type { ModelFolder } from '../model-folder.js';
 import { gaussianNoise } from '../noise.js';
 import { floatImageToRgb } from '../pixels.js';
 import { promptIds, Qwen2Tokenizer } from '../tokenizer/qwen2-tokenizer.js';
