@@ -119,7 +119,32 @@ function infer(node: NodeProto, inputs: readonly (ValueInfo | undefined)[]): { d
     case 'SimplifiedLayerNormalization':
     case 'RotaryEmbedding':
     case 'LpNormalization':
+    case 'InstanceNormalization':
       return same;
+    case 'Equal':
+      return [{ dtype: DataType.BOOL, shape: broadcast(inputs.map((v) => need(v, 'input').shape)) }];
+    case 'ArgMax': {
+      const ax = axis(intAttr(node, 'axis', 0), a.shape.length);
+      const keep = intAttr(node, 'keepdims', 1) === 1;
+      return [{ dtype: DataType.INT64, shape: keep ? a.shape.map((d, i) => (i === ax ? 1 : d)) : a.shape.filter((_, i) => i !== ax) }];
+    }
+    case 'GatherND': {
+      const idx = need(inputs[1], 'indices').shape;
+      const b = intAttr(node, 'batch_dims', 0);
+      const last = idx[idx.length - 1]!;
+      return [{ dtype: a.dtype, shape: [...idx.slice(0, -1), ...a.shape.slice(b + last)] }];
+    }
+    case 'Range': {
+      const [start, limit, delta] = [0, 1, 2].map((i) => need(inputs[i], 'range bound').ints?.[0]);
+      if (start === undefined || limit === undefined || delta === undefined) throw new AnalysisError(`Range ${node.name}: the bounds are not known`);
+      return [{ dtype: a.dtype, shape: [Math.max(0, Math.ceil((limit - start) / delta))] }];
+    }
+    case 'Pad': {
+      const pads = need(inputs[1], 'pads').ints;
+      if (!pads) throw new AnalysisError(`Pad ${node.name}: the pads are not a known constant`);
+      const rank = a.shape.length;
+      return [{ dtype: a.dtype, shape: a.shape.map((d, i) => d + pads[i]! + pads[i + rank]!) }];
+    }
     case 'MatMul': {
       const b = need(inputs[1], 'B').shape;
       const batch = broadcast([a.shape.slice(0, -2), b.slice(0, -2)]);
@@ -189,20 +214,25 @@ function infer(node: NodeProto, inputs: readonly (ValueInfo | undefined)[]): { d
     }
     case 'Squeeze': {
       const axes = (inputs[1]?.ints ?? a.shape.map((d, i) => (d === 1 ? i : -1)).filter((i) => i >= 0)).map((v) => axis(v, a.shape.length));
-      return [{ dtype: a.dtype, shape: a.shape.filter((_, i) => !axes.includes(i)) }];
+      return [{ dtype: a.dtype, shape: a.shape.filter((_, i) => !axes.includes(i)), ...(a.ints ? { ints: [...a.ints] } : {}) }];
     }
     case 'Slice': {
       const starts = need(inputs[1], 'starts').ints ?? [];
       const ends = need(inputs[2], 'ends').ints ?? [];
       const axes = inputs[3]?.ints ?? starts.map((_, i) => i);
       const shape = [...a.shape];
-      axes.forEach((ax0, i) => {
-        const ax = axis(ax0, a.shape.length);
+      const bounds = (ax: number, i: number): [number, number] => {
         const dim = a.shape[ax]!;
         const clamp = (v: number) => Math.max(0, Math.min(dim, v < 0 ? v + dim : v));
-        shape[ax] = Math.max(0, clamp(ends[i]!) - clamp(starts[i]!));
+        return [clamp(starts[i]!), clamp(ends[i]!)];
+      };
+      axes.forEach((ax0, i) => {
+        const [from, to] = bounds(axis(ax0, a.shape.length), i);
+        shape[axis(ax0, a.shape.length)] = Math.max(0, to - from);
       });
-      return [{ dtype: a.dtype, shape }];
+      // A slice of a known 1-D int64 value (a Shape's) is known too; the graphs slice shapes with unit steps.
+      const ints = a.ints && a.shape.length === 1 && axes.length === 1 && !inputs[4] ? a.ints.slice(...bounds(0, 0)) : undefined;
+      return [{ dtype: a.dtype, shape, ...(ints ? { ints } : {}) }];
     }
     case 'Expand':
       return [{ dtype: a.dtype, shape: broadcast([a.shape, need(inputs[1], 'shape').ints ?? []]) }];
@@ -224,9 +254,11 @@ function infer(node: NodeProto, inputs: readonly (ValueInfo | undefined)[]): { d
       return [{ dtype: a.dtype, shape: [a.shape[0]!, w[0]!, ...spatial] }];
     }
     case 'Resize': {
-      const scales = inputs[2];
-      const values = scales?.ints;
-      if (!values) throw new AnalysisError(`Resize ${node.name}: the scales are not a known constant`);
+      // Output sizes (input 3) when given, else the scales (input 2).
+      const sizes = inputs[3]?.ints;
+      if (sizes) return [{ dtype: a.dtype, shape: [...sizes] }];
+      const values = inputs[2]?.ints;
+      if (!values) throw new AnalysisError(`Resize ${node.name}: neither the sizes nor the scales are known`);
       return [{ dtype: a.dtype, shape: a.shape.map((d, i) => Math.floor(d * values[i]!)) }];
     }
     case 'MultiHeadAttention': {

@@ -1,7 +1,7 @@
 // Which element types each GPU provider of ONNX Runtime registers kernels for, for the operators the engine's
-// graphs use, at the opset they are built with (21; com.microsoft 1). A node whose type a provider lacks
+// graphs use (Qwen-Image's and the Stable Diffusion family's), at the opset they are built with (21; com.microsoft 1). A node whose type a provider lacks
 // would run on the CPU (with `session.disable_cpu_ep_fallback` the session fails instead): the provider
-// check in graph-kernels.test.ts walks the full-size graphs against this table.
+// checks in qwen-image/graph-kernels.test.ts and sd/graph-kernels.test.ts walk the full-size graphs against this table.
 //
 // Source: onnxruntime docs/OperatorKernels.md, the list generated from the registered kernels
 // (tools/python/gen_opkernel_doc.py), at commit 001d12d2623fd411ce0f83d05abb5e82304a3389, read for the
@@ -26,6 +26,12 @@ const MOVE_DML = ['f32', 'f16', 'f64', 'i64', 'i32', 'i8', 'u8', 'bool'] as cons
 export const KERNELS: Readonly<Record<GpuProvider, Readonly<Record<string, readonly KernelType[]>>>> = {
   cuda: {
     ':Add': [...FB, 'i64', 'i32'],
+    ':ArgMax': [...F, 'f64'],
+    ':Equal': [...F, 'f64', 'i64', 'i32', 'bool'],
+    ':GatherND': [...FB, 'f64', 'i64', 'bool'],
+    ':InstanceNormalization': [...F, 'f64'], // no bfloat16
+    ':Pad': [...F, 'f64', 'bool'],
+    ':Range': ['f32', 'f64', 'i64', 'i32'],
     ':Sub': [...FB, 'i64', 'i32'],
     ':Mul': [...FB, 'i64', 'i32'],
     ':Div': [...FB, 'i64', 'i32'],
@@ -70,6 +76,12 @@ export const KERNELS: Readonly<Record<GpuProvider, Readonly<Record<string, reado
   },
   dml: {
     ':Add': [...F, 'i64', 'i32'],
+    ':ArgMax': [...F, 'i64', 'i32', 'i8', 'u8'],
+    ':Equal': [...F, 'i64', 'i32', 'i8', 'u8'],
+    ':GatherND': MOVE_DML,
+    ':InstanceNormalization': F,
+    ':Pad': MOVE_DML,
+    ':Range': ['f32', 'i64', 'i32'],
     ':Sub': [...F, 'i64', 'i32'],
     ':Mul': [...F, 'i64', 'i32'],
     ':Div': [...F, 'i64', 'i32'],
