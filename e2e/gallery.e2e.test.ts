@@ -58,6 +58,8 @@ describe('gallery at 100,000 images', () => {
   let ext = 'jpg';
   const tiles = () => page.getByRole('list', { name: 'Gallery' }).getByRole('button');
   const search = () => page.getByRole('searchbox', { name: 'Search prompts, seeds and LoRAs' });
+  /** The gallery's count of the images the search and filters match. */
+  const count = () => page.locator('.gallery-view .count').innerText();
 
   beforeAll(async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'studio-e2e-gallery-'));
@@ -93,6 +95,22 @@ describe('gallery at 100,000 images', () => {
     const labels = await tiles().evaluateAll((els) => els.map((e) => e.getAttribute('aria-label')));
     expect(labels.some((l) => /variation (\d{3,})/.test(l ?? ''))).toBe(true);
     await page.screenshot({ path: join(screenshotsDir, 'gallery-100k.png') });
+  });
+
+  it('says exactly how many images the history holds, and how many a search or filter matches', async () => {
+    await expect.poll(count).toBe('100,000 images');
+    // Every fourth variation is a red fox (4, 8, … 99,996); every image but the original is a variation.
+    await search().fill('red fox');
+    await expect.poll(count).toBe('24,999 images');
+    await search().fill('variation');
+    await expect.poll(count).toBe('99,999 images');
+    await search().fill('"variation 99999"');
+    await expect.poll(count).toBe('1 image');
+    await search().fill('');
+    await page.getByRole('textbox', { name: 'Seed' }).fill('10042');
+    await expect.poll(count).toBe('1 image');
+    await page.getByRole('textbox', { name: 'Seed' }).fill('');
+    await expect.poll(count).toBe('100,000 images');
   });
 
   it('searches and filters the whole history', async () => {
@@ -131,6 +149,9 @@ describe('gallery at 100,000 images', () => {
     await page.getByRole('dialog', { name: 'Recipe' }).waitFor({ state: 'hidden' });
     await expect.poll(() => tiles().count()).toBe(0);
     await page.getByText('No image matches this search.').waitFor();
+    expect(await count()).toBe('0 images');
+    await search().fill('');
+    await expect.poll(count).toBe('99,999 images');
     // Exactly that image's files are gone; its neighbours' and the original's are all there.
     expect(existsSync(join(studio.dataDir, 'images', imageOf(77777, ext)))).toBe(false);
     expect(existsSync(join(studio.dataDir, 'thumbs', thumbOf(77777)))).toBe(false);

@@ -71,7 +71,18 @@ const flood = await client();
 const other = await client();
 const pct = (xs, p) => xs[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))].toFixed(1);
 const rows = [];
-for (const [label, search, distinct] of [['variation', 'variation', false], ['traveller portrait', 'traveller portrait', false], ['a (one letter)', 'a', false], ['traveller portrait, all different', 'traveller portrait', true]]) {
+// The gallery's exact count (history.count) of the same searches: one COUNT over every match.
+const cases = [
+  ['variation', 'variation', false, 'history.list'],
+  ['traveller portrait', 'traveller portrait', false, 'history.list'],
+  ['a (one letter)', 'a', false, 'history.list'],
+  ['traveller portrait, all different', 'traveller portrait', true, 'history.list'],
+  ['count: traveller portrait', 'traveller portrait', false, 'history.count'],
+  ['count: traveller portrait, all different', 'traveller portrait', true, 'history.count'],
+  ['count: a (one letter), all different', 'a', true, 'history.count'],
+  ['count: everything, all different', '', true, 'history.count'],
+];
+for (const [label, search, distinct, method] of cases) {
   const waits = [];
   let stop = false;
   const probe = (async () => {
@@ -85,18 +96,24 @@ for (const [label, search, distinct] of [['variation', 'variation', false], ['tr
   const t0 = performance.now();
   const times = await Promise.all(Array.from({ length: REQUESTS }, async (_, i) => {
     // "all different": each request its own query (a from-date that every row passes), so none is shared or cached.
-    const r = await flood('history.list', { limit: 60, search, ...(distinct ? { from: i } : {}) });
-    if (!r.ok || r.value.items.length !== 60) throw new Error(`search failed: ${JSON.stringify(r).slice(0, 200)}`);
+    const filters = { ...(search ? { search } : {}), ...(distinct ? { from: i } : {}) };
+    if (method === 'history.count') {
+      const r = await flood(method, filters);
+      if (!r.ok || r.value.count !== ROWS) throw new Error(`count failed: ${JSON.stringify(r).slice(0, 200)}`);
+    } else {
+      const r = await flood(method, { limit: 60, ...filters });
+      if (!r.ok || r.value.items.length !== 60) throw new Error(`search failed: ${JSON.stringify(r).slice(0, 200)}`);
+    }
     return performance.now() - t0;
   }));
   stop = true;
   await probe;
   times.sort((a, b) => a - b);
   waits.sort((a, b) => a - b);
-  rows.push({ search: label, requests: REQUESTS, all_answered_s: (times.at(-1) / 1000).toFixed(2), over_5s: times.filter((t) => t > 5000).length, over_10s: times.filter((t) => t > 10_000).length, per_search_ms: (times.at(-1) / REQUESTS).toFixed(2), other_p50_ms: pct(waits, 50), other_max_ms: waits.at(-1).toFixed(1) });
+  rows.push({ query: label, requests: REQUESTS, all_answered_s: (times.at(-1) / 1000).toFixed(2), over_5s: times.filter((t) => t > 5000).length, over_10s: times.filter((t) => t > 10_000).length, per_search_ms: (times.at(-1) / REQUESTS).toFixed(2), other_p50_ms: pct(waits, 50), other_max_ms: waits.at(-1).toFixed(1) });
 }
 server.kill('SIGKILL');
 rmSync(dataDir, { recursive: true, force: true });
-console.log(`search flood: ${REQUESTS} searches matching every one of ${ROWS} rows, sent at once over one socket; app.info from a second client meanwhile (other_*: its waits)`);
+console.log(`search flood: ${REQUESTS} searches (pages of 60, or the exact count) matching every one of ${ROWS} rows, sent at once over one socket; app.info from a second client meanwhile (other_*: its waits)`);
 console.table(rows);
 process.exit(0);

@@ -21,6 +21,8 @@ function call(studio: Studio, host: 'electron' | 'browser', method: InvokeMethod
       return { cancelled: studio.jobs.cancel((params as ValidParams<'generate.cancel'>).jobId) };
     case 'history.list':
       return studio.history.page(params as ValidParams<'history.list'>);
+    case 'history.count':
+      return studio.history.count(params as ValidParams<'history.count'>);
     case 'history.get':
       return studio.history.get((params as ValidParams<'history.get'>).id);
     case 'history.setFavorite': {

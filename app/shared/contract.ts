@@ -189,6 +189,8 @@ export const invokeParamSchemas = {
   'generate.start': generationRequestSchema,
   'generate.cancel': z.object({ jobId: idSchema }).strict(),
   'history.list': historyQuerySchema,
+  /** How many images the search and filters match, exactly (the gallery's count). */
+  'history.count': historyQuerySchema.omit({ limit: true, cursor: true }),
   'history.get': z.object({ id: idSchema }).strict(),
   'history.setFavorite': z.object({ id: idSchema, favorite: z.boolean() }).strict(),
   /** Moves the image to the system trash where the host can (Electron), else deletes it; the UI asks first. */
@@ -259,6 +261,7 @@ export interface InvokeResults {
   'generate.start': { readonly jobId: string; readonly request: ResolvedRequest };
   'generate.cancel': { readonly cancelled: boolean };
   'history.list': HistoryPage;
+  'history.count': { readonly count: number };
   'history.get': GenerationDetail;
   'history.setFavorite': { readonly favorite: boolean };
   'history.delete': { readonly deleted: boolean; readonly trashed: boolean };

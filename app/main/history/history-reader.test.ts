@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { LIGHTNING_SAMPLER } from '../../shared/flow-match.js';
 import type { GenerationRecord } from '../../shared/generation.js';
 import { openDatabase, type Db } from '../store/database.js';
-import { insertGeneration, listGenerations } from '../store/generations.js';
+import { countMatching, insertGeneration, listGenerations } from '../store/generations.js';
 import { HistoryReader } from './history-reader.js';
 
 function record(i: number): GenerationRecord {
@@ -48,6 +48,18 @@ describe('history queries on their own thread', () => {
     expect((await reader.list({ limit: 60 })).rows[0]!.seed).toBe(300);
   });
 
+  it('counts on the thread what the main connection counts, and sees rows written since', async () => {
+    const { db, reader } = history(300);
+    for (const q of [{}, { search: 'traveller 12' }, { seed: 42 }, { search: 'portrait', from: 1_700_000_000_000 + 100_000 }]) expect(await reader.count(q)).toBe(countMatching(db, q));
+    expect(await reader.count({})).toBe(300);
+    expect(reader.threaded).toBe(true);
+    insertGeneration(db, record(300));
+    expect(await reader.count({})).toBe(301);
+    // A count and a page of the same filters are not mixed up in flight or in the cache.
+    const [page, count] = await Promise.all([reader.list({ limit: 5, search: 'portrait' }), reader.count({ search: 'portrait' })]);
+    expect([page.rows.length, count]).toEqual([5, 301]);
+  });
+
   it('keeps the main thread free while a flood of searches matching every row runs', async () => {
     const { reader } = history(10_000);
     let last = performance.now();
@@ -85,6 +97,7 @@ describe('history queries on their own thread', () => {
     const reader = new HistoryReader(db, ':memory:');
     try {
       expect((await reader.list({ limit: 10 })).rows.map((r) => r.seed)).toEqual([1]);
+      expect(await reader.count({})).toBe(1);
       expect(reader.threaded).toBe(false);
     } finally {
       await reader.close();

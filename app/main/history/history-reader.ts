@@ -9,7 +9,8 @@ import { Worker } from 'node:worker_threads';
 import type { HistoryQuery } from '../../shared/contract.js';
 import { appRoot } from '../paths.js';
 import type { Db } from '../store/database.js';
-import { listGenerations } from '../store/generations.js';
+import { countMatching, listGenerations, type HistoryFilterQuery } from '../store/generations.js';
+import type { HistoryRequest } from './history-thread.js';
 
 type Page = ReturnType<typeof listGenerations>;
 
@@ -23,8 +24,8 @@ export class HistoryReader {
   private worker: Worker | undefined;
   private unavailable = false;
   private nextId = 1;
-  private readonly pending = new Map<number, { query: HistoryQuery; resolve: (p: Page) => void; reject: (e: Error) => void }>();
-  private readonly inFlight = new Map<string, Promise<Page>>();
+  private readonly pending = new Map<number, { request: HistoryRequest; resolve: (p: Page | number) => void; reject: (e: Error) => void }>();
+  private readonly inFlight = new Map<string, Promise<Page | number>>();
 
   constructor(
     private readonly db: Db,
@@ -37,21 +38,34 @@ export class HistoryReader {
   }
 
   list(query: HistoryQuery): Promise<Page> {
-    const key = JSON.stringify(query);
+    return this.shared({ id: 0, query }) as Promise<Page>;
+  }
+
+  /** How many images the filters match, exactly (the gallery's count). */
+  count(filters: HistoryFilterQuery): Promise<number> {
+    return this.shared({ id: 0, count: filters }) as Promise<number>;
+  }
+
+  private shared(request: HistoryRequest): Promise<Page | number> {
+    const key = JSON.stringify('count' in request ? { count: request.count } : { query: request.query });
     const shared = this.inFlight.get(key);
     if (shared) return shared;
-    const p = this.run(query).finally(() => this.inFlight.delete(key));
+    const p = this.run(request).finally(() => this.inFlight.delete(key));
     this.inFlight.set(key, p);
     return p;
   }
 
-  private run(query: HistoryQuery): Promise<Page> {
+  private answer(request: HistoryRequest): Page | number {
+    return 'count' in request ? countMatching(this.db, request.count) : listGenerations(this.db, request.query);
+  }
+
+  private run(request: HistoryRequest): Promise<Page | number> {
     const worker = this.thread();
-    if (!worker) return Promise.resolve().then(() => listGenerations(this.db, query));
+    if (!worker) return Promise.resolve().then(() => this.answer(request));
     const id = this.nextId++;
-    return new Promise<Page>((resolve, reject) => {
-      this.pending.set(id, { query, resolve, reject });
-      worker.postMessage({ id, query });
+    return new Promise<Page | number>((resolve, reject) => {
+      this.pending.set(id, { request, resolve, reject });
+      worker.postMessage({ ...request, id });
     });
   }
 
@@ -66,11 +80,11 @@ export class HistoryReader {
     const worker = new Worker(entry, { workerData: { file: this.file } });
     // Not a reason to keep the process alive: a CLI that is done exits.
     worker.unref();
-    worker.on('message', (m: { id: number; result?: Page; error?: { message: string; code?: string } }) => {
+    worker.on('message', (m: { id: number; result?: Page | number; error?: { message: string; code?: string } }) => {
       const p = this.pending.get(m.id);
       this.pending.delete(m.id);
       if (!p) return;
-      if (m.result) p.resolve(m.result);
+      if (m.result !== undefined) p.resolve(m.result);
       else p.reject(Object.assign(new Error(m.error?.message ?? 'the history thread failed'), { code: m.error?.code }));
     });
     const fallBack = () => {
@@ -80,7 +94,7 @@ export class HistoryReader {
       for (const [id, p] of this.pending) {
         this.pending.delete(id);
         try {
-          p.resolve(listGenerations(this.db, p.query));
+          p.resolve(this.answer(p.request));
         } catch (e) {
           p.reject(e instanceof Error ? e : new Error(String(e)));
         }

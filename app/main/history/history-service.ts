@@ -55,6 +55,14 @@ export class HistoryService {
     return { items: rows.map((r) => this.summaryOf(r)), nextCursor };
   }
 
+  /**
+   * How many images the filters match, exactly, also for 100,000: one COUNT with the page's own WHERE, on
+   * the history thread (the renderer asks only when the first page did not hold every match).
+   */
+  count(filters: HistoryFilters): Promise<{ count: number }> {
+    return this.reader.count(filters).then((count) => ({ count }));
+  }
+
   /** Stops the history thread (the studio is closing). */
   close(): Promise<void> {
     return this.reader.close();

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { LIGHTNING_SAMPLER } from '../../shared/flow-match.js';
 import type { GenerationRecord } from '../../shared/generation.js';
 import { openDatabase } from './database.js';
-import { countGenerations, deleteGeneration, DENSE_MATCHES, explainListQuery, getGeneration, insertGeneration, listGenerations, planFor, setFavorite } from './generations.js';
+import { countGenerations, countMatching, deleteGeneration, DENSE_MATCHES, explainCountQuery, explainListQuery, getGeneration, insertGeneration, listGenerations, planFor, setFavorite, type HistoryFilterQuery } from './generations.js';
 
 function record(i: number, patch: { prompt?: string; modelId?: string; createdAt?: number; loras?: string[] } = {}): GenerationRecord {
   const id = `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`;
@@ -125,6 +125,52 @@ describe('generations', () => {
     const next = listGenerations(db, { limit: 60, search: 'red fox', cursor: page.nextCursor! });
     expect(next.rows[0]!.seed).toBe(rows - 61);
     expect(listGenerations(db, { limit: 60, search: 'lighthouse' }).rows.map((r) => r.seed)).toEqual([7]);
+  });
+
+  it('counts exactly the images the pages hold, for every search and filter, rare and common words alike', () => {
+    const db = freshDb();
+    const rows = DENSE_MATCHES + 150;
+    db.transaction(() => {
+      for (let i = 0; i < rows; i++) {
+        const prompt = i % 97 === 0 ? `a lonely lighthouse, variation ${i}` : `a red fox, variation ${i}`;
+        insertGeneration(db, record(i, { prompt, modelId: i % 3 === 0 ? 'qwen' : 'demo', createdAt: 1_700_000_000_000 + i * 1000, loras: i % 5 === 0 ? ['Ink Wash'] : [] }));
+      }
+    })();
+    for (let i = 0; i < rows; i += 7) setFavorite(db, record(i).id, true);
+    /** Every row the pages give, walked to the end: what the count must equal. */
+    const paged = (q: HistoryFilterQuery) => {
+      let n = 0;
+      let cursor: string | undefined;
+      for (;;) {
+        const page = listGenerations(db, { ...q, limit: 500, ...(cursor ? { cursor } : {}) });
+        n += page.rows.length;
+        if (!page.nextCursor) return n;
+        cursor = page.nextCursor;
+      }
+    };
+    const queries: HistoryFilterQuery[] = [
+      {},
+      { search: 'red fox' }, // dense: more than DENSE_MATCHES
+      { search: 'lighthouse' }, // rare
+      { search: 'variation 2005' }, // a dense word and a seed
+      { search: 'a' }, // a short word, checked row by row
+      { search: 'fox ink' }, // a prompt word and a LoRA name
+      { search: 'whale' }, // nothing
+      { modelId: 'qwen' },
+      { favorites: true, search: 'fox' },
+      { seed: 194 },
+      { lora: 'Ink Wash', modelId: 'qwen' },
+      { from: 1_700_000_000_000 + 100_000, to: 1_700_000_000_000 + 1_000_000 },
+      { prompt: 'a red fox, variation 1' },
+    ];
+    for (const q of queries) expect({ q, n: countMatching(db, q) }).toEqual({ q, n: paged(q) });
+    expect(countMatching(db, {})).toBe(rows);
+    expect(countMatching(db, { search: 'lighthouse' })).toBe(Math.ceil(rows / 97));
+    expect(countMatching(db, { search: 'red fox' })).toBe(rows - Math.ceil(rows / 97));
+    // From indexes: the whole history from the smallest index, a rare word from its matches.
+    expect(explainCountQuery(db, {})).toMatch(/SCAN (g|generations) USING COVERING INDEX/);
+    expect(explainCountQuery(db, { search: 'lighthouse' })).toMatch(/SEARCH g USING INTEGER PRIMARY KEY \(rowid=\?\)/);
+    expect(explainCountQuery(db, { modelId: 'qwen' })).toMatch(/SEARCH g USING COVERING INDEX generations_by_model \(model_id=\?\)/);
   });
 
   it('marks favourites and filters by them and by seed; deletes a row', () => {

@@ -184,10 +184,13 @@ export interface ListPlan {
   readonly setSizes?: readonly number[];
 }
 
-/** The SQL and parameters of a history page: newest first, keyset-paginated, with search and filters. */
-export function buildListQuery(q: HistoryQuery, plan: ListPlan = {}): { sql: string; params: Record<string, unknown> } {
+/** The filters of a history query: what a page and a count share (a count has no page size or cursor). */
+export type HistoryFilterQuery = Omit<HistoryQuery, 'limit' | 'cursor'>;
+
+/** The WHERE terms and parameters of a search with its filters (see searchPlan and planFor). */
+function filterTerms(q: HistoryFilterQuery, plan: ListPlan): { where: string[]; params: Record<string, unknown> } {
   const where: string[] = [];
-  const params: Record<string, unknown> = { limit: q.limit + 1 };
+  const params: Record<string, unknown> = {};
   const { sets, filters } = searchPlan(q.search);
   // The smallest set that is not dense drives the query; the others test each of its rows.
   const sizes = plan.setSizes ?? sets.map(() => DENSE_MATCHES + 1);
@@ -233,6 +236,13 @@ export function buildListQuery(q: HistoryQuery, plan: ListPlan = {}): { sql: str
     where.push('g.created_at < @to');
     params.to = q.to;
   }
+  return { where, params };
+}
+
+/** The SQL and parameters of a history page: newest first, keyset-paginated, with search and filters. */
+export function buildListQuery(q: HistoryQuery, plan: ListPlan = {}): { sql: string; params: Record<string, unknown> } {
+  const { where, params } = filterTerms(q, plan);
+  params.limit = q.limit + 1;
   const cursor = q.cursor ? decodeCursor(q.cursor) : undefined;
   if (cursor) {
     where.push('(g.created_at < @cAt OR (g.created_at = @cAt AND g.id < @cId))');
@@ -245,8 +255,29 @@ export function buildListQuery(q: HistoryQuery, plan: ListPlan = {}): { sql: str
   return { sql, params };
 }
 
+/**
+ * The SQL of how many images a search and filters match, exactly: the WHERE of a page (the same rows, the
+ * same plan: a rare word's matches drive it, a common word's are one lookup table), without order or limit.
+ */
+export function buildCountQuery(q: HistoryFilterQuery, plan: ListPlan = {}): { sql: string; params: Record<string, unknown> } {
+  const { where, params } = filterTerms(q, plan);
+  return { sql: `SELECT count(*) FROM generations g ${where.length ? `WHERE ${where.join(' AND ')}` : ''}`, params };
+}
+
+/** How many images the search and filters match (the gallery's count), exactly. */
+export function countMatching(db: Db, q: HistoryFilterQuery): number {
+  const { sql, params } = buildCountQuery(q, planFor(db, q));
+  return db.prepare(sql).pluck().get(params) as number;
+}
+
+/** The query plan of a count, so tests can pin it to its indexes. */
+export function explainCountQuery(db: Db, q: HistoryFilterQuery): string {
+  const { sql, params } = buildCountQuery(q, planFor(db, q));
+  return (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(params) as { detail: string }[]).map((p) => p.detail).join('\n');
+}
+
 /** How many rows each of a search's sets holds, counted up to DENSE_MATCHES + 1: cheap looks at the index. */
-export function planFor(db: Db, q: HistoryQuery): ListPlan {
+export function planFor(db: Db, q: HistoryFilterQuery): ListPlan {
   const { sets } = searchPlan(q.search);
   if (sets.length === 0) return {};
   return { setSizes: sets.map((set) => db.prepare(`SELECT count(*) FROM (${set.members} LIMIT ${DENSE_MATCHES + 1})`).pluck().get(set.params) as number) };

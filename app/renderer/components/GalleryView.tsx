@@ -59,10 +59,12 @@ function fileNameOf(g: GenerationSummary): string {
 }
 
 export function GalleryView({ api, info, loras, refreshKey, onOpen, onError }: GalleryViewProps) {
-  const { t, errorText } = useI18n();
+  const { t, errorText, locale } = useI18n();
   const [filters, setFilters] = useState<Filters>(NO_FILTERS);
   const [items, setItems] = useState<GenerationSummary[]>([]);
   const [cursor, setCursor] = useState<string | null>(null);
+  /** How many images the filters match, exactly; undefined while the studio counts them. */
+  const [total, setTotal] = useState<number>();
   const [loaded, setLoaded] = useState(false);
   const [focus, setFocus] = useState(0);
   const [tile, setTile] = useState(() => Number(localStorage.getItem(TILE_KEY)) || 150);
@@ -112,9 +114,16 @@ export function GalleryView({ api, info, loras, refreshKey, onOpen, onError }: G
       setLoaded(true);
       setFocus(0);
       scroller.current?.scrollTo({ top: 0 });
+      // One page holds every match: that is the count. Otherwise the studio counts them (one COUNT query).
+      if (!r.value.nextCursor) return setTotal(r.value.items.length);
+      setTotal(undefined);
+      const counted = await api.invoke('history.count', queryFilters(filters));
+      if (mine !== generation.current) return;
+      if (!counted.ok) return onError(errorText(counted.error));
+      setTotal(counted.value.count);
     }, 150);
     return () => clearTimeout(timer);
-  }, [query, refreshKey, onError, errorText]);
+  }, [api, filters, query, refreshKey, onError, errorText]);
   useEffect(() => clearSelection(), [filters, clearSelection]);
   // Images that left the history leave the selection too.
   useEffect(() => {
@@ -235,8 +244,9 @@ export function GalleryView({ api, info, loras, refreshKey, onOpen, onError }: G
 
   const set = (patch: Partial<Filters>) => setFilters((f) => ({ ...f, ...patch }));
   const filtered = JSON.stringify(filters) !== JSON.stringify(NO_FILTERS);
-  const count = cursor ? t('gallery.countMore', { count: items.length }) : items.length === 1 ? t('gallery.countOne') : t('gallery.count', { count: items.length });
-  const selectedCount = allSelected ? items.length : selected.size;
+  const number = new Intl.NumberFormat(locale);
+  const count = total === undefined ? t('gallery.counting', { count: number.format(items.length) }) : total === 1 ? t('gallery.countOne') : t('gallery.count', { count: number.format(total) });
+  const selectedCount = allSelected ? (total ?? items.length) : selected.size;
   return (
     <section className="gallery-view" aria-labelledby="gallery-heading">
       <div className="toolbar panel">
@@ -303,7 +313,7 @@ export function GalleryView({ api, info, loras, refreshKey, onOpen, onError }: G
         {selecting && (
           <>
             <span className="meta selected-count" aria-live="polite">
-              {allSelected ? t('gallery.allSelected', { count: cursor ? `${items.length}+` : items.length }) : t('gallery.selected', { count: selectedCount })}
+              {allSelected ? t('gallery.allSelected', { count: total === undefined ? t('gallery.countingShort', { count: number.format(items.length) }) : number.format(total) }) : t('gallery.selected', { count: number.format(selectedCount) })}
             </span>
             <button type="button" className="secondary" onClick={() => setAllSelected(true)}>
               {t('gallery.selectAll')}
