@@ -309,4 +309,46 @@ describe('styles and recipes in Chromium', () => {
     expect(made.recipe).toMatchObject({ prompt: 'an ink drawing of a heron', seed: 5, modelName: 'tiny-sdxl-turbo' });
     expect(made.recipe.loras.map((l) => [l.name, l.role])).toEqual([['xl-ink', 'style']]);
   });
+
+  it('Use recipe on an image made from an input image gives back the input image and its strength', async () => {
+    // The heron of the previous test (tiny SDXL-Turbo, which takes an input image) starts a new image.
+    await page.keyboard.press('Control+2');
+    await page.getByRole('list', { name: 'Gallery' }).getByRole('button', { name: 'Open image: an ink drawing of a heron' }).click();
+    const input = rows().at(-1)!;
+    await page.getByRole('dialog', { name: 'Recipe' }).getByRole('button', { name: 'Start a new image from this one' }).click();
+    const strength = page.getByRole('slider', { name: 'How much to repaint' });
+    await strength.fill('0.75');
+    await page.getByRole('textbox', { name: 'Seed' }).fill('6');
+    const before = rows().length;
+    await generate().click();
+    const i2i = await nextRow(before);
+    expect(i2i.recipe.initImage).toMatchObject({ source: input.id, strength: 0.75 });
+
+    // Elsewhere entirely: no input image, another prompt.
+    await page.getByRole('button', { name: 'Start from noise instead' }).click();
+    await prompt().fill('something else entirely');
+    await page.getByRole('textbox', { name: 'Seed' }).fill('');
+    await page.keyboard.press('Control+2');
+    await page.getByRole('list', { name: 'Gallery' }).getByRole('button', { name: 'Open image: an ink drawing of a heron' }).first().click();
+    await page.getByRole('dialog', { name: 'Recipe' }).getByRole('button', { name: 'Use this recipe' }).click();
+    expect(await strength.inputValue()).toBe('0.75');
+    const again = await (async () => {
+      const n = rows().length;
+      await generate().click();
+      return nextRow(n);
+    })();
+    expect(again.recipe).toEqual(i2i.recipe);
+    expect(await pixels(again)).toBe(await pixels(i2i));
+
+    // Its input image deleted from the history: the form says so and has no input image.
+    await page.keyboard.press('Control+2');
+    await page.getByRole('list', { name: 'Gallery' }).getByRole('button', { name: 'Open image: an ink drawing of a heron' }).last().click();
+    await page.getByRole('dialog', { name: 'Recipe' }).getByRole('button', { name: 'Delete' }).click();
+    await page.getByRole('dialog', { name: 'Recipe' }).waitFor({ state: 'hidden' });
+    await expect.poll(() => rows().some((r) => r.id === input.id)).toBe(false);
+    await page.getByRole('list', { name: 'Gallery' }).getByRole('button', { name: 'Open image: an ink drawing of a heron' }).first().click();
+    await page.getByRole('dialog', { name: 'Recipe' }).getByRole('button', { name: 'Use this recipe' }).click();
+    await page.getByText('The input image of this recipe is no longer in the history, so the form has no input image.').waitFor();
+    expect(await strength.count()).toBe(0);
+  });
 });

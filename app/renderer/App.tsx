@@ -226,9 +226,18 @@ export function App({ api }: { api: StudioApi }) {
       setForm(next);
       setNotes([{ key: 'recipe.applied' }, ...recipeNotes.map(noteMessage)]);
       setAttempted(false);
+      // An input image deleted from the history since: the form says so and makes the image from the prompt.
+      const input = next.initImage?.generationId;
+      if (input) {
+        void api.invoke('history.get', { id: input }).then((g) => {
+          if (g.ok) return;
+          setForm((f) => (f.initImage?.generationId === input ? { ...f, initImage: undefined } : f));
+          setNotes((n) => [...n, { key: 'recipe.inputGone' }]);
+        });
+      }
       return next;
     },
-    [form, loras, info],
+    [api, form, loras, info],
   );
 
   const onDropFiles = useCallback(
@@ -590,5 +599,7 @@ function noteMessage(n: RecipeNote): { key: MessageKey; vars: Record<string, str
       return { key: 'recipe.loraMissing', vars: { name: n.name } };
     case 'modelMissing':
       return { key: 'recipe.modelMissing', vars: { name: n.name } };
+    case 'inputFileMissing':
+      return { key: 'recipe.inputFileMissing', vars: { name: n.name } };
   }
 }

@@ -27,6 +27,8 @@ export interface RecipeText {
   readonly modelName?: string;
   readonly modelHash?: string;
   readonly loras: readonly NamedLora[];
+  /** Image-to-image (the studio's own recipes): the input image, a history id or a file name, and the strength. */
+  readonly initImage?: { readonly source: string; readonly strength: number };
 }
 
 function isRecipe(v: unknown): v is Recipe {
@@ -48,6 +50,7 @@ export function recipeTextOf(r: Recipe): RecipeText {
     modelId: r.modelId,
     modelName: r.modelName,
     loras: r.loras.map((l) => ({ name: l.name, sha256: l.sha256, strength: l.strength, role: l.role })),
+    ...(r.initImage ? { initImage: { source: r.initImage.source, strength: r.initImage.strength } } : {}),
   };
 }
 

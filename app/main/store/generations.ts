@@ -277,7 +277,7 @@ export function explainCountQuery(db: Db, q: HistoryFilterQuery): string {
 }
 
 /** How many rows each of a search's sets holds, counted up to DENSE_MATCHES + 1: cheap looks at the index. */
-export function planFor(db: Db, q: HistoryFilterQuery): ListPlan {
+export function planFor(db: Db, q: HistoryFilterQuery | HistoryQuery): ListPlan {
   const { sets } = searchPlan(q.search);
   if (sets.length === 0) return {};
   return { setSizes: sets.map((set) => db.prepare(`SELECT count(*) FROM (${set.members} LIMIT ${DENSE_MATCHES + 1})`).pluck().get(set.params) as number) };

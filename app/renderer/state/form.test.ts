@@ -78,6 +78,22 @@ describe('the Create form', () => {
     expect(notes).toEqual([{ kind: 'loraMissing', name: 'gone' }]);
   });
 
+  it('gives back the input image of an image-to-image recipe (a history image) and its strength; a file it names is noted', () => {
+    const sd: ModelInfo = { id: 'sd', name: 'tiny-sd-turbo', family: 'sd-turbo', isDemo: false };
+    const input = '00000000-0000-4000-8000-000000000042';
+    const recipe = { source: 'studio' as const, prompt: 'p', negativePrompt: '', steps: 4, seed: 5, width: 512, height: 512, modelId: 'sd', loras: [] };
+    const fromHistory = recipeToForm({ ...recipe, initImage: { source: input, strength: 0.75 } }, form({}), [], [...models, sd]);
+    expect(fromHistory.form).toMatchObject({ modelId: 'sd', steps: '4', initImage: { generationId: input, strength: 0.75 } });
+    expect(fromHistory.notes).toEqual([]);
+    const v = validateForm(fromHistory.form, { imageInput: true, model: sd, cards: [] });
+    expect(v.ok && v.requests[0]!.initImage).toEqual({ generationId: input, strength: 0.75 });
+    const fromFile = recipeToForm({ ...recipe, initImage: { source: 'photo.jpg', strength: 0.5 } }, form({ initImage: { generationId: input, strength: 0.3 } }), [], [...models, sd]);
+    expect(fromFile.form.initImage).toBeUndefined();
+    expect(fromFile.notes).toEqual([{ kind: 'inputFileMissing', name: 'photo.jpg' }]);
+    // A recipe without one leaves no input image of the form behind.
+    expect(recipeToForm(recipe, form({ initImage: { generationId: input, strength: 0.3 } }), [], [...models, sd]).form.initImage).toBeUndefined();
+  });
+
   it('keeps what a foreign recipe does not say, and notes a model that is not installed', () => {
     const current = form({ steps: '6', size: 'custom', width: '640', height: '512' });
     const { form: f, notes } = recipeToForm({ source: 'a1111', prompt: 'q', negativePrompt: '', modelName: 'juggernaut', loras: [] }, current, [], models);

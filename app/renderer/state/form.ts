@@ -143,7 +143,12 @@ export function withModel(form: FormState, models: readonly ModelInfo[], modelId
 /** Why a recipe could not be put in the form exactly as it was. */
 export type RecipeNote =
   | { readonly kind: 'loraMissing'; readonly name: string }
-  | { readonly kind: 'modelMissing'; readonly name: string };
+  | { readonly kind: 'modelMissing'; readonly name: string }
+  /** Image-to-image from a file (the CLI's --image): the studio keeps its name and hash, not the file. */
+  | { readonly kind: 'inputFileMissing'; readonly name: string };
+
+/** A history image id, as the request's `initImage.generationId` takes it. */
+const GENERATION_ID = /^[0-9a-f-]{36}$/;
 
 /** LoRAs of a recipe found in the library: by the full sha256, a hash prefix (A1111), else by name. */
 export function findLora(named: NamedLora, cards: readonly LoraCard[]): LoraCard | undefined {
@@ -173,6 +178,10 @@ export function recipeToForm(r: RecipeText, current: FormState, cards: readonly 
   const width = r.width !== undefined ? String(r.width) : sizeOf(current).width;
   const height = r.height !== undefined ? String(r.height) : sizeOf(current).height;
   const preset = allSizes(models).some((p) => `${p.width}x${p.height}` === `${width}x${height}`);
+  // Image-to-image: an input image of the history comes back with its strength.
+  let initImage: FormState['initImage'];
+  if (r.initImage && GENERATION_ID.test(r.initImage.source)) initImage = { generationId: r.initImage.source, strength: r.initImage.strength };
+  else if (r.initImage) notes.push({ kind: 'inputFileMissing', name: r.initImage.source });
   const form: FormState = {
     ...current,
     prompt: r.prompt,
@@ -187,7 +196,7 @@ export function recipeToForm(r: RecipeText, current: FormState, cards: readonly 
     seed: r.seed !== undefined ? String(r.seed) : current.seed,
     format: format && OUTPUT_FORMATS.includes(format) ? format : current.format,
     batch: '1',
-    initImage: undefined,
+    initImage,
   };
   return { form, notes };
 }
