@@ -1,9 +1,12 @@
 // Styles and recipes as a user meets them: import LoRAs with the file picker and by dropping them (a LoRA
-// for a family the studio does not run and a pickle refused with the reason), generate with a style, guidance 4 and a negative prompt, then
-// get exactly that recipe back through Use recipe, Reuse seed and Reproduce, and from PNG files dropped on
-// the window: the studio's own and one written by A1111.
+// for a family the studio does not run and a pickle refused with the reason, an SDXL LoRA welcome and
+// labelled with its family), generate with a style, guidance 4 and a negative prompt, then get exactly that
+// recipe back through Use recipe, Reuse seed and Reproduce, and from PNG files dropped on the window: the
+// studio's own and one written by A1111. A LoRA of another family than the model in Create is refused, with
+// the reason, before Generate: on its card and in the form.
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Browser, Page } from 'playwright-core';
@@ -12,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addPngText } from '../app/main/images/png-text.js';
 import type { Recipe } from '../app/shared/generation.js';
 import { encodeSafetensors, readSafetensorsHeader, readTensorBytes } from '../app/worker/safetensors/safetensors.js';
+import { SDXL_LORA, sdxlTurboFolder } from '../app/worker/test-support/sd-layout.js';
 import { dropFiles, launchChromium, openStudio, repoRoot, screenshotsDir, startStudio, type RunningStudio } from './support.js';
 
 const fixtureLora = join(repoRoot, 'test-fixtures', 'qwen-image', 'lora', 'lora_lightx2v_format.safetensors');
@@ -90,7 +94,7 @@ describe('styles and recipes in Chromium', () => {
     await studio?.stop();
   });
 
-  it('imports LoRAs with the file picker and explains why a pickle and a FLUX LoRA are refused', async () => {
+  it('imports LoRAs with the file picker, explains why a pickle and a FLUX LoRA are refused, and labels an SDXL LoRA with its family', async () => {
     const chooser = page.waitForEvent('filechooser'); // before anything else: the interception turns on asynchronously
     await page.keyboard.press('Control+3');
     await page.getByText('No LoRAs yet.').waitFor();
@@ -102,6 +106,7 @@ describe('styles and recipes in Chromium', () => {
       { name: 'Qwen-Image-Lightning-4steps-V1.0.safetensors', mimeType: 'application/octet-stream', buffer: Buffer.from(await variant('speed')) },
       { name: 'pytorch_lora_weights.bin', mimeType: 'application/octet-stream', buffer: Buffer.from([0x80, 0x04, 0x95, 0, 0, 0, 0, 0]) },
       { name: 'flux-pixel-art.safetensors', mimeType: 'application/octet-stream', buffer: Buffer.from(fluxLora()) },
+      { name: 'xl-ink.safetensors', mimeType: 'application/octet-stream', buffer: readFileSync(SDXL_LORA) },
     ]);
     await page.getByRole('listitem', { name: 'anime-style' }).waitFor();
     await page.getByRole('listitem', { name: 'Qwen-Image-Lightning-4steps-V1.0' }).getByText('Lightning 4-step').waitFor();
@@ -111,13 +116,17 @@ describe('styles and recipes in Chromium', () => {
       .getByRole('alert')
       .filter({ hasText: /^flux-pixel-art\.safetensors was not added: flux-pixel-art\.safetensors is a LoRA for FLUX, not for a model the studio runs \(.*Qwen-Image.*\); it was not added\.$/ })
       .waitFor();
-    expect(await page.locator('.cards > li').count()).toBe(2);
+    // SDXL-Turbo runs, so its LoRAs are welcome: the card says which family it is for.
+    await page.getByText('Added xl-ink.safetensors.').waitFor();
+    await page.getByRole('listitem', { name: 'xl-ink' }).getByText('SDXL LoRA, for SDXL-Turbo models').waitFor();
+    await page.getByRole('listitem', { name: 'anime-style' }).getByText('Qwen-Image LoRA, for Qwen-Image models').waitFor();
+    expect(await page.locator('.cards > li').count()).toBe(3);
     await page.screenshot({ path: join(screenshotsDir, 'styles-import.png') });
 
     // Dropped on the window (the drop target lights up): the same weights again are recognised, not copied twice.
     await dropFiles(page, '.app', [{ name: 'anime-copy.safetensors', bytes: new Uint8Array(readFileSync(fixtureLora)) }]);
     await page.getByText('anime-copy.safetensors is already in the library.').waitFor();
-    expect(await page.locator('.cards > li').count()).toBe(2);
+    expect(await page.locator('.cards > li').count()).toBe(3);
   });
 
   it('applies a style from its card with the strength shown, and generates with it, guidance 4 and a negative prompt', async () => {
@@ -251,7 +260,53 @@ describe('styles and recipes in Chromium', () => {
     await page.keyboard.press('Control+3');
     await page.getByRole('listitem', { name: 'Qwen-Image-Lightning-4steps-V1.0' }).getByRole('button', { name: 'Delete Qwen-Image-Lightning-4steps-V1.0' }).click();
     await page.getByRole('listitem', { name: 'Qwen-Image-Lightning-4steps-V1.0' }).waitFor({ state: 'detached' });
-    expect(await page.locator('.cards > li').count()).toBe(1);
+    expect(await page.locator('.cards > li').count()).toBe(2);
     await page.screenshot({ path: join(screenshotsDir, 'styles.png') });
+  });
+
+  it('refuses a LoRA of another family than the model in Create, with the reason, on its card and in the form', async () => {
+    // The demo is a Qwen-Image model: the SDXL LoRA cannot be put in the form, and its card says why.
+    await page.keyboard.press('Control+3');
+    const xl = page.getByRole('listitem', { name: 'xl-ink' });
+    await xl.getByRole('note').filter({ hasText: /^xl-ink is a LoRA for SDXL-Turbo models; it cannot be used with .+ \(Qwen-Image\)\. Remove it, or choose a model of the SDXL-Turbo family\.$/ }).waitFor();
+    expect(await xl.getByRole('button', { name: 'Use in Create' }).isDisabled()).toBe(true);
+    const anime = page.getByRole('listitem', { name: 'anime-style' });
+    if ((await anime.getByRole('button', { name: 'Use in Create' }).count()) > 0) await anime.getByRole('button', { name: 'Use in Create' }).click();
+    await anime.getByRole('button', { name: 'In use' }).waitFor();
+
+    // An SDXL-Turbo folder (the tiny fixture components in the official layout), added by its path: the
+    // Qwen-Image style already in the form is refused there at once, and Generate makes nothing.
+    await page.keyboard.press('Control+4');
+    await page.getByRole('textbox', { name: 'Model folder path' }).fill(sdxlTurboFolder(mkdtempSync(join(tmpdir(), 'studio-e2e-sdxl-'))));
+    await page.getByRole('button', { name: 'Add folder' }).click();
+    await page.getByText('Added tiny-sdxl-turbo: it is selected under Model.').waitFor();
+    await page.keyboard.press('Control+1');
+    // It came with the family's defaults, as choosing it under Model does.
+    expect(await page.getByRole('combobox', { name: 'Size' }).inputValue()).toBe('512x512');
+    expect(await page.getByRole('spinbutton', { name: 'Steps' }).inputValue()).toBe('1');
+    await prompt().fill('an ink drawing of a heron');
+    const refusal = page.getByRole('alert').filter({ hasText: 'anime-style is a LoRA for Qwen-Image models; it cannot be used with tiny-sdxl-turbo (SDXL-Turbo). Remove it, or choose a model of the Qwen-Image family.' });
+    await refusal.waitFor();
+    expect(await page.getByRole('combobox', { name: 'Style', exact: true }).locator('option:checked').innerText()).toBe('anime-style');
+    await page.getByRole('textbox', { name: 'Seed' }).fill('5');
+    const before = rows().length;
+    expect(await generate().isDisabled()).toBe(true);
+    await page.keyboard.press('Control+Enter');
+    expect(rows().length).toBe(before);
+    await page.screenshot({ path: join(screenshotsDir, 'styles-other-family.png') });
+
+    // On the Styles view the Qwen-Image card says the same and can still be taken out; the SDXL one applies.
+    await page.keyboard.press('Control+3');
+    await anime.getByRole('button', { name: 'In use' }).click();
+    await anime.getByRole('note').filter({ hasText: /^anime-style is a LoRA for Qwen-Image models; it cannot be used with tiny-sdxl-turbo \(SDXL-Turbo\)/ }).waitFor();
+    expect(await xl.getByRole('note').count()).toBe(0);
+    await xl.getByRole('button', { name: 'Use in Create' }).click();
+    await xl.getByRole('button', { name: 'In use' }).waitFor();
+    await page.keyboard.press('Control+1');
+    await refusal.waitFor({ state: 'detached' });
+    await generate().click();
+    const made = await nextRow(before);
+    expect(made.recipe).toMatchObject({ prompt: 'an ink drawing of a heron', seed: 5, modelName: 'tiny-sdxl-turbo' });
+    expect(made.recipe.loras.map((l) => [l.name, l.role])).toEqual([['xl-ink', 'style']]);
   });
 });

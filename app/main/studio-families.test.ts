@@ -102,4 +102,18 @@ describe('requests the chosen model cannot run are refused before anything is wr
     );
     expect(countGenerations(studio.db)).toBe(before);
   });
+
+  it('a style LoRA of another family, either way round, naming the LoRA and both families', async () => {
+    const sd = await studio.models.registerFolder('sd-style', sdTurboFolder(parent, 'style-sd-turbo'), 'tiny-sd-turbo');
+    const sdxlStyle = join(parent, 'xl-ink.safetensors');
+    writeFileSync(sdxlStyle, readFileSync(SDXL_LORA));
+    const xl = await studio.loras.import(sdxlStyle);
+    const qwen = await studio.loras.import(join(appRoot(), 'test-fixtures', 'qwen-image', 'lora', 'lora_lightx2v_format.safetensors'), 'qwen-paint.safetensors');
+    if (!xl.ok || !qwen.ok) throw new Error('the fixture LoRAs were not imported');
+    const before = countGenerations(studio.db);
+    const base = { prompt: 'x', steps: 1, width: 256, height: 256 };
+    expect(() => studio.submit({ ...base, modelId: 'demo', loras: [{ id: xl.lora.id, strength: 0.8 }] })).toThrow(/xl-ink is a LoRA for SDXL-Turbo models; it cannot be used with .* \(Qwen-Image\)\. Remove it, or choose a model of the SDXL-Turbo family\./);
+    expect(() => studio.submit({ ...base, modelId: sd.id, loras: [{ id: qwen.lora.id, strength: 0.8 }] })).toThrow(/qwen-paint is a LoRA for Qwen-Image models; it cannot be used with tiny-sd-turbo \(SD-Turbo\)/);
+    expect(countGenerations(studio.db)).toBe(before);
+  });
 });

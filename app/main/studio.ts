@@ -6,6 +6,7 @@ import { basename, join } from 'node:path';
 import type { AppInfo, ModelInfo } from '../shared/contract.js';
 import { speedPresetFor } from '../shared/lora-presets.js';
 import { demoFamily, familyById, type FamilyInfo } from '../shared/model-families.js';
+import { loraFamilyProblem } from '../shared/lora-family.js';
 import { ApiControl } from './api/api-control.js';
 import { formatA1111Parameters } from '../shared/a1111-parameters.js';
 import { MAX_SEED, validateGenerationRequest, type GenerationRecord, type OutputFormat, type Recipe, type ResolvedRequest, type SamplerSettings } from '../shared/generation.js';
@@ -202,6 +203,13 @@ export class Studio {
         lora?.file,
       );
     }
+    // A style LoRA of another family would only fail in the worker (resolve keeps the request's order).
+    v.value.loras.forEach((r, i) => {
+      const architecture = this.loras.architectureOf(r.id);
+      const lora = loras[i]!;
+      const problem = architecture === undefined ? undefined : loraFamilyProblem({ name: lora.name, architecture }, model);
+      if (problem) throw new StudioError('invalid-request', problem, lora.file);
+    });
     checkInitImage(v.value, family);
     const request: ResolvedRequest = { ...v.value, seed: v.value.seed ?? randomInt(0, MAX_SEED + 1) };
     const jobId = randomUUID();

@@ -17,9 +17,10 @@ import { PromptForm } from './components/PromptForm.js';
 import { ResultArea } from './components/ResultArea.js';
 import { SidePanel } from './components/SidePanel.js';
 import { StylesView } from './components/StylesView.js';
+import { modelName } from './components/units.js';
 import { useI18n } from './i18n/i18n.js';
 import { LOCALES, type Locale, type MessageKey } from './i18n/messages.js';
-import { defaultForm, recipeToForm, validateForm, type FormState, type RecipeNote } from './state/form.js';
+import { defaultForm, recipeToForm, validateForm, withModel, type FormState, type RecipeNote } from './state/form.js';
 import { isActive, reduceJobs, started, timingsOf, type Jobs, type PhaseTimings } from './state/jobs.js';
 
 export type View = 'create' | 'gallery' | 'styles' | 'models';
@@ -140,8 +141,17 @@ export function App({ api }: { api: StudioApi }) {
     };
   }, [api, loadInfo, loadLoras, loadRecent]);
 
-  const family = familyById(info?.models.find((m) => m.id === form.modelId)?.family ?? '');
-  const validation = useMemo(() => validateForm(form, { imageInput: family?.imageInput ?? false }), [form, family]);
+  const formModel = info?.models.find((m) => m.id === form.modelId);
+  const family = familyById(formModel?.family ?? '');
+  // The model under the name the user reads (the demo's is translated), for the reasons validation gives.
+  const validationFor = useCallback(
+    (f: FormState) => {
+      const m = info?.models.find((x) => x.id === f.modelId);
+      return validateForm(f, { imageInput: familyById(m?.family ?? '')?.imageInput ?? false, ...(m ? { model: { ...m, name: modelName(t, m) } } : {}), cards: loras });
+    },
+    [info, loras, t],
+  );
+  const validation = useMemo(() => validationFor(form), [form, validationFor]);
   const myActive = useMemo(() => Object.values(jobs).filter(isActive), [jobs]);
 
   /** Sends requests as one batch; the result area follows them. */
@@ -283,8 +293,9 @@ export function App({ api }: { api: StudioApi }) {
     const next = applyRecipe(recipeTextOf(d.recipe), d.format);
     setDetail(undefined);
     setView('create');
-    const v = validateForm(next);
+    const v = validationFor(next);
     if (v.ok) void submit(v.requests.slice(0, 1));
+    else setAttempted(true);
   };
   const reuseSeed = async (g: GenerationSummary) => {
     const r = await api.invoke('history.get', { id: g.id });
@@ -507,6 +518,7 @@ export function App({ api }: { api: StudioApi }) {
             outcomes={outcomes}
             importing={importing}
             onImport={(files) => void onDropFiles(files)}
+            model={formModel}
             inUse={inUse}
             onApply={(id, strength) => {
               setForm((f) => (f.loras.some((l) => l.id === id) ? { ...f, loras: f.loras.filter((l) => l.id !== id) } : { ...f, loras: [...f.loras, { id, strength }] }));
@@ -526,7 +538,8 @@ export function App({ api }: { api: StudioApi }) {
             onInstalled={(model) => {
               void loadLoras();
               void loadInfo();
-              if (model) setForm((f) => ({ ...f, modelId: model.id }));
+              // A model of another family brings its sizes and steps, as choosing it under Model does.
+              if (model) setForm((f) => withModel(f, [...(info?.models ?? []).filter((m) => m.id !== model.id), model], model.id));
             }}
             onError={setError}
           >

@@ -246,6 +246,8 @@ export const NOTICES = {
   'error.strengthTooLow': 'Strength {strength} with {steps} steps runs no step at all: steps x strength must be at least 1.',
   'error.loraWrongFamily': 'The LoRA {file} is a {preset} speed LoRA for {loraFamily} models; the chosen model is {modelFamily}.',
   'error.samplerWrongFamily': 'The sampler {sampler} does not run {family} models.',
+  // A LoRA of one family chosen with a model of another: refused before Generate (form) and at submit (main).
+  'validation.loraOtherFamily': '{name} is a LoRA for {loraFamily} models; it cannot be used with {model} ({modelFamily}). Remove it, or choose a model of the {loraFamily} family.',
   'catalog.forModel': 'For {model}.',
   'catalog.live': '{steps} step at {size}: fast enough to render while typing.',
   'catalog.withLora': 'Use with {lora} for {steps} steps.',

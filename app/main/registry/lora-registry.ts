@@ -103,6 +103,11 @@ export class LoraRegistry {
     return lora;
   }
 
+  /** The architecture inspection reported for a library LoRA (files named on the command line were not inspected). */
+  architectureOf(id: string): string | undefined {
+    return this.cards.get(id)?.architecture;
+  }
+
   /** Every LoRA a request can name: the library's and files named on the command line. */
   entries(): readonly RegisteredLora[] {
     return [...this.files.values()];

@@ -44,7 +44,9 @@ export function PromptForm({ info, loras, form, onChange, validation, busy, onGe
     onChange((f) => ({ ...f, ...patch }));
   };
   const problems = validation.ok ? {} : validation.problems;
-  const problem = (f: FormField): Notice | undefined => (attempted || touched.has(f) ? problems[f] : undefined);
+  // A LoRA of another family than the model is said at once: the user did not type it wrong, it came with
+  // a model switch, a card's "Use in Create" or a recipe.
+  const problem = (f: FormField): Notice | undefined => (attempted || touched.has(f) || f === 'loras' ? problems[f] : undefined);
   const firstProblem = validation.ok ? undefined : Object.values(problems)[0];
 
   const cards = new Map(loras.map((l) => [l.id, l]));
@@ -145,6 +147,7 @@ export function PromptForm({ info, loras, form, onChange, validation, busy, onGe
           {t('create.speed')}
           <select value={speed?.id ?? ''} onChange={(e) => chooseSpeed(e.target.value)}>
             <option value="">{t('create.speedNone')}</option>
+            {speed && !speedLoras.some((l) => l.id === speed.id) && <option value={speed.id}>{cards.get(speed.id)?.preset?.label ?? cards.get(speed.id)?.name ?? speed.id}</option>}
             {speedLoras.map((l) => (
               <option key={l.id} value={l.id}>
                 {l.preset?.label ?? l.name}
@@ -166,8 +169,8 @@ export function PromptForm({ info, loras, form, onChange, validation, busy, onGe
             const card = cards.get(s.id);
             return (
               <div className="style-row" key={`${s.id}-${i}`}>
-                <select aria-label={t('create.style')} value={s.id} onChange={(e) => setStyle(i, { id: e.target.value })}>
-                  {!card && <option value={s.id}>{s.id}</option>}
+                <select aria-label={t('create.style')} value={s.id} onChange={(e) => setStyle(i, { id: e.target.value })} {...invalid('loras')}>
+                  {!styleLoras.some((l) => l.id === s.id) && <option value={s.id}>{card?.name ?? s.id}</option>}
                   {styleLoras.map((l) => (
                     <option key={l.id} value={l.id}>
                       {l.name}

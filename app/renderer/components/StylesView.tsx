@@ -2,14 +2,19 @@
 // each file, and the cards: preview (made on request), what the LoRA is, apply with a strength, delete.
 
 import { useRef, useState, type DragEvent } from 'react';
-import type { ImportOutcome, LoraCard } from '../../shared/contract.js';
+import type { ImportOutcome, LoraCard, ModelInfo } from '../../shared/contract.js';
+import { loraFamilyProblem } from '../../shared/lora-family.js';
+import { familyOfLoraArchitecture, LORA_ARCHITECTURE_NAMES } from '../../shared/model-families.js';
 import { useI18n } from '../i18n/i18n.js';
+import { modelName } from './units.js';
 
 export interface StylesViewProps {
   readonly loras: readonly LoraCard[];
   readonly outcomes: readonly ImportOutcome[];
   readonly importing: number;
   readonly onImport: (files: readonly File[]) => void;
+  /** The model chosen in Create: a LoRA of another family cannot be put in the form, and its card says why. */
+  readonly model: ModelInfo | undefined;
   /** The strength of each LoRA in the Create form (absent: not in use). */
   readonly inUse: ReadonlyMap<string, number>;
   readonly onApply: (id: string, strength: number) => void;
@@ -20,8 +25,8 @@ export interface StylesViewProps {
   readonly previewing: ReadonlySet<string>;
 }
 
-export function StylesView({ loras, outcomes, importing, onImport, inUse, onApply, onStrength, onDelete, onMakePreview, previewing }: StylesViewProps) {
-  const { t, errorText } = useI18n();
+export function StylesView({ loras, outcomes, importing, onImport, model, inUse, onApply, onStrength, onDelete, onMakePreview, previewing }: StylesViewProps) {
+  const { t, errorText, notice } = useI18n();
   const [over, setOver] = useState(false);
   const [strengths, setStrengths] = useState<Record<string, number>>({});
   const input = useRef<HTMLInputElement>(null);
@@ -84,6 +89,8 @@ export function StylesView({ loras, outcomes, importing, onImport, inUse, onAppl
         {loras.map((l) => {
           const used = inUse.get(l.id);
           const strength = used ?? strengths[l.id] ?? 1;
+          // Not for the model in Create: refused here with the reason (one already in the form can still be taken out).
+          const refusal = used === undefined && l.runnable && model ? loraFamilyProblem(l, { name: modelName(t, model), family: model.family }) : undefined;
           return (
             <li key={l.id} className={`card panel ${l.runnable ? '' : 'disabled'}`} aria-label={l.name}>
               <div className="card-preview">
@@ -101,6 +108,7 @@ export function StylesView({ loras, outcomes, importing, onImport, inUse, onAppl
                 {l.name}
               </strong>
               <span className={`tag ${l.role}`}>{l.preset?.label ?? t(l.role === 'speed' ? 'styles.speed' : 'styles.style')}</span>
+              {l.runnable && <span className="meta">{t('styles.forFamily', { architecture: LORA_ARCHITECTURE_NAMES[l.architecture] ?? l.architecture, family: familyOfLoraArchitecture(l.architecture)?.title ?? l.architecture })}</span>}
               <span className="meta">{l.runnable ? t('styles.rank', { rank: l.rank }) : t('styles.notRunnable', { architecture: l.architecture })}</span>
               {l.baseModel && <span className="meta">{t('styles.base', { model: l.baseModel })}</span>}
               {l.triggerWords.length > 0 && <span className="meta">{t('styles.triggers', { words: l.triggerWords.join(', ') })}</span>}
@@ -122,9 +130,21 @@ export function StylesView({ loras, outcomes, importing, onImport, inUse, onAppl
                   <output className="value">{strength.toFixed(2)}</output>
                 </div>
               )}
+              {refusal && (
+                <p className="meta refusal" id={`refusal-${l.id}`} role="note">
+                  {notice(refusal)}
+                </p>
+              )}
               <div className="card-actions">
                 {l.runnable && (
-                  <button type="button" className={used !== undefined ? 'secondary' : 'primary'} aria-pressed={used !== undefined} onClick={() => onApply(l.id, strength)}>
+                  <button
+                    type="button"
+                    className={used !== undefined ? 'secondary' : 'primary'}
+                    aria-pressed={used !== undefined}
+                    disabled={refusal !== undefined}
+                    {...(refusal ? { 'aria-describedby': `refusal-${l.id}` } : {})}
+                    onClick={() => onApply(l.id, strength)}
+                  >
                     {used !== undefined ? t('styles.applied') : t('styles.apply')}
                   </button>
                 )}

@@ -219,6 +219,7 @@ export const NOTICES_ZH_CN: Readonly<Record<NoticeKey, string>> = {
   'error.imageUndecodable': '无法将输入图像 {file} 读取为图像（{reason}）。',
   'error.strengthTooLow': '强度 {strength} 配合 {steps} 步时一步也不会运行：步数 × 强度至少为 1。',
   'error.loraWrongFamily': 'LoRA {file} 是用于 {loraFamily} 模型的 {preset} 加速 LoRA；所选模型是 {modelFamily}。',
+  'validation.loraOtherFamily': '{name} 是用于 {loraFamily} 模型的 LoRA，不能与 {model}（{modelFamily}）一起使用。请移除它，或选择 {loraFamily} 系列的模型。',
   'error.samplerWrongFamily': '采样器 {sampler} 不能运行 {family} 模型。',
   'catalog.forModel': '用于 {model}。',
   'catalog.live': '{size} 下 {steps} 步：快到可以边输入边生成。',

@@ -34,6 +34,21 @@ describe('the Create form', () => {
     expect(!v.ok && v.problems[field]?.key).toBe(key);
   });
 
+  it('refuses a LoRA of another family than the model, naming it and both families; the same family passes', () => {
+    const xl: LoraCard = { ...card('xl-ink', '33'.repeat(32)), architecture: 'sdxl' };
+    const qwen = card('paint', '44'.repeat(32));
+    const sd: ModelInfo = { id: 'sd', name: 'tiny-sd-turbo', family: 'sd-turbo', isDemo: false };
+    const onDemo = validateForm(form({ loras: [{ id: 'paint', strength: 1 }, { id: 'xl-ink', strength: 0.8 }] }), { model: models[0], cards: [xl, qwen] });
+    expect(!onDemo.ok && onDemo.problems.loras).toEqual({ key: 'validation.loraOtherFamily', params: { name: 'xl-ink', loraFamily: 'SDXL-Turbo', model: 'demo', modelFamily: 'Qwen-Image' } });
+    const onSd = validateForm(form({ loras: [{ id: 'paint', strength: 1 }] }), { model: sd, cards: [xl, qwen] });
+    expect(!onSd.ok && onSd.problems.loras).toMatchObject({ key: 'validation.loraOtherFamily', params: { name: 'paint', loraFamily: 'Qwen-Image', modelFamily: 'SD-Turbo' } });
+    expect(validateForm(form({ loras: [{ id: 'paint', strength: 1 }] }), { model: models[0], cards: [xl, qwen] }).ok).toBe(true);
+    // A LoRA of a family the studio does not run at all says what it is.
+    const flux: LoraCard = { ...card('flux', '55'.repeat(32)), architecture: 'flux', runnable: false };
+    const v = validateForm(form({ loras: [{ id: 'flux', strength: 1 }] }), { model: models[0], cards: [flux] });
+    expect(!v.ok && v.problems.loras?.params).toMatchObject({ loraFamily: 'FLUX' });
+  });
+
   it('fills every field from a recipe, finding LoRAs by hash (full or prefix) and saying what is missing', () => {
     const cards = [card('speed1', '11'.repeat(32), 'speed'), card('ink', '22'.repeat(32))];
     const { form: f, notes } = recipeToForm(

@@ -5,6 +5,7 @@
 import type { LoraCard, ModelInfo } from '../../shared/contract.js';
 import { MAX_BATCH, MAX_SEED, OUTPUT_FORMATS, SIZE_PRESETS, validateGenerationRequest, type GenerationRequestInput, type OutputFormat } from '../../shared/generation.js';
 import { familyById, familyRequestDefaults } from '../../shared/model-families.js';
+import { loraFamilyProblem } from '../../shared/lora-family.js';
 import { notice, type Notice } from '../../shared/notices.js';
 import type { NamedLora, RecipeText } from '../../shared/recipe-text.js';
 
@@ -62,8 +63,11 @@ export type Validation =
   | { readonly ok: true; readonly requests: readonly GenerationRequestInput[] }
   | { readonly ok: false; readonly problems: Partial<Record<FormField, Notice>> };
 
-/** Checks the form the way the studio will, field by field, and builds the requests of one Generate press. */
-export function validateForm(form: FormState, o: { readonly imageInput?: boolean } = {}): Validation {
+/**
+ * Checks the form the way the studio will, field by field, and builds the requests of one Generate press.
+ * With the chosen model and the library's cards, a LoRA of another family is a problem of the LoRAs field.
+ */
+export function validateForm(form: FormState, o: { readonly imageInput?: boolean; readonly model?: ModelInfo; readonly cards?: readonly LoraCard[] } = {}): Validation {
   const problems: Partial<Record<FormField, Notice>> = {};
   const { width, height } = sizeOf(form);
   const w = wholeNumber(width);
@@ -101,6 +105,16 @@ export function validateForm(form: FormState, o: { readonly imageInput?: boolean
     for (const p of checked.problems) {
       const field = FIELD_OF[p.field.split('.')[0] ?? ''] ?? 'prompt';
       problems[field] ??= p.notice;
+    }
+  }
+  if (o.model && o.cards && problems.loras === undefined) {
+    for (const l of form.loras) {
+      const card = o.cards.find((c) => c.id === l.id);
+      const problem = card && loraFamilyProblem(card, o.model);
+      if (problem) {
+        problems.loras = problem;
+        break;
+      }
     }
   }
   if (Object.keys(problems).length > 0) return { ok: false, problems };
