@@ -20,13 +20,13 @@ import { bytesPer, type Precision } from './precision.js';
 export interface DenoiserModel {
   readonly label: string;
   readonly kinds?: readonly PlanKind[];
-  /** Peak activation bytes of one call with `batch` rows. */
-  readonly activationBytes?: (width: number, height: number, batch: number) => number;
+  /** Peak activation bytes of one call with `batch` rows, with activations of `bytesPerValue` (the plan's precision). */
+  readonly activationBytes?: (width: number, height: number, batch: number, bytesPerValue: number) => number;
   /** FLOPs of one step with `batch` rows. */
   readonly flops?: (width: number, height: number, batch: number) => number;
-  /** Float32 bytes of `count` style slots of `rank`. */
-  readonly slotBytes?: (count: number, rank: number) => number;
-  /** The precision the family computes in when it does not follow the device's (the SD families: float32). */
+  /** Bytes of `count` style slots of `rank`, fed as values of `bytesPerValue`. */
+  readonly slotBytes?: (count: number, rank: number, bytesPerValue: number) => number;
+  /** The precision the family computes in when it does not follow the device's. */
   readonly precision?: Precision;
   /** Share of each block's stored weights that runs once per timestep (the modulation linears of an MMDiT). */
   readonly modulationShare?: number;
@@ -43,6 +43,8 @@ export interface ComponentSizes {
   readonly vaeBytes: number;
   /** Bytes per stored weight element (2 for bf16/fp16, 4 for f32). */
   readonly bytesPerWeight: number;
+  /** The VAE decodes in float32 under half-precision plans (an SDXL VAE whose config asks for it: force_upcast). */
+  readonly vaeUpcast?: boolean;
   readonly width: number;
   readonly heads: number;
   readonly headDim: number;
@@ -172,7 +174,7 @@ export function styleSlotBytes(sizes: ComponentSizes, count: number, rank: numbe
 /**
  * Memory terms estimated from stored sizes alone, for a model whose graphs the worker cannot build here: a
  * catalog entry before its download, or a family without graph analysis. Weights are held in the compute
- * precision (the modulation share in float32, as the studio runs it). Activations follow the family's own
+ * precision (the modulation share in float32, as the studio runs it; a VAE that upcasts in float32). Activations follow the family's own
  * estimate or, for an MMDiT, the live peak the graph analysis finds for Qwen-Image: ~9.5 values per joint
  * token and width plus one head's worth of scores; the text encoder ~19 values per position and width over
  * the prompt and its template; the VAE decoder ~480 values per pixel (a ~320x320 region when tiled).
@@ -187,20 +189,22 @@ export function estimatedMemory(sizes: ComponentSizes, width: number, height: nu
   const joint = imageTokens(width, height) + textTokens;
   const pixels = width * height;
   const own = sizes.denoiser?.activationBytes;
+  const vaeValue = sizes.vaeUpcast ? bytesPer('f32') : value;
+  const vaeHeld = vaeValue / sizes.bytesPerWeight;
   return {
     precision: p,
     textEncoderWeights: sizes.textEncoderBytes * held,
     textEncoderActivations: (textTokens + TEMPLATE_TOKENS) * sizes.textWidth * value * 19,
     blockWeights: sizes.blockBytes.map((b) => b * (1 - share) * held),
     transformerOtherWeights: sizes.transformerOtherBytes * held,
-    transformerActivations: own ? own(width, height, 1) : joint * sizes.width * value * 9.5 + sizes.heads * joint * 64 * value,
+    transformerActivations: own ? own(width, height, 1, value) : joint * sizes.width * value * 9.5 + sizes.heads * joint * 64 * value,
     modulationWeightsPerBlock: (sum(sizes.blockBytes) / Math.max(1, sizes.blockBytes.length)) * share * (4 / sizes.bytesPerWeight),
     modulationOtherWeights: 0,
-    vaeWeights: sizes.vaeBytes * held,
-    vaeActivations: pixels * 480 * value,
-    vaeTiledActivations: Math.min(pixels, 320 * 320) * 480 * value,
+    vaeWeights: sizes.vaeBytes * vaeHeld,
+    vaeActivations: pixels * 480 * vaeValue,
+    vaeTiledActivations: Math.min(pixels, 320 * 320) * 480 * vaeValue,
     attentionScores: 0,
-    converted: { textEncoder: held !== 1, transformer: held !== 1, vae: held !== 1 },
+    converted: { textEncoder: held !== 1, transformer: held !== 1, vae: vaeHeld !== 1 },
   };
 }
 

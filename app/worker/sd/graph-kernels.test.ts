@@ -1,35 +1,33 @@
 // Nothing the GPU providers run falls back to the CPU, for the Stable Diffusion family: the full-size
 // SDXL-Turbo graphs (skeletons of the official fp16 and float32 files) and SD-Turbo graphs (its official
-// configs, sparse float16 weights), built as the runner builds them (sd-components, sd-precision): both CLIP
-// text encoders, the UNet plain and with a fixed LoRA (linear and convolution side branches) and a style slot,
-// the VAE decoder and encoder, for CUDA bf16 (weights stored in float16, which run in float16, and in float32,
-// which run in bfloat16), CUDA fp16 and DirectML fp16, and the SDXL VAE's float32 upcast; walked node by node
-// against the kernels ONNX Runtime registers per provider (onnx/provider-kernels.ts).
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+// configs, sparse float16 weights; test-support/sd-skeleton), built as the runner builds them (sd-components,
+// sd-precision): both CLIP text encoders, the UNet plain and with a fixed LoRA (linear and convolution side
+// branches) and a style slot, the VAE decoder and encoder, for CUDA bf16 (weights stored in float16, which run
+// in float16, and in float32, which run in bfloat16), CUDA fp16, DirectML fp16 and float32 on both (the
+// non-finite fallback), and the SDXL VAE's float32 upcast; walked node by node against the kernels ONNX Runtime
+// registers per provider (onnx/provider-kernels.ts).
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FAMILIES } from '../../shared/model-families.js';
 import type { Precision } from '../../shared/precision.js';
-import { tensorsOf } from '../demo/tiny-qwen-image.js';
 import { analyzeGraph } from '../onnx/graph-analysis.js';
 import { unregisteredKernels, type KernelProblem } from '../onnx/graph-kernels.js';
 import { attr, GraphBuilder } from '../onnx/graph-builder.js';
 import { DataType, type GraphProto } from '../onnx/onnx-model.js';
 import type { LoraModule, LoraWeights } from '../lora/lora-weights.js';
-import { writeSkeleton, type Inventory } from '../safetensors/skeleton.js';
+import { writeSkeleton } from '../safetensors/skeleton.js';
+import { sdTurboSkeleton, sdxlTurboSkeleton } from '../test-support/sd-skeleton.js';
 import { openWeightSet, type WeightRef, type WeightSet } from '../safetensors/weight-set.js';
-import { decoderGraph, encoderGraph, parseAutoencoderConfig, type AutoencoderConfig } from './autoencoder-kl.js';
-import { parseClipTextConfig, type ClipTextConfig } from './clip-text-config.js';
+import { decoderGraph, encoderGraph, type AutoencoderConfig } from './autoencoder-kl.js';
+import type { ClipTextConfig } from './clip-text-config.js';
 import { clipTextGraph } from './clip-text-graph.js';
-import { clipUses } from './sd-components.js';
+import { clipUses, openSdWeights } from './sd-components.js';
 import { SD_STYLE_SLOT_RANK } from './sd-runner.js';
 import { sdModelPrecision, sdVaePrecision } from './sd-precision.js';
-import { parseUnetConfig, type UnetConfig } from './unet-config.js';
+import type { UnetConfig } from './unet-config.js';
 import { unetGraph, unetStyleTargets } from './unet-graph.js';
-
-const fixtures = new URL('../../../test-fixtures/full-size/', import.meta.url).pathname;
-const json = (file: string) => JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
 
 type Target = 'cuda' | 'dml';
 
@@ -81,63 +79,10 @@ async function withLoras(root: string, m: Omit<Model, 'lora'>): Promise<Model> {
   return { ...m, lora };
 }
 
-/** SDXL-Turbo from the full-size inventories of one weight variant ('' = the default float32 files, '.fp16'). */
-async function sdxlTurbo(root: string, variant: '' | '.fp16'): Promise<Model> {
-  const dir = join(root, `sdxl${variant || '.f32'}`);
-  const open = async (component: string) => {
-    const inventory = json(join(fixtures, 'sdxl-turbo', `${component}${variant}.json`)) as unknown as Inventory;
-    const folder = await writeSkeleton(inventory, dir);
-    const stem = inventory.shards[0]!.file.replace(/\.safetensors$/, '');
-    return { weights: await openWeightSet(folder, [stem], dir, component), raw: json(join(folder, 'config.json')) };
-  };
-  const te = await open('text_encoder');
-  const te2 = await open('text_encoder_2');
-  const unet = await open('unet');
-  const vae = await open('vae');
-  // The largest size the family offers (SDXL's own 1024x1024).
-  const size = Math.max(...FAMILIES['sdxl-turbo'].sizes.map((s) => Math.max(s.width, s.height)));
-  return withLoras(root, {
-    xl: true,
-    width: size,
-    height: size,
-    te: { weights: te.weights, config: parseClipTextConfig(te.raw, 'text_encoder/config.json', false) },
-    te2: { weights: te2.weights, config: parseClipTextConfig(te2.raw, 'text_encoder_2/config.json', true) },
-    unet: { weights: unet.weights, config: parseUnetConfig(unet.raw, 'unet/config.json') },
-    vae: { weights: vae.weights, config: parseAutoencoderConfig(vae.raw, 'vae/config.json') },
-  });
-}
-
-/**
- * SD-Turbo from its official configs (test-fixtures/full-size/sd-turbo; no tensor inventory of its files
- * exists here): float16 skeletons of every tensor the graphs read, named and shaped as the checkpoint's.
- */
-async function sdTurbo(root: string): Promise<Model> {
-  const dir = join(root, 'sd-turbo');
-  const config = (c: string) => json(join(fixtures, 'sd-turbo', `${c}.config.json`));
-  const skeleton = async (component: string, stem: string, raw: Record<string, unknown>, read: (w: WeightSet) => unknown) => {
-    const tensors = [...tensorsOf(read)].map(([name, shape]) => ({ name, dtype: 'F16', shape }));
-    const folder = await writeSkeleton({ component, config: raw, file_metadata: { format: 'pt' }, shards: [{ file: `${stem}.fp16.safetensors`, tensors }] }, dir);
-    return openWeightSet(folder, [`${stem}.fp16`], dir, component);
-  };
-  const teConfig = parseClipTextConfig(config('text_encoder'), 'text_encoder/config.json', false);
-  const unetConfig = parseUnetConfig(config('unet'), 'unet/config.json');
-  const vaeConfig = parseAutoencoderConfig(config('vae'), 'vae/config.json');
-  const use = clipUses(false, teConfig.layers).first;
-  const size = FAMILIES['sd-turbo'].defaults.width;
-  return withLoras(root, {
-    xl: false,
-    width: size,
-    height: FAMILIES['sd-turbo'].defaults.height,
-    te: { weights: await skeleton('text_encoder', 'model', config('text_encoder'), (w) => clipTextGraph(w, teConfig, use)), config: teConfig },
-    unet: { weights: await skeleton('unet', 'diffusion_pytorch_model', config('unet'), (w) => unetGraph(w, unetConfig)), config: unetConfig },
-    vae: {
-      weights: await skeleton('vae', 'diffusion_pytorch_model', config('vae'), (w) => {
-        decoderGraph(w, vaeConfig);
-        encoderGraph(w, vaeConfig);
-      }),
-      config: vaeConfig,
-    },
-  });
+/** A full-size folder's components as the runner opens them (sd-components), at the planned image size. */
+async function model(root: string, dir: string, xl: boolean, size: { width: number; height: number }): Promise<Model> {
+  const opened = await openSdWeights({ textEncoder: join(dir, 'text_encoder'), ...(xl ? { textEncoder2: join(dir, 'text_encoder_2') } : {}), unet: join(dir, 'unet'), vae: join(dir, 'vae'), root: dir });
+  return withLoras(root, { xl, ...size, te: opened.te, ...(opened.te2 ? { te2: opened.te2 } : {}), unet: { weights: opened.unetWeights, config: opened.unetConfig }, vae: opened.vae });
 }
 
 /** Every graph a job builds for this provider under the plan's precision, with its input shapes. */
@@ -188,9 +133,13 @@ describe('the full-size SD graphs against the kernels each GPU provider register
   let xl32: Model;
   let turbo: Model;
   beforeAll(async () => {
-    xl16 = await sdxlTurbo(root, '.fp16');
-    xl32 = await sdxlTurbo(root, '');
-    turbo = await sdTurbo(root);
+    // SDXL at the largest size the family offers (its own 1024x1024), SD-Turbo at its default (512x512).
+    const largest = Math.max(...FAMILIES['sdxl-turbo'].sizes.map((s) => Math.max(s.width, s.height)));
+    const xlSize = { width: largest, height: largest };
+    xl16 = await model(root, await sdxlTurboSkeleton(join(root, 'sdxl-fp16'), 'fp16'), true, xlSize);
+    xl32 = await model(root, await sdxlTurboSkeleton(join(root, 'sdxl-f32'), 'f32'), true, xlSize);
+    const d = FAMILIES['sd-turbo'].defaults;
+    turbo = await model(root, await sdTurboSkeleton(join(root, 'sd-turbo')), false, { width: d.width, height: d.height });
   });
   afterAll(() => rmSync(root, { recursive: true, force: true }));
 

@@ -1,5 +1,8 @@
 // The Stable Diffusion families (SDXL-Turbo / SDXL, SD-Turbo / SD 2.x) in the worker's registry: runner,
-// the planner's sizes with a UNet cost model, and the UNet measurement of `studio plan --measure`.
+// the planner's sizes with a UNet cost model, and the UNet measurement of `studio plan --measure`. The
+// planner sizes every component in the precision it runs in under the plan (sd-precision): the UNet and text
+// encoders in the plan's precision (fp16 files under a bf16 plan run in fp16: the same two bytes), the VAE
+// in half precision unless it upcasts (SDXL's force_upcast).
 
 import type { FamilyInfo } from '../../shared/model-families.js';
 import type { ComponentSizes, DenoiserModel } from '../../shared/vram-plan.js';
@@ -7,8 +10,9 @@ import type { WorkerFamily } from '../family-runner.js';
 import { withComponents, type ModelFolder } from '../model-folder.js';
 import { gaussianNoise } from '../noise.js';
 import { openWeightSet, type WeightSet } from '../safetensors/weight-set.js';
-import { openSdWeights } from './sd-components.js';
+import { openSdWeights, targetOf } from './sd-components.js';
 import { SD_STYLE_SLOT_RANK, SdRunner } from './sd-runner.js';
+import { sdModelPrecision, vaeNeedsUpcast } from './sd-precision.js';
 import type { UnetConfig } from './unet-config.js';
 import { UnetModel } from './unet-model.js';
 import { unetStyleTargets } from './unet-graph.js';
@@ -41,10 +45,12 @@ function levelOf(name: string, levels: number): number {
 /**
  * What one UNet call costs at a size, from its weights and config: every conv and linear weight meets the
  * latent positions of its resolution level; attention adds its score matrices (self-attention over the
- * positions, cross-attention over 77 text tokens). Activations: the largest score matrix (float32) and the
- * feature maps around it, plus the skip tensors the up path keeps.
+ * positions, cross-attention over 77 text tokens). Activations, in the plan's precision (the UNet computes
+ * in it, sd-precision): the feature maps around the widest attention, plus the skip tensors the up path
+ * keeps, plus in float32 plans the largest score matrix. Half-precision plans are GPU plans, whose fused
+ * attention kernels (flash / memory-efficient) never hold the score matrix; the CPU's float32 kernel does.
  */
-export function unetCost(cfg: UnetConfig, weights: WeightSet, bytesPerValue = 4): DenoiserModel {
+export function unetCost(cfg: UnetConfig, weights: WeightSet): DenoiserModel {
   const levels = cfg.blockOut.length;
   const params = new Array<number>(levels).fill(0);
   for (const name of weights.names()) {
@@ -63,10 +69,8 @@ export function unetCost(cfg: UnetConfig, weights: WeightSet, bytesPerValue = 4)
   for (const [outF, inF] of unetStyleTargets(cfg).values()) slotWidths += outF + inF;
   return {
     label: 'UNet',
-    // The SD graphs compute in float32 on every provider.
-    precision: 'f32',
-    // Per slot and patched linear: A [rank, in] and B [out, rank] in float32.
-    slotBytes: (count, rank) => count * rank * 4 * slotWidths,
+    // Per slot and patched linear: A [rank, in] and B [out, rank], fed in the compute precision.
+    slotBytes: (count, rank, bytesPerValue) => count * rank * bytesPerValue * slotWidths,
     kinds: ['resident', 'sequential'],
     flops: (width, height, batch) => {
       let macs = 0;
@@ -76,14 +80,15 @@ export function unetCost(cfg: UnetConfig, weights: WeightSet, bytesPerValue = 4)
       }
       return 2 * macs * batch;
     },
-    activationBytes: (width, height, batch) => {
+    activationBytes: (width, height, batch, bytesPerValue) => {
+      const scores = bytesPerValue === 4;
       let peak = 0;
       let skips = 0;
       for (let l = 0; l < levels; l++) {
         const t = tokens(width, height, l);
         const c = cfg.blockOut[l]!;
         skips += (cfg.down[l]!.resnets + 1) * c * t;
-        peak = Math.max(peak, (attention[l]! > 0 ? heads[l]! * t * t : 0) + 12 * c * t);
+        peak = Math.max(peak, (scores && attention[l]! > 0 ? heads[l]! * t * t : 0) + 12 * c * t);
       }
       return (peak + skips) * bytesPerValue * batch;
     },
@@ -108,6 +113,7 @@ export function sdFamily(info: FamilyInfo): WorkerFamily {
       const widest = cfg.blockOut.reduce((a, b) => Math.max(a, b), 0);
       const widestHeads = cfg.down.find((b) => b.out === widest)?.heads ?? 1;
       return {
+        vaeUpcast: vaeNeedsUpcast(opened.vae.config, opened.te2 !== undefined),
         textEncoderBytes: te.reduce((n, e) => n + e.weights.totalBytes, 0),
         blockBytes: blocks.map((p) => bytesOf(unet, (n) => n.startsWith(p))),
         transformerOtherBytes: bytesOf(unet, (n) => !blocks.some((p) => n.startsWith(p))),
@@ -122,14 +128,16 @@ export function sdFamily(info: FamilyInfo): WorkerFamily {
       };
     },
 
-    styleSlotBytes: (sizes, count) => sizes.denoiser?.slotBytes?.(count, SD_STYLE_SLOT_RANK) ?? 0,
+    styleSlotBytes: (sizes, count, bytesPerValue) => sizes.denoiser?.slotBytes?.(count, SD_STYLE_SLOT_RANK, bytesPerValue) ?? 0,
 
     async measure(folder, plan, size, steps, session) {
       void plan;
       const dirs = dirsOf(folder);
       const t0 = performance.now();
       const opened = await openSdWeights(dirs);
-      const unet = await UnetModel.fromWeights(opened.unetWeights, opened.unetConfig, { ...session, precision: 'f32' });
+      // In the precision a job's UNet runs in under this plan (sd-precision), for the provider it is built for.
+      const precision = sdModelPrecision(session.precision ?? 'f32', opened.unetWeights);
+      const unet = await UnetModel.fromWeights(opened.unetWeights, opened.unetConfig, { ...session, precision }, [], undefined, { precision, target: targetOf(session) });
       await unet.load();
       const loadMs = performance.now() - t0;
       const cfg = unet.config;
