@@ -270,6 +270,7 @@ describe('styles and recipes in Chromium', () => {
     const xl = page.getByRole('listitem', { name: 'xl-ink' });
     await xl.getByRole('note').filter({ hasText: /^xl-ink is a LoRA for SDXL-Turbo models; it cannot be used with .+ \(Qwen-Image\)\. Remove it, or choose a model of the SDXL-Turbo family\.$/ }).waitFor();
     expect(await xl.getByRole('button', { name: 'Use in Create' }).isDisabled()).toBe(true);
+    expect(await xl.getByRole('button', { name: 'Make a preview' }).isDisabled()).toBe(true);
     const anime = page.getByRole('listitem', { name: 'anime-style' });
     if ((await anime.getByRole('button', { name: 'Use in Create' }).count()) > 0) await anime.getByRole('button', { name: 'Use in Create' }).click();
     await anime.getByRole('button', { name: 'In use' }).waitFor();
@@ -297,9 +298,11 @@ describe('styles and recipes in Chromium', () => {
 
     // On the Styles view the Qwen-Image card says the same and can still be taken out; the SDXL one applies.
     await page.keyboard.press('Control+3');
+    await anime.getByRole('note').filter({ hasText: /^anime-style is a LoRA for Qwen-Image models/ }).waitFor();
     await anime.getByRole('button', { name: 'In use' }).click();
     await anime.getByRole('note').filter({ hasText: /^anime-style is a LoRA for Qwen-Image models; it cannot be used with tiny-sdxl-turbo \(SDXL-Turbo\)/ }).waitFor();
     expect(await xl.getByRole('note').count()).toBe(0);
+    expect(await xl.getByRole('button', { name: 'Make a preview' }).isDisabled()).toBe(false);
     await xl.getByRole('button', { name: 'Use in Create' }).click();
     await xl.getByRole('button', { name: 'In use' }).waitFor();
     await page.keyboard.press('Control+1');

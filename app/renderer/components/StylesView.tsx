@@ -89,15 +89,16 @@ export function StylesView({ loras, outcomes, importing, onImport, model, inUse,
         {loras.map((l) => {
           const used = inUse.get(l.id);
           const strength = used ?? strengths[l.id] ?? 1;
-          // Not for the model in Create: refused here with the reason (one already in the form can still be taken out).
-          const refusal = used === undefined && l.runnable && model ? loraFamilyProblem(l, { name: modelName(t, model), family: model.family }) : undefined;
+          // Not for the model in Create: it cannot be put in the form nor previewed with that model, and the
+          // card says why (one already in the form can still be taken out).
+          const refusal = l.runnable && model ? loraFamilyProblem(l, { name: modelName(t, model), family: model.family }) : undefined;
           return (
             <li key={l.id} className={`card panel ${l.runnable ? '' : 'disabled'}`} aria-label={l.name}>
               <div className="card-preview">
                 {l.previewUrl ? (
                   <img src={l.previewUrl} alt="" />
                 ) : l.role === 'style' && l.runnable ? (
-                  <button type="button" className="secondary small" disabled={previewing.has(l.id)} onClick={() => onMakePreview(l)}>
+                  <button type="button" className="secondary small" disabled={previewing.has(l.id) || refusal !== undefined} {...(refusal ? { 'aria-describedby': `refusal-${l.id}` } : {})} onClick={() => onMakePreview(l)}>
                     {previewing.has(l.id) ? t('styles.makingPreview') : t('styles.makePreview')}
                   </button>
                 ) : (
@@ -141,7 +142,7 @@ export function StylesView({ loras, outcomes, importing, onImport, model, inUse,
                     type="button"
                     className={used !== undefined ? 'secondary' : 'primary'}
                     aria-pressed={used !== undefined}
-                    disabled={refusal !== undefined}
+                    disabled={refusal !== undefined && used === undefined}
                     {...(refusal ? { 'aria-describedby': `refusal-${l.id}` } : {})}
                     onClick={() => onApply(l.id, strength)}
                   >
