@@ -4,7 +4,7 @@
 
 import { DataType } from './onnx-model.js';
 import type { GraphAnalysis, NodeAnalysis } from './graph-analysis.js';
-import { KERNEL_RULES, KERNELS, type GpuProvider, type KernelType } from './provider-kernels.js';
+import { KERNEL_RULES, KERNELS, type GpuProvider, type KernelType, type RuleNode } from './provider-kernels.js';
 
 const TYPE_NAMES: Partial<Record<DataType, KernelType>> = {
   [DataType.FLOAT]: 'f32',
@@ -33,6 +33,12 @@ function kernelTypes(n: NodeAnalysis): KernelType[] {
   return types;
 }
 
+function ruleNode(n: NodeAnalysis): RuleNode {
+  const ints: Record<string, number | undefined> = {};
+  for (const [name, a] of Object.entries(n.node.attributes)) if (a.kind === 'int') ints[name] = a.value;
+  return { ints, inputs: n.node.inputs.map((name, i) => (name === '' ? undefined : (n.inputs[i]?.shape ?? []))) };
+}
+
 export function unregisteredKernels(a: GraphAnalysis, provider: GpuProvider): KernelProblem[] {
   const problems: KernelProblem[] = [];
   const seen = new Set<string>();
@@ -50,7 +56,7 @@ export function unregisteredKernels(a: GraphAnalysis, provider: GpuProvider): Ke
     if (!registered) add(`${provider} registers no ${op} kernel`);
     else for (const t of types) if (!registered.includes(t)) add(`${provider} registers ${op} for ${registered.join(', ')}, not ${t}`);
     for (const rule of KERNEL_RULES) {
-      if (rule.provider === provider && rule.op === op && !rule.holds(n.node.inputs.filter((i) => i !== '').length)) add(rule.rule);
+      if (rule.provider === provider && rule.op === op && !rule.holds(ruleNode(n))) add(rule.rule);
     }
   }
   return problems;

@@ -9,7 +9,10 @@
 // Narrowed where another source disagrees for the pinned 1.29: CUDA's com.microsoft MultiHeadAttention is
 // listed with bfloat16 there, but contrib_ops/cuda/bert/multihead_attention.cc at 008eeb96 registers only
 // float and float16, so bfloat16 is left out (the graphs attend in float16 under bf16). DirectML's
-// MatMulNBits takes exactly four inputs (zero points given).
+// MatMulNBits takes exactly four inputs (zero points given). DirectML's MultiHeadAttention
+// (providers/dml/.../DmlOperatorMultiHeadAttention.cpp) never reads the `unidirectional` attribute, so causal
+// attention would silently attend to every token, and it validates an attention bias as the full
+// [batch, heads, S, T] (no broadcasting over batch or heads).
 
 export type KernelType = 'f32' | 'f16' | 'bf16' | 'f64' | 'i64' | 'i32' | 'i8' | 'u8' | 'bool';
 export type GpuProvider = 'cuda' | 'dml';
@@ -126,7 +129,28 @@ export const KERNELS: Readonly<Record<GpuProvider, Readonly<Record<string, reado
   },
 };
 
+/** What a kernel rule sees of a node: its attributes' integer values, its inputs (absent: not given) with their shapes. */
+export interface RuleNode {
+  readonly ints: Readonly<Record<string, number | undefined>>;
+  readonly inputs: readonly (readonly number[] | undefined)[];
+}
+
 /** Kernel conditions beyond types: [provider, domain:op, what must hold, the rule in words]. */
-export const KERNEL_RULES: readonly { readonly provider: GpuProvider; readonly op: string; readonly holds: (inputs: number) => boolean; readonly rule: string }[] = [
-  { provider: 'dml', op: 'com.microsoft:MatMulNBits', holds: (inputs) => inputs === 4, rule: 'DirectML runs MatMulNBits only with its zero points given (four inputs)' },
+export const KERNEL_RULES: readonly { readonly provider: GpuProvider; readonly op: string; readonly holds: (node: RuleNode) => boolean; readonly rule: string }[] = [
+  { provider: 'dml', op: 'com.microsoft:MatMulNBits', holds: (n) => n.inputs.filter(Boolean).length === 4, rule: 'DirectML runs MatMulNBits only with its zero points given (four inputs)' },
+  {
+    provider: 'dml',
+    op: 'com.microsoft:MultiHeadAttention',
+    holds: (n) => !n.ints.unidirectional,
+    rule: 'DirectML ignores MultiHeadAttention\'s unidirectional attribute: causal attention needs an explicit bias',
+  },
+  {
+    provider: 'dml',
+    op: 'com.microsoft:MultiHeadAttention',
+    holds: (n) => {
+      const bias = n.inputs[5];
+      return !bias || (bias.length === 4 && bias[0] === n.inputs[0]?.[0] && bias[1] === n.ints.num_heads);
+    },
+    rule: 'DirectML takes a MultiHeadAttention bias only as the full [batch, heads, S, T]',
+  },
 ];

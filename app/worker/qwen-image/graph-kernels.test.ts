@@ -105,6 +105,16 @@ describe('the full-size graphs against the kernels each GPU provider registers',
     expect(dml['transformer (whole)']!.map((p) => p.reason)).toEqual(expect.arrayContaining([expect.stringMatching(/^dml registers com\.microsoft:FusedMatMul for f32, f16, not bf16$/)]));
     const vae = unregisteredKernels(analyzeGraph(vaeDecoderGraph(v.weights, v.config, { precision: 'bf16', target: 'cuda' }).graph(), { z: [1, 16, 32, 32] }), 'cuda');
     expect(vae.map((p) => p.op)).toEqual(expect.arrayContaining([':Conv', ':Resize']));
+    // Causal attention built for CUDA (the kernel's own mask; a [B, 1, L, L] bias for padded batches) would lose
+    // its mask, or be refused, on DirectML.
+    const ids = { input_ids: [2, 290], position_ids: [2, 290], rope_cos: [290, 64], rope_sin: [290, 64] };
+    const forCuda = (masked: boolean) => textEncoderGraph(e.weights, e.config, { precision: 'fp16', target: 'cuda', masked }).graph();
+    expect(unregisteredKernels(analyzeGraph(forCuda(false), ids), 'dml').map((p) => p.reason)).toContain(
+      "DirectML ignores MultiHeadAttention's unidirectional attribute: causal attention needs an explicit bias",
+    );
+    expect(unregisteredKernels(analyzeGraph(forCuda(true), { ...ids, attention_bias: [2, 1, 290, 290] }), 'dml').map((p) => p.reason)).toContain(
+      'DirectML takes a MultiHeadAttention bias only as the full [batch, heads, S, T]',
+    );
     // The quantized graphs without zero points would not run on DirectML.
     const noZeroPoints = transformerGraph(t.weights, t.config, { precision: 'fp16', target: 'cuda', part: { kind: 'blocks', from: 0, to: 1 }, quantized: quantized(t.weights, 'transformer', 4, root) }).graph();
     const shapes: Record<string, number[]> = { img: [1, 16, 3072], txt: [1, 8, 3072], img_cos: [16, 64], img_sin: [16, 64], txt_cos: [8, 64], txt_sin: [8, 64], 'mod.0': [1, 36864] };

@@ -352,14 +352,50 @@ export class ModelGraph extends GraphBuilder {
     const attendType = this.computeType === DataType.BFLOAT16 ? DataType.FLOAT16 : this.computeType;
     const into = (x: string) => this.cast(x, this.computeType, attendType);
     const inputs = [into(q), into(k), into(v)];
-    if (options.bias) inputs.push('', '', into(options.bias));
+    let bias = options.bias ? into(options.bias) : undefined;
+    let causal = options.causal ?? false;
+    if (this.target === 'dml' && (causal || bias)) {
+      // DirectML's kernel never reads `unidirectional` and takes a bias only as the full [B, heads, S, T]
+      // (provider-kernels.ts): causality goes into the bias, and the bias is expanded to that shape.
+      bias = this.fullAttentionBias(inputs[0]!, inputs[1]!, heads, attendType, bias, causal);
+      causal = false;
+    }
+    if (bias) inputs.push('', '', bias);
     const out = this.op(
       'MultiHeadAttention',
       inputs,
-      { num_heads: attr.int(heads), scale: attr.float(1 / Math.sqrt(headDim)), ...(options.causal ? { unidirectional: attr.int(1) } : {}) },
+      { num_heads: attr.int(heads), scale: attr.float(1 / Math.sqrt(headDim)), ...(causal ? { unidirectional: attr.int(1) } : {}) },
       { domain: 'com.microsoft' },
     );
     return this.cast(out, attendType, this.computeType);
+  }
+
+  /**
+   * An additive attention bias of the full [B, heads, S, T] for query q [B, S, *] and key k [B, T, *]:
+   * `bias` ([B or 1, 1 or heads, S, T]) expanded, plus -10000 above the diagonal when `causal` (key j > query
+   * i: the same mask a causal kernel applies; softmax gives those keys exactly 0). Built from the runtime
+   * shapes with kernels every provider has (no comparison ops: the mask is min(max(j - i, 0), 1)).
+   */
+  private fullAttentionBias(q: string, k: string, heads: number, type: DataType, bias: string | undefined, causal: boolean): string {
+    const dim = (x: string, i: number) => this.op('Shape', [x], { start: attr.int(i), end: attr.int(i + 1) });
+    const [batch, s, t] = [dim(q, 0), dim(q, 1), dim(k, 1)];
+    const full = this.op('Concat', [batch, this.ints([heads]), s, t], { axis: attr.int(0) });
+    let out = bias;
+    if (causal) {
+      const positions = (n: string) => this.op('Range', [this.scalarInt(0), this.op('Squeeze', [n, this.ints([0])]), this.scalarInt(1)]);
+      const rows = this.op('Unsqueeze', [positions(s), this.ints([1])]);
+      const cols = this.op('Unsqueeze', [positions(t), this.ints([0])]);
+      const ahead = this.op('Cast', [this.op('Sub', [cols, rows])], { to: attr.int(DataType.FLOAT) });
+      const clamped = this.op('Neg', [this.op('Max', [this.op('Neg', [this.op('Max', [ahead, this.scalar(0)])]), this.scalar(-1)])]);
+      const mask = this.cast(this.op('Mul', [clamped, this.scalar(-10000)]), DataType.FLOAT, type);
+      out = out ? this.op('Add', [out, mask]) : mask;
+    }
+    return this.op('Expand', [out!, full]);
+  }
+
+  /** An int64 scalar (rank 0), as Range takes its bounds. */
+  private scalarInt(value: number): string {
+    return this.op('Squeeze', [this.ints([value]), this.ints([0])]);
   }
 
   /**
