@@ -333,6 +333,7 @@ describe('styles and recipes in Chromium', () => {
     await page.getByRole('textbox', { name: 'Seed' }).fill('');
     await page.keyboard.press('Control+2');
     await page.getByRole('list', { name: 'Gallery' }).getByRole('button', { name: 'Open image: an ink drawing of a heron' }).first().click();
+    await page.getByRole('dialog', { name: 'Recipe' }).getByText('an image of the gallery · repainted 0.75').waitFor();
     await page.getByRole('dialog', { name: 'Recipe' }).getByRole('button', { name: 'Use this recipe' }).click();
     expect(await strength.inputValue()).toBe('0.75');
     const again = await (async () => {

@@ -51,6 +51,10 @@ export function DetailDialog(props: DetailDialogProps) {
     ...(r.loras.length > 0
       ? ([[t('detail.loras'), r.loras.map((l) => t('detail.lora', { name: l.name, role: t(`detail.role.${l.role}`), strength: l.strength })).join('\n')]] as [string, string][])
       : []),
+    // Image-to-image: where it started from (an image of the history, or a file the CLI was given) and how much was repainted.
+    ...(r.initImage
+      ? ([[t('detail.input'), /^[0-9a-f-]{36}$/.test(r.initImage.source) ? t('detail.inputHistory', { strength: r.initImage.strength }) : t('detail.inputFile', { name: r.initImage.source, strength: r.initImage.strength })]] as [string, string][])
+      : []),
     [t('detail.format'), t(`create.format.${detail.format}`)],
     [t('detail.created'), new Date(detail.createdAt).toLocaleString(locale)],
     [t('detail.duration'), t('detail.durationValue', { seconds: (detail.durations.totalMs / 1000).toFixed(2) })],
