@@ -1,5 +1,6 @@
 // Text to image with a Qwen-Image model folder: the worker's model, from prompt to 8-bit pixels.
 
+import { ProviderUse } from '../provider-use.js';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ResolvedRequest } from '../../shared/generation.js';
@@ -11,7 +12,7 @@ import { gaussianNoise } from '../noise.js';
 import { floatImageToRgb } from '../pixels.js';
 import { promptIds, Qwen2Tokenizer } from '../tokenizer/qwen2-tokenizer.js';
 import { openPipeline, openTextEncoder, openTransformer, openVae, type ComponentLayouts, type SessionOptions } from './components.js';
-import { describePlan, isStreamed, oneAtATime, planBits, RESIDENT, type ExecutionChoice } from '../../shared/vram-plan.js';
+import { isStreamed, oneAtATime, planBits, RESIDENT, type ExecutionChoice } from '../../shared/vram-plan.js';
 import { ensureQuantized, quantCacheDir, type QuantizedLinears } from '../quant/quantized-weights.js';
 import type { WeightSet } from '../safetensors/weight-set.js';
 import { DEFAULT_TILES } from './vae-tiles.js';
@@ -60,7 +61,7 @@ export class QwenImageRunner {
     readonly sampler: FlowMatchSamplerSettings,
     readonly plan: ExecutionChoice,
     private readonly layouts: ComponentLayouts,
-    private readonly providers: { used: Set<string>; fallbacks: Map<string, string> },
+    private readonly providers: ProviderUse,
   ) {}
 
   /** The precision the transformer computes in now (after any non-finite fallback): what the recipe records. */
@@ -70,16 +71,8 @@ export class QwenImageRunner {
 
   /** Where it runs, in words: the provider, the precisions, the plan, and any provider that could not load. */
   get device(): string {
-    const { used, fallbacks } = this.providers;
-    const threads = this.session.intraOpThreads ? `, ${this.session.intraOpThreads} threads` : '';
-    const fellBack = [...fallbacks.keys()].filter((p) => !used.has(p));
-    const where = used.size ? [...used].join('+') : (this.session.providers ?? ['cpu'])[0];
     const p = this.pipeline;
-    const others = [
-      p.textEncoder.precision !== this.precision ? `text encoder ${p.textEncoder.precision}` : '',
-      p.vae.precision !== this.precision ? `VAE ${p.vae.precision}` : '',
-    ].filter(Boolean);
-    return `${where} ${this.precision}${others.length ? ` (${others.join(', ')})` : ''}${threads}, plan ${describePlan(this.plan)}${fellBack.length ? `; ${fellBack.join(', ')} unavailable` : ''}`;
+    return this.providers.describe({ session: this.session, precision: this.precision, textEncoder: p.textEncoder.precision, vae: p.vae.precision, plan: this.plan });
   }
 
   /**
@@ -92,16 +85,12 @@ export class QwenImageRunner {
     plan: ExecutionChoice = RESIDENT,
     notify: (note: Notice) => void = () => undefined,
   ): Promise<QwenImageRunner> {
-    const providers = { used: new Set<string>(), fallbacks: new Map<string, string>() };
+    const providers = new ProviderUse();
     const first = (sessionOptions.providers ?? ['cpu'])[0] ?? 'cpu';
     const session: SessionOptions = {
       ...sessionOptions,
       precision: sessionOptions.precision ?? defaultPrecision(first),
-      onProvider: (provider, skipped) => {
-        providers.used.add(provider);
-        for (const s of skipped) providers.fallbacks.set(s.provider, s.reason);
-        sessionOptions.onProvider?.(provider, skipped);
-      },
+      onProvider: providers.listener(sessionOptions.onProvider),
     };
     const schedulerFile = join(folder.components.scheduler, 'scheduler_config.json');
     const schedulerText = await readFile(schedulerFile, 'utf8').catch(() => {

@@ -2,13 +2,14 @@
 // SD-Turbo layouts): tokenizers, prompt conditioning, LoRAs (speed LoRAs as side branches, styles in slots),
 // sampling with noise from the seed's stream, decoding to 8-bit pixels.
 
+import { ProviderUse } from '../provider-use.js';
 import { join } from 'node:path';
 import { discreteSamplerFromConfig, type DiscreteSamplerSettings } from '../../shared/discrete-samplers.js';
 import type { FamilyInfo } from '../../shared/model-families.js';
 import { notice } from '../../shared/notices.js';
 import { StudioError } from '../../shared/result.js';
 import type { SamplerSettings } from '../../shared/samplers.js';
-import { describePlan, oneAtATime, type ExecutionChoice } from '../../shared/vram-plan.js';
+import { oneAtATime, type ExecutionChoice } from '../../shared/vram-plan.js';
 import type { WorkerLora } from '../../shared/worker-protocol.js';
 import type { FamilyRunner, GenerateJob, GeneratedImage, SessionOptions, StepProgress } from '../family-runner.js';
 import type { LoraWeights } from '../lora/lora-weights.js';
@@ -65,7 +66,7 @@ export class SdRunner implements FamilyRunner {
     private readonly tokenizers: { first: ClipTokenizer; second?: ClipTokenizer },
     private readonly pipeline: SdPipeline,
     private readonly opened: Opened,
-    private readonly providers: { used: Set<string>; fallbacks: Map<string, string> },
+    private readonly providers: ProviderUse,
     /** What each component computes in now (after any non-finite fallback): new sessions follow it. */
     private precisions: SdPrecisions,
   ) {}
@@ -74,17 +75,13 @@ export class SdRunner implements FamilyRunner {
     const folder = withComponents(folderIn, BASE);
     const components = folderIn.components as Readonly<Record<string, string | undefined>>;
     const xl = components.textEncoder2 !== undefined;
-    const providers = { used: new Set<string>(), fallbacks: new Map<string, string>() };
+    const providers = new ProviderUse();
     const target = targetOf(sessionOptions);
     // The plan's precision (the provider's default unless told); each component derives its own (sd-precision).
     const session: SessionOptions = {
       ...sessionOptions,
       precision: sessionOptions.precision ?? defaultPrecision(target),
-      onProvider: (provider, skipped) => {
-        providers.used.add(provider);
-        for (const s of skipped) providers.fallbacks.set(s.provider, s.reason);
-        sessionOptions.onProvider?.(provider, skipped);
-      },
+      onProvider: providers.listener(sessionOptions.onProvider),
     };
     const { raw, file } = await readConfigFile(folder.components.scheduler, 'scheduler_config.json');
     let sampler: DiscreteSamplerSettings;
@@ -136,14 +133,8 @@ export class SdRunner implements FamilyRunner {
 
   /** Where it runs, in words: the provider, the precisions (the text encoders' and VAE's where they differ), the plan. */
   get device(): string {
-    const { used, fallbacks } = this.providers;
-    const threads = this.session.intraOpThreads ? `, ${this.session.intraOpThreads} threads` : '';
-    const fellBack = [...fallbacks.keys()].filter((p) => !used.has(p));
-    const where = used.size ? [...used].join('+') : (this.session.providers ?? ['cpu'])[0];
     const p = this.pipeline;
-    const text = (p.textEncoder2 ?? p.textEncoder).precision;
-    const others = [text !== this.precision ? `text encoder ${text}` : '', p.vae.precision !== this.precision ? `VAE ${p.vae.precision}` : ''].filter(Boolean);
-    return `${where} ${this.precision}${others.length ? ` (${others.join(', ')})` : ''}${threads}, plan ${describePlan(this.plan)}${fellBack.length ? `; ${fellBack.join(', ')} unavailable` : ''}`;
+    return this.providers.describe({ session: this.session, precision: this.precision, textEncoder: (p.textEncoder2 ?? p.textEncoder).precision, vae: p.vae.precision, plan: this.plan });
   }
 
   private graphPrecision(precision: Precision) {
