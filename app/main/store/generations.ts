@@ -49,7 +49,8 @@ export function insertGeneration(db: Db, g: GenerationRecord): void {
   });
 }
 
-function toRecord(row: Row): GenerationRecord {
+/** The record a stored row holds (the columns a record is read back from; repair reads them from a damaged file). */
+export function recordFromRow(row: Pick<Row, 'id' | 'created_at' | 'recipe_json' | 'durations_json' | 'format' | 'image_file' | 'thumb_file'>): GenerationRecord {
   return {
     id: row.id,
     createdAt: row.created_at,
@@ -63,7 +64,7 @@ function toRecord(row: Row): GenerationRecord {
 
 export function getGeneration(db: Db, id: string): GenerationRecord | undefined {
   const row = db.prepare('SELECT * FROM generations WHERE id = ?').get(id) as Row | undefined;
-  return row && toRecord(row);
+  return row && recordFromRow(row);
 }
 
 export function countGenerations(db: Db): number {

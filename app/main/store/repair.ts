@@ -7,13 +7,13 @@ import { existsSync, renameSync } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { parseA1111Parameters } from '../../shared/a1111-parameters.js';
-import type { GenerationDurations, GenerationRecord, OutputFormat, Recipe } from '../../shared/generation.js';
+import type { GenerationDurations, OutputFormat, Recipe } from '../../shared/generation.js';
 import { readJpegUserComment } from '../images/jpeg-exif.js';
 import { readPngText } from '../images/png-text.js';
 import { encodeThumbnail, writeFileAtomic } from '../images/save-image.js';
 import type { DataLayout } from '../paths.js';
 import { openDatabase, type Db } from './database.js';
-import { getGeneration, insertGeneration, setFavorite } from './generations.js';
+import { getGeneration, insertGeneration, recordFromRow, setFavorite } from './generations.js';
 import sharp from 'sharp';
 
 export interface RepairReport {
@@ -72,15 +72,7 @@ function salvageRows(old: Db, fresh: Db): [number, number] {
   const read = old.prepare('SELECT * FROM generations WHERE rowid = ?');
   const max = highestRowid(old);
   const copy = fresh.transaction((row: OldRow) => {
-    const record: GenerationRecord = {
-      id: row.id,
-      createdAt: row.created_at,
-      recipe: JSON.parse(row.recipe_json) as Recipe,
-      durations: JSON.parse(row.durations_json) as GenerationDurations,
-      format: row.format as OutputFormat,
-      imageFile: row.image_file,
-      thumbFile: row.thumb_file,
-    };
+    const record = recordFromRow(row);
     insertGeneration(fresh, record);
     if (row.favorite === 1) setFavorite(fresh, record.id, true);
   });

@@ -2,6 +2,7 @@
 // size and the planner's time per image here, one button to download it (from the source that suits the
 // user's language), or a model folder the user already has.
 
+import { SourceSelect } from './SourceSelect.js';
 import { useEffect, useMemo, useRef, useState } from 'react';
 import type { AppInfo, CatalogItem, DownloadSource, DownloadState, ModelInfo, StudioApi } from '../../shared/contract.js';
 import type { PlanReport } from '../../shared/vram-plan.js';
@@ -128,14 +129,7 @@ export function FirstRunCard({ api, info, source, onSource, onModelReady, onDown
       )}
       {best && (
         <div className="row wrap">
-          <label>
-            {t('first.source')}
-            <select value={source} onChange={(e) => onSource(e.target.value as DownloadSource)}>
-              <option value="modelscope">{t('models.source.modelscope')}</option>
-              <option value="huggingface">{t('models.source.huggingface')}</option>
-              <option value="mirror">{t('models.source.mirror')}</option>
-            </select>
-          </label>
+          <SourceSelect label="first.source" source={source} onSource={onSource} />
           <button type="button" className="primary" disabled={running || allDone} onClick={() => void download()}>
             {t('first.download', { size: gb(totalBytes) })}
           </button>

@@ -2,6 +2,7 @@
 // catalog with sizes, the download source (chosen by language, switchable), free space, and downloads with
 // progress, speed and time left, paused, resumed or cancelled.
 
+import { SourceSelect } from './SourceSelect.js';
 import { useCallback, useEffect, useState, type ReactNode } from 'react';
 import type { AppInfo, CatalogItem, DownloadSource, DownloadState, ModelInfo, StudioApi } from '../../shared/contract.js';
 import { useI18n } from '../i18n/i18n.js';
@@ -81,14 +82,7 @@ export function ModelsView({ api, info, source, onSource, onInstalled, onError, 
         <section className="panel catalog-panel" aria-labelledby="catalog-heading">
           <h3 id="catalog-heading">{t('models.catalogHeading')}</h3>
           <div className="row wrap">
-            <label>
-              {t('models.source')}
-              <select value={source} onChange={(e) => onSource(e.target.value as DownloadSource)}>
-                <option value="modelscope">{t('models.source.modelscope')}</option>
-                <option value="huggingface">{t('models.source.huggingface')}</option>
-                <option value="mirror">{t('models.source.mirror')}</option>
-              </select>
-            </label>
+            <SourceSelect label="models.source" source={source} onSource={onSource} />
             <p className="meta">{t('models.free', { gb: gb(freeBytes), dir: modelsDir })}</p>
           </div>
           <ul className="catalog">
